@@ -1,0 +1,311 @@
+/*
+** lunet/plugin.h -- the one header a lunet plugin needs.
+**
+** A plugin is one C file built into one shared object:
+**
+**     cc -shared -fPIC -I include -o my_layer.so my_layer.c
+**
+** It exports a single entry symbol, lunet_plugin_init(). The host calls it
+** once with a table of host services (memory, GEMM, random numbers, error
+** reporting, data lookup) and receives a descriptor: who the plugin is, which
+** parameters it accepts, and the function table of its kind (layer, loss,
+** optimizer or dataset). Plugins link neither against the host nor against
+** BLAS: everything they need comes through the service table.
+**
+** Stability rules (as in SQLite's extension API and LV2):
+**   - Every struct that crosses the boundary starts with a `size` field and
+**     only ever grows by appending fields. A reader checks `size` before it
+**     touches a field added in a later minor version.
+**   - A change of LUNET_ABI_MAJOR is a break: the host refuses such plugins
+**     with a message naming the file and both versions.
+**   - Function tables hold one entry per device (LUNET_MAX_DEVICES slots), so
+**     a CUDA entry can be filled later without moving anything.
+**
+** Conventions shared by every plugin function:
+**   - argument order: self, input, output, then the rest (as Torch's THNN);
+**   - an int result is 0 on success; on failure the plugin calls
+**     host->error() with a message and returns non-zero;
+**   - activations are (B, ...) float32, batch first, row-major, contiguous.
+*/
+#ifndef LUNET_PLUGIN_H
+#define LUNET_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LUNET_ABI_MAJOR 1 /* bumped only by an incompatible change */
+#define LUNET_ABI_MINOR 0 /* bumped by each appended field */
+
+#define LUNET_MAX_DIMS 6    /* most dimensions a shape may have */
+#define LUNET_MAX_DEVICES 4 /* slots in per-device function tables */
+
+#if defined(_WIN32)
+#define LUNET_EXPORT __declspec(dllexport)
+#else
+#define LUNET_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---- Shapes and tensors ------------------------------------------------ */
+
+typedef enum lunet_device {
+  LUNET_CPU = 0,  /* host memory, the reference backend */
+  LUNET_CUDA = 1  /* device memory (entries may be NULL: not implemented) */
+} lunet_device;
+
+typedef struct lunet_shape {
+  int ndim;                 /* number of dimensions used, 0..LUNET_MAX_DIMS */
+  int dim[LUNET_MAX_DIMS];  /* sizes, outermost first */
+} lunet_shape;
+
+typedef struct lunet_tensor {
+  float *data;        /* ndim-dimensional row-major array, contiguous */
+  lunet_shape shape;  /* for activations dim[0] is the batch size */
+  int device;         /* a lunet_device: where `data` lives */
+} lunet_tensor;
+
+/* ---- Random numbers ---------------------------------------------------- */
+
+/* State of the host's generator (xoshiro256**). Plugins keep one where they
+** need their own stream and draw from it through the host services, so that
+** every run with the same seeds gives the same numbers. */
+typedef struct lunet_rng {
+  uint64_t s[4];
+} lunet_rng;
+
+/* ---- Declared parameters ----------------------------------------------- */
+
+typedef enum lunet_param_type {
+  LUNET_INT = 0,    /* integral number; min/max apply */
+  LUNET_NUMBER = 1, /* real number; min/max apply */
+  LUNET_BOOL = 2,   /* true or false; given to the plugin as 0 or 1 */
+  LUNET_STRING = 3  /* a string; if `choices` is set, one of them */
+} lunet_param_type;
+
+#define LUNET_REQUIRED 1u /* the user must give it; `def` is only the example
+                             value that `lunet check` builds the plugin with */
+
+typedef struct lunet_param_decl {
+  const char *name;      /* identifier used in Lua, e.g. "out" */
+  int type;              /* a lunet_param_type */
+  double def;            /* default for INT, NUMBER and BOOL */
+  double min, max;       /* allowed closed range for INT and NUMBER */
+  const char *def_str;   /* default for STRING (NULL: "") */
+  const char *choices;   /* STRING only: "|"-separated allowed values, or NULL */
+  const char *doc;       /* one line shown by `lunet describe` */
+  unsigned flags;        /* LUNET_REQUIRED or 0 */
+} lunet_param_decl;
+
+/* One resolved parameter value. The host validates what the user wrote
+** against the declarations, fills in defaults, and hands the plugin an array
+** in declaration order: params[i] belongs to decls[i]. */
+typedef struct lunet_value {
+  double num;       /* INT, NUMBER, BOOL */
+  const char *str;  /* STRING; owned by the host, valid while the instance lives */
+} lunet_value;
+
+/* ---- Host services ----------------------------------------------------- */
+
+typedef struct lunet_host {
+  uint32_t size;       /* sizeof(lunet_host) as the host was built */
+  uint16_t abi_major;  /* the host's LUNET_ABI_MAJOR */
+  uint16_t abi_minor;  /* the host's LUNET_ABI_MINOR */
+
+  /* Memory: 64-byte aligned, zero-filled; NULL (with an error set) on failure.
+  ** Plugins allocate in create/reserve, never in forward/backward/step. */
+  void *(*alloc)(size_t bytes);
+  void (*free)(void *p);
+
+  /* Records the reason of a failure; the plugin then returns non-zero (or
+  ** NULL). printf-style; the message should name the plugin and what was
+  ** expected, e.g. "dense: input has 0 features, expected at least 1". */
+  void (*error)(const char *fmt, ...);
+
+  /* C = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T when
+  ** trans_X is non-zero; op(A) is (m, k), op(B) is (k, n), C is (m, n). */
+  void (*gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta,
+               float *c, int ldc);
+
+  /* Random numbers from a plugin-held stream. */
+  void (*rng_seed)(lunet_rng *rng, uint64_t seed);
+  uint64_t (*rng_u64)(lunet_rng *rng);
+  double (*rng_uniform)(lunet_rng *rng); /* in [0, 1) */
+  double (*rng_normal)(lunet_rng *rng);  /* N(0, 1) */
+
+  /* Finds a data file: tries $LUNET_DATA_DIR/<dir>/<file>, $LUNET_DATA_DIR/
+  ** <file>, then /usr/share/datasets/<dir>/<file>. Writes the path found to
+  ** `out` and returns 0; else sets an error that lists the places tried and
+  ** returns non-zero. */
+  int (*find_data)(const char *dir, const char *file, char *out, size_t outsz);
+} lunet_host;
+
+/* ---- Parameter tensors (weights, biases, buffers) ---------------------- */
+
+typedef struct lunet_param {
+  const char *name;     /* short name within the layer: "weight", "bias" */
+  lunet_tensor *value;  /* owned by the layer */
+  lunet_tensor *grad;   /* same shape; NULL for a buffer that is saved in
+                           checkpoints but not trained (e.g. running means) */
+} lunet_param;
+
+/* ---- Layers ------------------------------------------------------------ */
+
+typedef struct lunet_ctx {
+  uint32_t size;   /* sizeof(lunet_ctx) */
+  int train;       /* 1: training mode (dropout active, batch statistics) */
+  lunet_rng *rng;  /* the run's stream for stochastic layers */
+} lunet_ctx;
+
+typedef struct lunet_layer_api {
+  uint32_t size;  /* sizeof(lunet_layer_api) */
+
+  /* Builds an instance for per-sample input shape `in` (batch excluded),
+  ** writes the per-sample output shape to `out`, initialises parameters from
+  ** `rng`. Returns NULL after host->error() when the shape or params don't fit. */
+  void *(*create)(const lunet_value *params, const lunet_shape *in,
+                  lunet_shape *out, lunet_rng *rng);
+  void (*destroy)(void *self);
+
+  /* Lists parameter tensors into out[0..cap) and returns how many the layer
+  ** has (call with cap = 0 to count). Order and pointers are stable. */
+  int (*parameters)(void *self, lunet_param *out, int cap);
+
+  /* Optional (may be NULL): sizes scratch memory for batches of up to
+  ** max_batch rows. Called before the first forward and whenever a larger
+  ** batch comes, so forward/backward never allocate. */
+  int (*reserve)(void *self, int max_batch);
+
+  /* (B, in...) -> (B, out...). `out` is allocated by the host. */
+  int (*forward[LUNET_MAX_DEVICES])(void *self, const lunet_tensor *in,
+                                    lunet_tensor *out, const lunet_ctx *ctx);
+
+  /* Given dL/d(out), writes dL/d(in) to din (skipped when din is NULL) and
+  ** overwrites the parameter gradients. `in` and `out` are those of the last
+  ** forward in training mode. */
+  int (*backward[LUNET_MAX_DEVICES])(void *self, const lunet_tensor *in,
+                                     const lunet_tensor *out,
+                                     const lunet_tensor *dout,
+                                     lunet_tensor *din);
+
+  lunet_shape check_input; /* per-sample input shape `lunet check` uses;
+                              ndim 0 means {5} */
+} lunet_layer_api;
+
+/* ---- Losses ------------------------------------------------------------ */
+
+/* Targets are float32 (B, T). Classification data gives T = 1 holding the
+** class index 0..K-1; regression data gives T = the number of outputs. */
+typedef struct lunet_loss_api {
+  uint32_t size;  /* sizeof(lunet_loss_api) */
+
+  /* Checks that predictions of per-sample shape `pred` and targets of
+  ** per-sample shape `target` fit, with `classes` = K (0: regression). */
+  void *(*create)(const lunet_value *params, const lunet_shape *pred,
+                  const lunet_shape *target, int classes);
+  void (*destroy)(void *self);
+
+  /* loss = mean over the batch of l(pred_i, target_i); also writes
+  ** dloss/dpred to `grad` unless it is NULL. pred, grad: (B, P); target: (B, T). */
+  int (*forward[LUNET_MAX_DEVICES])(void *self, const lunet_tensor *pred,
+                                    const lunet_tensor *target, double *loss,
+                                    lunet_tensor *grad);
+
+  /* Optional: number of misclassified rows. NULL: the host compares the
+  ** argmax of pred with the target class (or its argmax when T = P). */
+  int64_t (*errors)(void *self, const lunet_tensor *pred,
+                    const lunet_tensor *target);
+} lunet_loss_api;
+
+/* ---- Optimizers -------------------------------------------------------- */
+
+typedef struct lunet_optimizer_api {
+  uint32_t size;  /* sizeof(lunet_optimizer_api) */
+
+  /* Allocates per-tensor state for params[0..n). */
+  void *(*create)(const lunet_value *params, const lunet_param *tensors, int n);
+  void (*destroy)(void *self);
+
+  /* One update of every tensor from its gradient; same tensors, same order
+  ** as given to create. Parameters with grad == NULL are skipped. */
+  int (*step[LUNET_MAX_DEVICES])(void *self, lunet_param *tensors, int n);
+
+  /* Changes hyper-parameter number `index` (declaration order) between
+  ** steps, e.g. the learning rate of a schedule. */
+  int (*set)(void *self, int index, double value);
+} lunet_optimizer_api;
+
+/* ---- Datasets ---------------------------------------------------------- */
+
+typedef struct lunet_dataset_info {
+  uint32_t size;       /* sizeof(lunet_dataset_info), set by the host */
+  int64_t n;           /* number of samples */
+  lunet_shape input;   /* per-sample input shape, e.g. {1, 28, 28} */
+  lunet_shape target;  /* per-sample target shape: {1} for class indices */
+  int classes;         /* K for classification, 0 for regression */
+} lunet_dataset_info;
+
+typedef struct lunet_dataset_api {
+  uint32_t size;  /* sizeof(lunet_dataset_api) */
+
+  /* Opens the data and describes it in *info. NULL after host->error(). */
+  void *(*open)(const lunet_value *params, lunet_dataset_info *info);
+  void (*close)(void *self);
+
+  /* Copies samples idx[0..n) into x (n, input...) and y (n, target...). */
+  int (*get)(void *self, const int64_t *idx, int n, float *x, float *y);
+} lunet_dataset_api;
+
+/* ---- The descriptor ---------------------------------------------------- */
+
+typedef enum lunet_kind {
+  LUNET_LAYER = 1,
+  LUNET_LOSS = 2,
+  LUNET_OPTIMIZER = 3,
+  LUNET_DATASET = 4
+} lunet_kind;
+
+typedef struct lunet_plugin {
+  uint32_t size;           /* sizeof(lunet_plugin) */
+  uint16_t abi_major;      /* LUNET_ABI_MAJOR the plugin was built with */
+  uint16_t abi_minor;      /* LUNET_ABI_MINOR the plugin was built with */
+  int kind;                /* a lunet_kind */
+  const char *name;        /* unique within its kind, e.g. "dense" */
+  const char *version;     /* the plugin's own version, e.g. "1.0.0" */
+  const char *summary;     /* one line for `lunet plugins` */
+  const lunet_param_decl *params; /* declared parameters */
+  int n_params;                   /* how many */
+  const lunet_layer_api *layer;         /* set for LUNET_LAYER, else NULL */
+  const lunet_loss_api *loss;           /* set for LUNET_LOSS */
+  const lunet_optimizer_api *optimizer; /* set for LUNET_OPTIMIZER */
+  const lunet_dataset_api *dataset;     /* set for LUNET_DATASET */
+} lunet_plugin;
+
+/* The entry symbol every plugin exports. The host pointer stays valid for
+** the life of the process; keep it in a static to reach the services. */
+#define LUNET_ENTRY "lunet_plugin_init"
+typedef const lunet_plugin *(*lunet_entry_fn)(const lunet_host *host);
+
+LUNET_EXPORT const lunet_plugin *lunet_plugin_init(const lunet_host *host);
+
+/* Number of elements of a shape (1 for ndim 0). */
+static inline int64_t lunet_numel(const lunet_shape *s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->ndim; i++) n *= s->dim[i];
+  return n;
+}
+
+/* Elements per sample of a batched tensor: numel / dim[0]. */
+static inline int64_t lunet_row_size(const lunet_tensor *t) {
+  int64_t n = 1;
+  for (int i = 1; i < t->shape.ndim; i++) n *= t->shape.dim[i];
+  return n;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LUNET_PLUGIN_H */
