@@ -1,0 +1,243 @@
+/*
+** lua_api.c -- the `lunet` Lua module's entry, the spec constructors
+** (lunet.layer / loss / optimizer), the argument helpers the other binding
+** files share, and the script runner behind `lunet run`.
+**
+** A spec is a plain Lua table { kind =, name =, params = } validated when it
+** is made, so a typo fails at the line that wrote it, not at training time.
+*/
+#include "lua_api.h"
+
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_lunet.h"
+#include "services.h"
+
+#ifndef LUNET_VERSION
+#define LUNET_VERSION "unknown"
+#endif
+
+int lerror_services(lua_State *L) {
+  const char *msg = services_last_error();
+  return luaL_error(L, "%s", *msg ? msg : "unknown error");
+}
+
+/* ---- argument helpers -------------------------------------------------- */
+
+param_given *lparams_given(lua_State *L, int idx, const char *plugin, int *n) {
+  *n = 0;
+  if (lua_isnoneornil(L, idx)) return NULL;
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) luaL_error(L, "%s: parameters must be a table, got %s", plugin, luaL_typename(L, idx));
+  int cap = 0;
+  for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) cap++;
+  /* left on the stack: Lua's GC frees it once the caller pops it */
+  param_given *g = lua_newuserdatauv(L, sizeof *g * (size_t)(cap + 1), 0);
+  for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "%s: parameter names must be strings, got a %s key", plugin, luaL_typename(L, -2));
+    param_given *p = &g[(*n)++];
+    p->name = lua_tostring(L, -2);
+    switch (lua_type(L, -1)) {
+    case LUA_TNUMBER: p->type = LUNET_NUMBER; p->num = lua_tonumber(L, -1); break;
+    case LUA_TBOOLEAN: p->type = LUNET_BOOL; p->num = lua_toboolean(L, -1); break;
+    case LUA_TSTRING: p->type = LUNET_STRING; p->str = lua_tostring(L, -1); break;
+    default:
+      luaL_error(L, "%s: parameter '%s' cannot be a %s", plugin, p->name, luaL_typename(L, -1));
+    }
+  }
+  return g;
+}
+
+const plugin_entry *lspec_resolve(lua_State *L, int idx, int kind, param_values *out) {
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx) || lua_getfield(L, idx, "kind") != LUA_TSTRING ||
+      strcmp(lua_tostring(L, -1), kind_name(kind)) != 0)
+    luaL_error(L, "expected a %s spec (made by lunet.%s), got %s", kind_name(kind), kind_name(kind),
+               luaL_typename(L, idx));
+  lua_getfield(L, idx, "name");
+  const char *name = lua_tostring(L, -1);
+  const plugin_entry *pe = registry_find(kind, name ? name : "");
+  if (!pe) lerror_services(L);
+  lua_getfield(L, idx, "params");
+  int n;
+  param_given *g = lparams_given(L, -1, name, &n);
+  if (params_resolve(pe->desc, g, n, out)) {
+    params_free(out);
+    lerror_services(L);
+  }
+  lua_settop(L, idx);
+  return pe;
+}
+
+void lcheck_options(lua_State *L, int idx, const char *fn, const char *const *known) {
+  idx = lua_absindex(L, idx);
+  for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+    if (lua_type(L, -2) != LUA_TSTRING) continue; /* array part: handled by the caller */
+    const char *key = lua_tostring(L, -2);
+    int ok = 0;
+    for (int i = 0; known[i] && !ok; i++) ok = strcmp(known[i], key) == 0;
+    if (ok) continue;
+    char list[512] = "";
+    size_t len = 0;
+    for (int i = 0; known[i] && len < sizeof list - 32; i++)
+      len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", known[i]);
+    luaL_error(L, "%s: unknown option '%s' (known: %s)", fn, key, list);
+  }
+}
+
+void lpush_shape(lua_State *L, const lunet_shape *s) {
+  lua_createtable(L, s->ndim, 0);
+  for (int i = 0; i < s->ndim; i++) {
+    lua_pushinteger(L, s->dim[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what) {
+  idx = lua_absindex(L, idx);
+  if (lua_isinteger(L, idx)) {
+    s->ndim = 1;
+    s->dim[0] = (int)lua_tointeger(L, idx);
+  } else {
+    if (!lua_istable(L, idx)) return luaL_error(L, "%s: a shape is a table of sizes like {1, 28, 28}", what);
+    s->ndim = (int)lua_rawlen(L, idx);
+    if (s->ndim < 1 || s->ndim >= LUNET_MAX_DIMS)
+      return luaL_error(L, "%s: a shape has 1 to %d sizes, got %d", what, LUNET_MAX_DIMS - 1, s->ndim);
+    for (int i = 0; i < s->ndim; i++) {
+      lua_rawgeti(L, idx, i + 1);
+      s->dim[i] = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+      lua_pop(L, 1);
+    }
+  }
+  for (int i = 0; i < s->ndim; i++)
+    if (s->dim[i] < 1) return luaL_error(L, "%s: shape sizes must be positive integers", what);
+  return 0;
+}
+
+/* ---- specs ------------------------------------------------------------- */
+
+/* lunet.layer(name, params) and friends: validate now, keep as a table. */
+static int make_spec(lua_State *L, int kind) {
+  const char *name = luaL_checkstring(L, 1);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, kind_name(kind));
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "name");
+  if (lua_isnil(L, 2)) lua_newtable(L);
+  else lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "params");
+  param_values pv;
+  lspec_resolve(L, 3, kind, &pv); /* raises on error */
+  params_free(&pv);
+  luaL_setmetatable(L, MT_SPEC);
+  return 1;
+}
+
+static int l_layer(lua_State *L) { return make_spec(L, LUNET_LAYER); }
+static int l_loss(lua_State *L) { return make_spec(L, LUNET_LOSS); }
+static int l_optimizer(lua_State *L) { return make_spec(L, LUNET_OPTIMIZER); }
+
+static int spec_tostring(lua_State *L) {
+  lua_getfield(L, 1, "kind");
+  lua_getfield(L, 1, "name");
+  lua_pushfstring(L, "%s %s", lua_tostring(L, -2), lua_tostring(L, -1));
+  return 1;
+}
+
+/* lunet.threads([n]): BLAS threads; returns the current count. */
+static int l_threads(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) services_set_threads((int)luaL_checkinteger(L, 1));
+  lua_pushinteger(L, services_threads());
+  return 1;
+}
+
+int luaopen_lunet(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"layer", l_layer}, {"loss", l_loss}, {"optimizer", l_optimizer}, {"threads", l_threads}, {NULL, NULL}};
+  registry_init();
+  luaL_newmetatable(L, MT_SPEC);
+  lua_pushcfunction(L, spec_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  luaL_newlib(L, fns);
+  lua_pushstring(L, LUNET_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushfstring(L, "%d.%d", LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
+  lua_setfield(L, -2, "abi_version");
+  lmodel_register(L);
+  ldata_register(L);
+  lcsv_register(L);
+  return 1;
+}
+
+/* ---- lunet run --------------------------------------------------------- */
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* arg[0] = script, arg[1..] = its arguments, arg[-1] = the program. */
+static void set_arg(lua_State *L, int argc, char **argv, const char *progname) {
+  lua_createtable(L, argc, 2);
+  lua_pushstring(L, progname);
+  lua_rawseti(L, -2, -2);
+  lua_pushstring(L, "run");
+  lua_rawseti(L, -2, -1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_setglobal(L, "arg");
+}
+
+/* Lets a script `require` modules that sit beside it. */
+static void add_script_dir(lua_State *L, const char *script) {
+  const char *slash = strrchr(script, '/');
+  lua_getglobal(L, "package");
+  if (slash)
+    lua_pushlstring(L, script, (size_t)(slash - script));
+  else
+    lua_pushliteral(L, ".");
+  lua_getfield(L, -2, "path");
+  lua_pushfstring(L, "%s/?.lua;%s", lua_tostring(L, -2), lua_tostring(L, -1));
+  lua_setfield(L, -4, "path");
+  lua_pop(L, 3);
+}
+
+int lua_run_script(int argc, char **argv, const char *progname) {
+  if (argc < 1) {
+    fprintf(stderr, "usage: lunet run SCRIPT.lua [ARGS...]\n");
+    return 2;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0); /* keep print() in step with stderr progress */
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_lunet);
+  lua_setfield(L, -2, "lunet");
+  lua_pop(L, 1);
+  set_arg(L, argc, argv, progname);
+  add_script_dir(L, argv[0]);
+  lua_pushcfunction(L, traceback);
+  int status = luaL_loadfile(L, argv[0]);
+  if (status == LUA_OK) {
+    lua_getglobal(L, "arg");
+    for (int i = 1; i < argc; i++) lua_rawgeti(L, -i, i); /* also as `...` */
+    lua_remove(L, -argc);
+    status = lua_pcall(L, argc - 1, 0, 1);
+  }
+  if (status != LUA_OK) fprintf(stderr, "%s\n", lua_tostring(L, -1));
+  lua_close(L);
+  fflush(stdout);
+  return status == LUA_OK ? 0 : 1;
+}

@@ -1,0 +1,47 @@
+/*
+** registry.h -- finding and loading plugins.
+**
+** Plugins are searched in the directories of LUNET_PLUGIN_PATH, then where
+** the build put them, then where `meson install` puts them. Each directory
+** and its immediate subdirectories are scanned for *.so, in name order. A
+** plugin that fails to load is recorded with its reason and skipped; the
+** others keep working. The first plugin of a given kind and name wins; later
+** ones are marked shadowed.
+*/
+#ifndef LUNET_REGISTRY_H
+#define LUNET_REGISTRY_H
+
+#include <lunet/plugin.h>
+
+typedef struct plugin_entry {
+  const lunet_plugin *desc; /* owned by the plugin's .so */
+  char *path;               /* file it came from */
+  void *handle;             /* dlopen handle, kept for the life of the process */
+  int shadowed;             /* an earlier plugin has the same kind and name */
+} plugin_entry;
+
+typedef struct load_failure {
+  char *path;
+  char *reason;
+} load_failure;
+
+/* Scans every plugin directory once; later calls do nothing. */
+void registry_init(void);
+
+int registry_count(void);
+const plugin_entry *registry_at(int i);
+int registry_failure_count(void);
+const load_failure *registry_failure_at(int i);
+
+/* The plugin of that kind and name, or NULL with an error that names the
+** kind, the name and the ones that exist. */
+const plugin_entry *registry_find(int kind, const char *name);
+
+/* Loads and validates one file (dlopen, entry symbol, ABI, descriptor).
+** Returns 0 and fills *out, or -1 with the reason in services_last_error(). */
+int registry_load_file(const char *path, plugin_entry *out);
+
+const char *kind_name(int kind);     /* "layer", "loss", ... or "?" */
+int kind_from_name(const char *name); /* 0 when unknown */
+
+#endif

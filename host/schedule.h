@@ -1,0 +1,29 @@
+/*
+** schedule.h -- learning-rate schedules, evaluated at every step from the
+** fractional epoch t (0 at the start, `epochs` at the end of training).
+**
+**   constant  lr(t) = lr
+**   step      lr(t) = lr * gamma^floor(t / step)
+**   cosine    lr(t) = min_lr + (lr - min_lr) (1 + cos(pi t / epochs)) / 2
+**
+** and, for any of them, a linear warm-up over the first `warmup` epochs:
+** lr(t) * min(1, t / warmup).
+*/
+#ifndef LUNET_SCHEDULE_H
+#define LUNET_SCHEDULE_H
+
+enum { SCHED_CONSTANT = 0, SCHED_STEP, SCHED_COSINE };
+
+typedef struct schedule {
+  int kind;
+  double lr;      /* base learning rate: the optimizer's own */
+  double step;    /* SCHED_STEP: epochs between decays */
+  double gamma;   /* SCHED_STEP: decay factor */
+  double min_lr;  /* SCHED_COSINE: the floor */
+  double warmup;  /* epochs of linear warm-up, 0 for none */
+  double epochs;  /* length of training */
+} schedule;
+
+double schedule_lr(const schedule *s, double t);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+** train.c -- mini-batch training with seeded shuffling, periodic
+** evaluation, divergence detection and a per-epoch callback.
+*/
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "regularize.h"
+#include "services.h"
+
+double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- loss ---------------------------------------------------------------- */
+
+int loss_open(loss_fn *l, const model *m, const dataset *ds) {
+  services_clear_error();
+  l->self = l->pe->desc->loss->create(l->params.v, &m->out, &ds->info.target, ds->info.classes);
+  if (l->self) return 0;
+  char why[1024], a[128], b[128];
+  snprintf(why, sizeof why, "%s", services_last_error());
+  shape_format(&m->out, a, sizeof a);
+  shape_format(&ds->info.target, b, sizeof b);
+  services_error("loss %s does not fit model output %s and %s targets %s (%d classes): %s",
+                 l->pe->desc->name, a, ds->name, b, ds->info.classes, why);
+  return -1;
+}
+
+void loss_close(loss_fn *l) {
+  if (l->self) l->pe->desc->loss->destroy(l->self);
+  l->self = NULL;
+}
+
+static int argmax(const float *v, int64_t n) {
+  int best = 0;
+  for (int64_t j = 1; j < n; j++)
+    if (v[j] > v[best]) best = (int)j;
+  return best;
+}
+
+int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target) {
+  if (l->pe->desc->loss->errors) return l->pe->desc->loss->errors(l->self, pred, target);
+  int B = pred->shape.dim[0];
+  int64_t P = lunet_row_size(pred), T = lunet_row_size(target), wrong = 0;
+  for (int i = 0; i < B; i++) {
+    const float *t = target->data + i * T;
+    int truth = T == 1 ? (int)t[0] : argmax(t, T);
+    wrong += argmax(pred->data + i * P, P) != truth;
+  }
+  return wrong;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+/* The buffers a loop over a dataset needs, allocated once. */
+typedef struct batcher {
+  int64_t *idx;
+  lunet_tensor x, y;
+  int cap;
+} batcher;
+
+static int batcher_init(batcher *b, const dataset *ds, int cap) {
+  const lunet_host *h = services_host();
+  b->cap = cap;
+  b->idx = h->alloc(sizeof(int64_t) * (size_t)cap);
+  b->x.data = h->alloc(sizeof(float) * (size_t)cap * (size_t)dataset_input_size(ds));
+  b->y.data = h->alloc(sizeof(float) * (size_t)cap * (size_t)dataset_target_size(ds));
+  return b->idx && b->x.data && b->y.data ? 0 : -1;
+}
+
+static void batcher_free(batcher *b) {
+  free(b->idx);
+  free(b->x.data);
+  free(b->y.data);
+}
+
+static void with_batch(lunet_tensor *t, const lunet_shape *s, int B) {
+  t->shape.ndim = s->ndim + 1;
+  t->shape.dim[0] = B;
+  memcpy(t->shape.dim + 1, s->dim, sizeof(int) * (size_t)s->ndim);
+  t->device = LUNET_CPU;
+}
+
+/* Fills the batch with samples order[0..B). */
+static int batcher_fill(batcher *b, dataset *ds, const int64_t *order, int B) {
+  memcpy(b->idx, order, sizeof(int64_t) * (size_t)B);
+  with_batch(&b->x, &ds->info.input, B);
+  with_batch(&b->y, &ds->info.target, B);
+  services_clear_error();
+  if (dataset_get(ds, b->idx, B, b->x.data, b->y.data) == 0) return 0;
+  if (!*services_last_error()) services_error("%s: could not read a batch", ds->name);
+  return -1;
+}
+
+static int check_input(model *m, dataset *ds) {
+  if (model_build(m, &ds->info.input)) return -1;
+  if (lunet_numel(&m->in) == lunet_numel(&ds->info.input)) return 0;
+  char a[128], b[128];
+  shape_format(&m->in, a, sizeof a);
+  shape_format(&ds->info.input, b, sizeof b);
+  services_error("model expects inputs of shape %s but dataset %s gives %s", a, ds->name, b);
+  return -1;
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+int predict(model *m, dataset *ds, int batch, int (*fn)(void *, const lunet_tensor *), void *ud) {
+  if (check_input(m, ds)) return -1;
+  if (batch > ds->info.n) batch = ds->info.n > 0 ? (int)ds->info.n : 1;
+  batcher b;
+  lunet_ctx ctx = {sizeof ctx, 0, NULL};
+  int rc = batcher_init(&b, ds, batch) || model_reserve(m, batch);
+  int64_t *order = malloc(sizeof(int64_t) * (size_t)batch);
+  for (int64_t start = 0; rc == 0 && start < ds->info.n; start += batch) {
+    int B = (int)(ds->info.n - start < batch ? ds->info.n - start : batch);
+    for (int i = 0; i < B; i++) order[i] = start + i;
+    const lunet_tensor *y;
+    if (batcher_fill(&b, ds, order, B) || !(y = model_forward(m, &b.x, &ctx)) || fn(ud, y)) rc = -1;
+  }
+  free(order);
+  batcher_free(&b);
+  return rc ? -1 : 0;
+}
+
+int evaluate(model *m, dataset *ds, loss_fn *loss, int batch, metrics *out) {
+  if (check_input(m, ds) || loss_open(loss, m, ds)) return -1;
+  if (batch > ds->info.n) batch = ds->info.n > 0 ? (int)ds->info.n : 1;
+  batcher b;
+  lunet_ctx ctx = {sizeof ctx, 0, NULL};
+  int rc = batcher_init(&b, ds, batch) || model_reserve(m, batch);
+  int64_t *order = malloc(sizeof(int64_t) * (size_t)batch);
+  double loss_sum = 0;
+  int64_t wrong = 0;
+  for (int64_t start = 0; rc == 0 && start < ds->info.n; start += batch) {
+    int B = (int)(ds->info.n - start < batch ? ds->info.n - start : batch);
+    for (int i = 0; i < B; i++) order[i] = start + i;
+    const lunet_tensor *y;
+    double l;
+    if (batcher_fill(&b, ds, order, B) || !(y = model_forward(m, &b.x, &ctx)) ||
+        loss->pe->desc->loss->forward[LUNET_CPU](loss->self, y, &b.y, &l, NULL)) {
+      rc = -1;
+      break;
+    }
+    loss_sum += l * B;
+    if (ds->info.classes) wrong += count_errors(loss, y, &b.y);
+  }
+  free(order);
+  batcher_free(&b);
+  loss_close(loss);
+  if (rc) return -1;
+  out->loss = ds->info.n ? loss_sum / (double)ds->info.n : NAN;
+  out->error = ds->info.classes && ds->info.n ? (double)wrong / (double)ds->info.n : NAN;
+  return 0;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+static void shuffle(int64_t *order, int64_t n, lunet_rng *rng) {
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = (int64_t)(rng_u64(rng) % (uint64_t)(i + 1));
+    int64_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+}
+
+static void print_progress(const train_config *c, const epoch_report *r) {
+  fprintf(stderr, "epoch %*d/%d  train loss %.4f", c->epochs >= 100 ? 3 : 2, r->epoch, c->epochs,
+          r->train.loss);
+  if (!isnan(r->train.error)) fprintf(stderr, " err %.4f", r->train.error);
+  for (int i = 0; r->evaluated && i < c->n_evals; i++) {
+    if (strcmp(c->evals[i].name, "train") == 0) continue;
+    fprintf(stderr, "  %s loss %.4f", c->evals[i].name, r->evals[i].loss);
+    if (!isnan(r->evals[i].error)) fprintf(stderr, " err %.4f", r->evals[i].error);
+  }
+  fprintf(stderr, "  %.2fs\n", r->seconds);
+}
+
+typedef struct loop {
+  const train_config *c;
+  void *opt;
+  float *best;       /* snapshot of the parameters at the best epoch */
+  metrics *best_evals;
+  batcher b;
+  int64_t *order;
+  lunet_rng shuffle_rng, layer_rng;
+  lunet_ctx ctx;
+} loop;
+
+/* One pass over the shuffled training set. Returns 1 on divergence. */
+static int run_epoch(loop *L, int epoch, metrics *train, train_result *r) {
+  const train_config *c = L->c;
+  dataset *ds = c->data;
+  int64_t n = ds->info.n, wrong = 0;
+  double loss_sum = 0;
+  const lunet_loss_api *la = c->loss->pe->desc->loss;
+  shuffle(L->order, n, &L->shuffle_rng);
+  for (int64_t start = 0; start < n; start += c->batch) {
+    int B = (int)(n - start < c->batch ? n - start : c->batch);
+    const lunet_tensor *y;
+    double l;
+    if (c->sched_on &&
+        c->opt->desc->optimizer->set(L->opt, c->lr_index, schedule_lr(&c->sched, epoch - 1 + (double)start / n)))
+      return -1;
+    if (batcher_fill(&L->b, ds, L->order + start, B) || !(y = model_forward(c->m, &L->b.x, &L->ctx)) ||
+        la->forward[LUNET_CPU](c->loss->self, y, &L->b.y, &l, model_output_grad(c->m)))
+      return -1;
+    if (!isfinite(l)) {
+      snprintf(r->message, sizeof r->message, "loss became %s at epoch %d, batch %lld", isnan(l) ? "nan" : "inf",
+               epoch, (long long)(start / c->batch + 1));
+      train->loss = l;
+      return 1;
+    }
+    loss_sum += l * B;
+    if (ds->info.classes) wrong += count_errors(c->loss, y, &L->b.y);
+    if (model_backward(c->m, &L->b.x, NULL)) return -1;
+    add_penalty_grads(c->m->params, c->m->n_params, c->l1, c->l2);
+    if (c->clip_norm > 0) clip_grad_norm(c->m->params, c->m->n_params, c->clip_norm);
+    if (c->opt->desc->optimizer->step[LUNET_CPU](L->opt, c->m->params, c->m->n_params)) return -1;
+  }
+  train->loss = loss_sum / (double)n;
+  train->error = ds->info.classes ? (double)wrong / (double)n : NAN;
+  return 0;
+}
+
+static int run_evals(const train_config *c, metrics *evals, metrics *train) {
+  int eval_batch = c->batch < 256 ? 256 : c->batch;
+  for (int i = 0; i < c->n_evals; i++) {
+    if (evaluate(c->m, c->evals[i].ds, c->loss, eval_batch, &evals[i])) return -1;
+    if (strcmp(c->evals[i].name, "train") == 0) *train = evals[i];
+  }
+  return loss_open(c->loss, c->m, c->data);
+}
+
+static int loop_init(loop *L, const train_config *c) {
+  memset(L, 0, sizeof *L);
+  L->c = c;
+  int64_t n = c->data->info.n;
+  if (n < 1) {
+    services_error("train: dataset %s is empty", c->data->name);
+    return -1;
+  }
+  if (check_input(c->m, c->data) || loss_open(c->loss, c->m, c->data)) return -1;
+  int eval_batch = c->batch < 256 ? 256 : c->batch;
+  if (model_reserve(c->m, c->n_evals && eval_batch > c->batch ? eval_batch : c->batch)) return -1;
+  services_clear_error();
+  L->opt = c->opt->desc->optimizer->create(c->opt_params.v, c->m->params, c->m->n_params);
+  if (!L->opt) {
+    if (!*services_last_error()) services_error("optimizer %s could not be created", c->opt->desc->name);
+    return -1;
+  }
+  if (batcher_init(&L->b, c->data, c->batch)) return -1;
+  if (c->patience > 0 && c->restore_best) {
+    int64_t total = 0;
+    for (int i = 0; i < c->m->n_params; i++) total += lunet_numel(&c->m->params[i].value->shape);
+    if (!(L->best = services_host()->alloc(sizeof(float) * (size_t)(total + 1)))) return -1;
+  }
+  L->best_evals = calloc((size_t)c->n_evals + 1, sizeof *L->best_evals);
+  L->order = malloc(sizeof(int64_t) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) L->order[i] = i;
+  rng_seed(&L->shuffle_rng, c->seed);
+  rng_seed(&L->layer_rng, c->seed ^ 0x5eed1a7e5ULL);
+  L->ctx = (lunet_ctx){sizeof L->ctx, 1, &L->layer_rng};
+  return 0;
+}
+
+static void loop_free(loop *L) {
+  if (L->opt) L->c->opt->desc->optimizer->destroy(L->opt);
+  batcher_free(&L->b);
+  free(L->order);
+  free(L->best);
+  free(L->best_evals);
+  loss_close(L->c->loss);
+}
+
+/* Copies every parameter tensor to or from the flat snapshot buffer. */
+static void snapshot(model *m, float *buf, int restore) {
+  for (int i = 0; i < m->n_params; i++) {
+    lunet_tensor *t = m->params[i].value;
+    size_t bytes = sizeof(float) * (size_t)lunet_numel(&t->shape);
+    if (restore) memcpy(t->data, buf, bytes);
+    else memcpy(buf, t->data, bytes);
+    buf += bytes / sizeof(float);
+  }
+}
+
+/* Early stopping: 1 when `patience` evaluations passed without a new best
+** of the monitored metric. Keeps the best epoch's weights and metrics. */
+static int should_stop(loop *L, int epoch, const metrics *evals, double *best, int *since, train_result *r) {
+  const train_config *c = L->c;
+  const metrics *mt = &evals[c->monitor];
+  double v = c->monitor_error ? mt->error : mt->loss;
+  if (r->best_epoch == 0 || v < *best) {
+    *best = v;
+    *since = 0;
+    r->best_epoch = epoch;
+    memcpy(L->best_evals, evals, sizeof *evals * (size_t)c->n_evals);
+    if (L->best) snapshot(c->m, L->best, 0);
+    return 0;
+  }
+  return ++*since >= c->patience;
+}
+
+int train_run(const train_config *c, train_result *r) {
+  memset(r, 0, sizeof *r);
+  r->evals = calloc((size_t)c->n_evals + 1, sizeof *r->evals);
+  for (int i = 0; i < c->n_evals; i++) r->evals[i].loss = r->evals[i].error = NAN;
+  r->train.loss = r->train.error = NAN;
+  loop L;
+  double best = 0;
+  int since = 0;
+  int rc = loop_init(&L, c);
+  for (int epoch = 1; rc == 0 && epoch <= c->epochs; epoch++) {
+    epoch_report rep = {.epoch = epoch, .evals = r->evals};
+    double t0 = now_seconds();
+    int st = run_epoch(&L, epoch, &rep.train, r);
+    rep.seconds = now_seconds() - t0;
+    r->seconds += rep.seconds;
+    r->train = rep.train;
+    if (st < 0) rc = -1;
+    if (st != 0) {
+      r->diverged = st > 0;
+      break;
+    }
+    r->epochs = epoch;
+    rep.evaluated = c->n_evals > 0 && (epoch % c->eval_every == 0 || epoch == c->epochs);
+    if (rep.evaluated && run_evals(c, r->evals, &rep.train)) {
+      rc = -1;
+      break;
+    }
+    r->train = rep.train;
+    if (c->verbose) print_progress(c, &rep);
+    int cb = c->on_epoch ? c->on_epoch(c->ud, &rep) : 0;
+    if (cb < 0) rc = -1;
+    if (cb != 0) break;
+    if (c->patience > 0 && rep.evaluated && should_stop(&L, epoch, r->evals, &best, &since, r)) {
+      r->stopped_early = 1;
+      break;
+    }
+  }
+  if (rc == 0 && c->patience > 0 && c->restore_best && r->best_epoch && r->best_epoch != r->epochs) {
+    snapshot(c->m, L.best, 1);
+    memcpy(r->evals, L.best_evals, sizeof *r->evals * (size_t)c->n_evals);
+  }
+  loop_free(&L);
+  return rc;
+}
