@@ -1,0 +1,92 @@
+/*
+** test_cli.c -- the `lunet` program as a user meets it: exit statuses and
+** what it prints, run as a subprocess (LUNET_EXE is set by meson).
+*/
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* Runs `lunet ARGS` with stderr merged into the returned output. */
+static int lunet(const char *args, char *out, size_t sz) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", getenv("LUNET_EXE"), args);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  size_t n = fread(out, 1, sz - 1, p);
+  out[n] = '\0';
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *write_script(const char *text) {
+  static char path[] = "/tmp/lunet_cli_XXXXXX.lua";
+  strcpy(path, "/tmp/lunet_cli_XXXXXX.lua");
+  int fd = mkstemps(path, 4);
+  cr_assert_geq(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+Test(cli, lua_error_prints_script_line_and_exits_nonzero) {
+  char *path = write_script("local lunet = require 'lunet'\nlocal x = 1\nerror('deliberate failure')\n");
+  char out[8192], want[1100];
+  char args[1100];
+  snprintf(args, sizeof args, "run %s", path);
+  int rc = lunet(args, out, sizeof out);
+  snprintf(want, sizeof want, "%s:3: deliberate failure", path);
+  cr_expect_neq(rc, 0);
+  cr_expect(strstr(out, want), "output lacks '%s':\n%s", want, out);
+  remove(path);
+}
+
+Test(cli, script_sees_its_arguments_in_arg) {
+  char *path = write_script("assert(arg[1] == 'alpha' and arg[2] == '42' and #arg == 2)\n"
+                            "assert(select('#', ...) == 2)\nprint('args ok ' .. arg[0])\n");
+  char out[8192], args[1100];
+  snprintf(args, sizeof args, "run %s alpha 42", path);
+  cr_expect_eq(lunet(args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "args ok"), "%s", out);
+  remove(path);
+}
+
+Test(cli, missing_script_is_an_error) {
+  char out[4096];
+  cr_expect_neq(lunet("run /nonexistent/script.lua", out, sizeof out), 0);
+  cr_expect(strstr(out, "/nonexistent/script.lua"), "%s", out);
+}
+
+Test(cli, plugins_lists_every_kind_with_files) {
+  char out[16384];
+  cr_assert_eq(lunet("plugins", out, sizeof out), 0, "%s", out);
+  const char *want[] = {"layer", "dense", "relu", "loss", "cross_entropy", "optimizer", "adam",
+                        "dataset", "fashion_mnist", "dense.so", NULL};
+  for (int i = 0; want[i]; i++) cr_expect(strstr(out, want[i]), "plugins lacks '%s'", want[i]);
+  cr_assert_eq(lunet("plugins --kind loss", out, sizeof out), 0);
+  cr_expect(strstr(out, "mse") && !strstr(out, "dense"), "--kind loss shows other kinds:\n%s", out);
+  cr_expect_neq(lunet("plugins --kind widget", out, sizeof out), 0);
+}
+
+Test(cli, describe_shows_parameters_with_defaults_and_ranges) {
+  char out[8192];
+  cr_assert_eq(lunet("describe sgd", out, sizeof out), 0, "%s", out);
+  const char *want[] = {"optimizer sgd", "lr", "0.01", "momentum", "nesterov", "false", "weight_decay", NULL};
+  for (int i = 0; want[i]; i++) cr_expect(strstr(out, want[i]), "describe lacks '%s':\n%s", want[i], out);
+  cr_expect_neq(lunet("describe no_such_plugin", out, sizeof out), 0);
+  cr_expect(strstr(out, "no_such_plugin"), "%s", out);
+}
+
+Test(cli, version_names_abi_and_backends) {
+  char out[4096];
+  cr_assert_eq(lunet("version", out, sizeof out), 0);
+  cr_expect(strstr(out, "plugin ABI 1.0") && strstr(out, "OpenBLAS") && strstr(out, "CUDA"), "%s", out);
+}
+
+Test(cli, unknown_command_prints_usage) {
+  char out[4096];
+  cr_expect_eq(lunet("frobnicate", out, sizeof out), 2);
+  cr_expect(strstr(out, "unknown command 'frobnicate'") && strstr(out, "usage:"), "%s", out);
+}

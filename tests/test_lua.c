@@ -1,0 +1,51 @@
+/*
+** test_lua.c -- runs each script of tests/lua/ in a fresh Lua state with
+** the lunet module, the way `lunet run` does. The scripts assert with
+** assert(); a failing assertion fails the test with the script's message.
+*/
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+
+#include "lua_api.h"
+
+static int run_script(const char *name, char *msg, size_t sz) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", LUNET_TEST_LUA_DIR, name);
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  luaL_requiref(L, "lunet", luaopen_lunet, 0);
+  lua_pop(L, 1);
+  int rc = luaL_dofile(L, path);
+  if (rc != LUA_OK) snprintf(msg, sz, "%s", lua_tostring(L, -1));
+  lua_close(L);
+  return rc;
+}
+
+/* Criterion copies parameters into its worker processes: names must be
+** inline arrays, not pointers. */
+typedef struct script {
+  char name[64];
+} script;
+
+ParameterizedTestParameters(lua, scripts) {
+  static script scripts[] = {
+    {"train_subset.lua"},   /* an MLP on 2000 Fashion-MNIST images reaches 75% */
+    {"determinism.lua"},   /* the same seeds give bit-identical numbers */
+    {"data_api.lua"},     /* lunet.data, predict, parameters, set_parameter */
+    {"regression.lua"},    /* least squares through training vs the normal equations */
+    {"diverged.lua"},     /* NaN loss: status "diverged", no crash */
+    {"callbacks.lua"},     /* on_epoch metrics, early stop, errors inside it */
+    {"csv_roundtrip.lua"},  /* commas, quotes, newlines, full precision */
+    {"errors.lua"},       /* messages name the plugin, parameter, layers and shapes */
+  };
+  return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
+}
+
+ParameterizedTest(script *s, lua, scripts, .timeout = 120) {
+  char msg[4096] = "";
+  int rc = run_script(s->name, msg, sizeof msg);
+  cr_assert_eq(rc, LUA_OK, "%s failed: %s", s->name, msg);
+}

@@ -1,0 +1,400 @@
+/*
+** test_summary_plot.c -- `lunet summary` and `lunet plot` (host/summary.c,
+** host/plot.c), called through their entry points with stdout and stderr
+** captured in files.
+**
+** The expected means and standard deviations are worked out by hand in the
+** comments. The figure tests need gnuplot and are skipped without it; the
+** error tests do not.
+**
+** Build: cc -Ihost host/csvfile.c host/summary.c host/plot.c
+**           tests/test_summary_plot.c -lcsv -lcriterion -lm
+*/
+#include <criterion/criterion.h>
+
+#include "plot.h"
+#include "summary.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static void make_dir(void) {
+  strcpy(dir, "/tmp/lunet-sp-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(path);
+  }
+  if (d) closedir(d);
+  rmdir(dir);
+}
+
+TestSuite(summary, .init = make_dir, .fini = remove_dir);
+TestSuite(plot, .init = make_dir, .fini = remove_dir);
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static char *in_dir(const char *name) {
+  static char path[16][256]; /* a few may be in use at once */
+  static int next;
+  char *p = path[next++ % 16];
+  snprintf(p, 256, "%s/%s", dir, name);
+  return p;
+}
+
+static void spit(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* The whole file, malloc'd (NUL-terminated; *LEN gets the byte count). */
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  rewind(f);
+  char *buf = malloc((size_t)n + 1);
+  cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+  buf[n] = '\0';
+  fclose(f);
+  if (len) *len = (size_t)n;
+  return buf;
+}
+
+typedef struct result {
+  int rc;
+  char *out, *err;
+} result;
+
+/* Runs MAIN(argv) with stdout and stderr going to files, then reads them. */
+static result run(int (*main_fn)(int, char **), char **argv) {
+  int argc = 0;
+  while (argv[argc]) argc++;
+  fflush(stdout);
+  fflush(stderr);
+  int saved_out = dup(1), saved_err = dup(2);
+  char *out_path = strdup(in_dir("stdout.txt")), *err_path = strdup(in_dir("stderr.txt"));
+  int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  cr_assert(fo >= 0 && fe >= 0);
+  dup2(fo, 1);
+  dup2(fe, 2);
+  close(fo);
+  close(fe);
+  result r;
+  r.rc = main_fn(argc, argv);
+  fflush(stdout);
+  fflush(stderr);
+  dup2(saved_out, 1);
+  dup2(saved_err, 2);
+  close(saved_out);
+  close(saved_err);
+  r.out = slurp(out_path, NULL);
+  r.err = slurp(err_path, NULL);
+  free(out_path);
+  free(err_path);
+  return r;
+}
+
+static void free_result(result *r) {
+  free(r->out);
+  free(r->err);
+}
+
+static int have_gnuplot(void) {
+  return system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
+
+/* Three runs of (mlp, 0.1), one of cnn, one of (mlp, 0.01); status is text. */
+static const char RESULTS[] =
+    "model,lr,seed,loss,status\n"
+    "mlp,0.1,1,1.0,ok\n"
+    "mlp,0.1,2,2.0,ok\n"
+    "cnn,0.1,1,0.5,ok\n"
+    "mlp,0.1,3,4.0,ok\n"
+    "mlp,0.01,1,3.0,ok\n";
+
+/* Splits LINE (no quoted cells) at commas into at most MAX cells. */
+static int split(char *line, char **cells, int max) {
+  int n = 0;
+  for (char *p = line; n < max; p++) {
+    cells[n++] = p;
+    p = strchr(p, ',');
+    if (!p) break;
+    *p = '\0';
+  }
+  return n;
+}
+
+static double number(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  cr_assert(end != s && *end == '\0', "not a number: '%s'", s);
+  return v;
+}
+
+/* ---- summary ------------------------------------------------------------ */
+
+Test(summary, csv_means_and_stds_by_hand) {
+  char *csv = in_dir("r.csv");
+  spit(csv, RESULTS);
+  char *argv[] = { "summary", csv, "--by", "model,lr", "--csv", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+
+  char *lines[8];
+  int n = 0;
+  for (char *l = strtok(r.out, "\n"); l && n < 8; l = strtok(NULL, "\n")) lines[n++] = l;
+  cr_assert_eq(n, 4, "want a header and 3 groups:\n%s", r.out);
+  cr_assert_str_eq(lines[0], "model,lr,n,seed_mean,seed_std,loss_mean,loss_std");
+
+  char *c[8];
+  /* mlp,0.1: loss 1,2,4: mean 7/3; deviations -4/3,-1/3,5/3 -> squares sum
+     42/9, over n-1=2 -> 7/3, std sqrt(7/3). seed 1,2,3: mean 2, std 1. */
+  cr_assert_eq(split(lines[1], c, 8), 7);
+  cr_assert_str_eq(c[0], "mlp");
+  cr_assert_str_eq(c[1], "0.1");
+  cr_assert_str_eq(c[2], "3");
+  cr_assert_float_eq(number(c[3]), 2.0, 1e-12);
+  cr_assert_float_eq(number(c[4]), 1.0, 1e-12);
+  cr_assert_float_eq(number(c[5]), 7.0 / 3.0, 1e-12);
+  cr_assert_float_eq(number(c[6]), sqrt(7.0 / 3.0), 1e-12);
+  /* cnn,0.1: one row: mean 0.5, std 0. Groups keep first-seen order. */
+  cr_assert_eq(split(lines[2], c, 8), 7);
+  cr_assert_str_eq(c[0], "cnn");
+  cr_assert_str_eq(c[2], "1");
+  cr_assert_float_eq(number(c[5]), 0.5, 1e-15);
+  cr_assert_float_eq(number(c[6]), 0.0, 1e-15);
+  cr_assert_eq(split(lines[3], c, 8), 7);
+  cr_assert_str_eq(c[0], "mlp");
+  cr_assert_str_eq(c[1], "0.01");
+  cr_assert_float_eq(number(c[5]), 3.0, 1e-15);
+  free_result(&r);
+}
+
+Test(summary, text_table) {
+  char *csv = in_dir("r.csv");
+  spit(csv, RESULTS);
+  char *argv[] = { "summary", csv, "--by", "model", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  /* mlp: loss 1,2,4,3: mean 2.5, std sqrt(5/3) = 1.291; cnn: 0.5 ± 0. */
+  char *mlp = strstr(r.out, "\nmlp"), *cnn = strstr(r.out, "\ncnn");
+  cr_assert(mlp && cnn && mlp < cnn, "groups missing or out of order:\n%s", r.out);
+  cr_assert_not_null(strstr(mlp, "2.5 ± 1.291"), "%s", r.out);
+  cr_assert_not_null(strstr(cnn, "0.5 ± 0"), "%s", r.out);
+  cr_assert_null(strstr(r.out, "status"), "a text column was summarized:\n%s", r.out);
+  cr_assert_not_null(strstr(r.out, "loss"));
+  /* The ± signs line up: same column offset on both rows. */
+  long col_mlp = strstr(mlp, "±") - mlp, col_cnn = strstr(cnn, "±") - cnn;
+  cr_assert_eq(col_mlp, col_cnn, "\n%s", r.out);
+  free_result(&r);
+}
+
+Test(summary, empty_and_nan_cells_are_left_out) {
+  char *csv = in_dir("gaps.csv");
+  spit(csv, "g,v\na,1\na,nan\na,\na,3\n");
+  char *argv[] = { "summary", csv, "--by", "g", "--csv", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  /* v over {1, 3}: mean 2, std sqrt(2); n counts the group's 4 rows. */
+  char *row = strstr(r.out, "\na,");
+  cr_assert_not_null(row, "%s", r.out);
+  char *c[4];
+  cr_assert_eq(split(strtok(row + 1, "\n"), c, 4), 4);
+  cr_assert_str_eq(c[1], "4");
+  cr_assert_float_eq(number(c[2]), 2.0, 1e-12);
+  cr_assert_float_eq(number(c[3]), sqrt(2.0), 1e-12);
+  free_result(&r);
+}
+
+Test(summary, unknown_column_lists_the_columns) {
+  char *csv = in_dir("r.csv");
+  spit(csv, RESULTS);
+  char *argv[] = { "summary", csv, "--by", "modle", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "'modle'"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "model, lr, seed, loss, status"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(summary, usage_errors_exit_2) {
+  char *no_by[] = { "summary", in_dir("r.csv"), NULL };
+  result r = run(summary_main, no_by);
+  cr_assert_eq(r.rc, 2);
+  cr_assert_not_null(strstr(r.err, "usage: lunet summary"), "%s", r.err);
+  free_result(&r);
+  char *bad[] = { "summary", "x.csv", "--by", "a", "--bogus", NULL };
+  r = run(summary_main, bad);
+  cr_assert_eq(r.rc, 2);
+  cr_assert_not_null(strstr(r.err, "--bogus"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(summary, missing_file_is_an_error) {
+  char *argv[] = { "summary", in_dir("absent.csv"), "--by", "a", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "absent.csv"), "%s", r.err);
+  free_result(&r);
+}
+
+/* ---- plot --------------------------------------------------------------- */
+
+static const char SWEEP[] =
+    "width,wd,seed,status,test_error,train_loss\n"
+    "8,0,1,ok,0.30,0.5\n"
+    "8,0,2,ok,0.32,0.4\n"
+    "16,0,1,ok,0.25,0.2\n"
+    "16,0,2,diverged,nan,nan\n"
+    "32,0,1,ok,0.28,0.1\n"
+    "8,1e-4,1,ok,0.29,0.5\n"
+    "16,1e-4,1,ok,0.24,0.25\n"
+    "32,1e-4,1,ok,0.22,0.12\n";
+
+Test(plot, writes_a_png) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot is not installed");
+  char *csv = strdup(in_dir("sweep.csv")), *png = strdup(in_dir("fig.png"));
+  spit(csv, SWEEP);
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "test_error,train_loss",
+                   "--group", "wd", "--logx", "-o", png, NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  size_t len;
+  char *img = slurp(png, &len);
+  cr_assert_gt(len, 1000u);
+  cr_assert_eq(memcmp(img, "\x89PNG\r\n\x1a\n", 8), 0, "not a PNG");
+  cr_assert_not_null(strstr(r.err, "is nan, inf"), "no warning for the NaN row: %s", r.err);
+  free(img);
+  free_result(&r);
+  free(csv);
+  free(png);
+}
+
+Test(plot, writes_an_svg) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot is not installed");
+  char *csv = strdup(in_dir("sweep.csv")), *svg = strdup(in_dir("fig.svg"));
+  spit(csv, SWEEP);
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "test_error", "--err",
+                   "minmax", "--logy", "--title", "It's \"mine\"", "-o", svg, NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  size_t len;
+  char *img = slurp(svg, &len);
+  cr_assert_gt(len, 100u);
+  cr_assert(strncmp(img, "<?xml", 5) == 0 || strstr(img, "<svg"), "not an SVG");
+  free(img);
+  free_result(&r);
+  free(csv);
+  free(svg);
+}
+
+Test(plot, default_output_is_the_csv_name_with_png) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot is not installed");
+  char *csv = in_dir("sweep.csv");
+  spit(csv, SWEEP);
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "test_error", NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  struct stat st;
+  cr_assert_eq(stat(in_dir("sweep.png"), &st), 0);
+  cr_assert_gt(st.st_size, 0);
+  free_result(&r);
+}
+
+Test(plot, missing_column_is_named) {
+  char *csv = in_dir("sweep.csv");
+  spit(csv, SWEEP);
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "test_eror", "-o",
+                   in_dir("x.png"), NULL };
+  result r = run(plot_main, argv);
+  cr_assert_neq(r.rc, 0);
+  cr_assert_not_null(strstr(r.err, "test_eror"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "width, wd, seed, status, test_error, train_loss"),
+                     "%s", r.err);
+  cr_assert_neq(access(in_dir("x.png"), F_OK), 0, "a figure was left behind");
+  free_result(&r);
+}
+
+Test(plot, text_column_is_refused) {
+  char *csv = in_dir("sweep.csv");
+  spit(csv, SWEEP);
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "status", NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "'status'"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "no numeric values"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(plot, log_axis_refuses_non_positive_values) {
+  char *csv = in_dir("sweep.csv");
+  spit(csv, SWEEP);
+  char *argv[] = { "plot", csv, "--x", "wd", "--y", "test_error", "--logx", NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "'wd'"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(plot, unknown_figure_type_is_a_usage_error) {
+  char *argv[] = { "plot", "r.csv", "--x", "a", "--y", "b", "-o", "fig.pdf", NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 2);
+  cr_assert_not_null(strstr(r.err, "fig.pdf"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(plot, says_when_gnuplot_is_missing) {
+  char *csv = in_dir("sweep.csv");
+  spit(csv, SWEEP);
+  setenv("PATH", dir, 1); /* a directory without gnuplot */
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "test_error", NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "gnuplot not found: apt-get install gnuplot-nox"),
+                     "%s", r.err);
+  free_result(&r);
+}
+
+Test(plot, reports_a_gnuplot_failure) {
+  char *csv = strdup(in_dir("sweep.csv")), *png = strdup(in_dir("fig.png"));
+  spit(csv, SWEEP);
+  char *fake = in_dir("gnuplot"); /* reads the script, then fails */
+  spit(fake, "#!/bin/sh\ncat >/dev/null\nexit 3\n");
+  chmod(fake, 0755);
+  setenv("PATH", dir, 1);
+  char *argv[] = { "plot", csv, "--x", "width", "--y", "test_error", "-o", png, NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "gnuplot failed (exit status 3)"), "%s", r.err);
+  cr_assert_neq(access(png, F_OK), 0, "an empty figure was left behind");
+  char *gp = strdup(in_dir("fig.png.gp"));
+  char *script = slurp(gp, NULL); /* kept for the user to inspect */
+  /* x = 8 holds 0.30, 0.32 and 0.29: mean 0.91/3 */
+  cr_assert_not_null(strstr(script, "$d0 << EOD\n8 0.3033333333333333 "), "%s", script);
+  cr_assert_not_null(strstr(script, "with yerrorlines"), "%s", script);
+  free(script);
+  free(gp);
+  free_result(&r);
+  free(csv);
+  free(png);
+}
