@@ -130,7 +130,8 @@ int predict(model *m, dataset *ds, int batch, int (*fn)(void *, const lunet_tens
   return rc ? -1 : 0;
 }
 
-int evaluate(model *m, dataset *ds, loss_fn *loss, int batch, metrics *out) {
+int evaluate(model *m, dataset *ds, loss_fn *spec, int batch, metrics *out) {
+  loss_fn inst = {spec->pe, spec->params, NULL}, *loss = &inst; /* its own instance */
   if (check_input(m, ds) || loss_open(loss, m, ds)) return -1;
   if (batch > ds->info.n) batch = ds->info.n > 0 ? (int)ds->info.n : 1;
   batcher b;
@@ -237,7 +238,7 @@ static int run_evals(const train_config *c, metrics *evals, metrics *train) {
     if (evaluate(c->m, c->evals[i].ds, c->loss, eval_batch, &evals[i])) return -1;
     if (strcmp(c->evals[i].name, "train") == 0) *train = evals[i];
   }
-  return loss_open(c->loss, c->m, c->data);
+  return 0;
 }
 
 static int loop_init(loop *L, const train_config *c) {

@@ -78,8 +78,9 @@ typedef struct train_result {
 
 int train_run(const train_config *c, train_result *r);
 
-/* Mean loss and error of the model on a dataset, in eval mode. */
-int evaluate(model *m, dataset *ds, loss_fn *loss, int batch, metrics *out);
+/* Mean loss and error of the model on a dataset, in eval mode, with an
+** instance of its own of the loss `spec` (plugin and parameters). */
+int evaluate(model *m, dataset *ds, loss_fn *spec, int batch, metrics *out);
 
 /* Calls fn(ud, outputs (B, out...), B) batch by batch, in eval mode. */
 int predict(model *m, dataset *ds, int batch, int (*fn)(void *ud, const lunet_tensor *y), void *ud);
