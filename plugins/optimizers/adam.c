@@ -104,16 +104,18 @@ static void *adam_create(const lunet_value *p, const lunet_param *t, int n) {
 }
 
 /* m, v = moving means of g, g^2;  w -= step_size m / (sqrt(v) / bc2_sqrt + eps)    (n) -> (n) */
-static void update(const adam *o, slot *s, float *w, const float *grad, float step_size,
-                   float bc2_sqrt) {
+static void update(const adam *o, slot *s, float *restrict w, const float *restrict grad,
+                   float step_size, float bc2_sqrt) {
   float b1 = (float)o->h[P_BETA1], b2 = (float)o->h[P_BETA2];
   float c1 = (float)(1.0 - o->h[P_BETA1]), c2 = (float)(1.0 - o->h[P_BETA2]); /* as PyTorch */
   float eps = (float)o->h[P_EPS], wd = (float)o->h[P_WEIGHT_DECAY];
-  for (int64_t i = 0; i < s->n; i++) {
+  float *restrict m = s->m, *restrict v = s->v; /* no overlap: lets the loop vectorize */
+  int64_t n = s->n;
+  for (int64_t i = 0; i < n; i++) {
     float g = grad[i] + wd * w[i];
-    s->m[i] = b1 * s->m[i] + c1 * g;
-    s->v[i] = b2 * s->v[i] + c2 * g * g;
-    w[i] -= step_size * s->m[i] / (sqrtf(s->v[i]) / bc2_sqrt + eps);
+    m[i] = b1 * m[i] + c1 * g;
+    v[i] = b2 * v[i] + c2 * g * g;
+    w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
   }
 }
 
