@@ -508,15 +508,16 @@ static int typed_value(const spec_parser *sp, const lunet_plugin *p, param_given
   if (d->type == LUNET_BOOL) {
     g->type = LUNET_BOOL;
     g->num = strcmp(g->str, "true") == 0;
-    if (g->num || strcmp(g->str, "false") == 0) return 0;
+    if (g->num != 0 || strcmp(g->str, "false") == 0) return 0;
   } else {
     char *end;
     g->type = LUNET_NUMBER;
     g->num = strtod(g->str, &end);
     if (*g->str && !*end) return 0;
   }
-  services_error("checkpoint %s: corrupt: parameter '%s' of layer %s is '%s', expected a %s",
-                 sp->path, g->name, p->name, g->str, params_type_name(d->type));
+  services_error("checkpoint %s: corrupt: parameter '%s' of layer %s is '%s', expected %s",
+                 sp->path, g->name, p->name, g->str,
+                 d->type == LUNET_BOOL ? "true or false" : d->type == LUNET_INT ? "an int" : "a number");
   return -1;
 }
 

@@ -1,0 +1,56 @@
+/*
+** common.h -- helpers shared by the Criterion tests: small models built
+** from a list of layer specs, random data, scratch files and subprocesses.
+*/
+#ifndef LUNET_TESTS_COMMON_H
+#define LUNET_TESTS_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "params.h"
+
+/* Parameter values for a layer_spec, as Lua would give them. */
+#define P_NUM(name, v) {(name), LUNET_NUMBER, (v), NULL}
+#define P_BOOL(name, v) {(name), LUNET_BOOL, (v), NULL}
+#define P_STR(name, s) {(name), LUNET_STRING, 0, (s)}
+
+/* One entry of a model description. plugin "(" opens a residual block and
+** ")" closes it, so a flat array describes a tree:
+**   {"dense", {P_NUM("out", 8)}, 1}, {"("}, {"tanh"}, {")"} */
+typedef struct layer_spec {
+  const char *plugin;
+  param_given params[4];
+  int n_params;
+} layer_spec;
+
+/* The nodes described by specs[0..n), plugins found through the registry;
+** NULL with services_error() set. *count gets the number of top nodes. */
+node *common_nodes(const layer_spec *specs, int n, int *count);
+
+/* A model built for per-sample input `in`; NULL with services_error(). */
+model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_shape *in);
+
+/* n samples of N(0, 1), reproducible from `seed`. */
+void common_fill_normal(float *x, int64_t n, uint64_t seed);
+
+/* $LUNET_TEST_PLUGIN_DIR: where the test plugins (bad_abi.so, no_entry.so,
+** bad_grad.so) were built; the test fails when it is not set. */
+const char *common_test_plugin_dir(void);
+
+/* dir/name in a static buffer (overwritten by the next call). */
+const char *common_path(const char *dir, const char *name);
+
+/* A fresh, empty folder under $TMPDIR or /tmp; caller frees the name. */
+char *common_tmpdir(void);
+
+/* The bytes of a file (caller frees), or NULL. */
+unsigned char *common_read_file(const char *path, size_t *len);
+int common_write_file(const char *path, const void *data, size_t len);
+
+/* Runs `cmd` through the shell; its stdout and stderr go to out (NUL-
+** terminated, truncated to sz). Returns the exit status, or -1. */
+int common_run(const char *cmd, char *out, size_t sz);
+
+#endif

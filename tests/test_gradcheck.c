@@ -1,0 +1,107 @@
+/*
+** test_gradcheck.c -- every layer and loss plugin the registry finds passes
+** the finite-difference gradient check, and a plugin with a wrong gradient
+** fails it.
+**
+** The first test iterates over the registry, so a new layer or loss plugin
+** is checked without a new test; it asserts a minimum count so that it
+** cannot pass by finding nothing.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "check.h"
+#include "common.h"
+#include "registry.h"
+#include "services.h"
+
+#define MIN_LAYERS 5 /* dense, relu, sigmoid, tanh, flatten */
+#define MIN_LOSSES 2 /* mse, cross_entropy */
+
+static void built_plugins_only(void) { unsetenv("LUNET_PLUGIN_PATH"); }
+
+TestSuite(gradcheck, .init = built_plugins_only);
+
+static int gradcheck_plugin(const plugin_entry *pe, gradcheck_report *rep) {
+  int n;
+  param_given *given = check_example_params(pe->desc, &n);
+  int rc = pe->desc->kind == LUNET_LAYER ? gradcheck_layer(pe, given, n, NULL, rep)
+                                         : gradcheck_loss(pe, given, n, rep);
+  free(given);
+  return rc;
+}
+
+Test(gradcheck, every_layer_and_loss_plugin_passes) {
+  registry_init();
+  int layers = 0, losses = 0;
+  for (int i = 0; i < registry_count(); i++) {
+    const plugin_entry *pe = registry_at(i);
+    int kind = pe->desc->kind;
+    if (pe->shadowed || (kind != LUNET_LAYER && kind != LUNET_LOSS)) continue;
+    gradcheck_report rep;
+    char what[512];
+    services_clear_error();
+    int rc = gradcheck_plugin(pe, &rep);
+    gradcheck_describe(&rep, what, sizeof what);
+    cr_expect_eq(rc, 0, "%s '%s' (%s) failed: %s", kind_name(kind), pe->desc->name, pe->path,
+                 services_last_error());
+    cr_expect_gt(rep.checked, 0, "%s '%s' compared no elements", kind_name(kind), pe->desc->name);
+    cr_log_info("%s %s: %s", kind_name(kind), pe->desc->name, what);
+    if (kind == LUNET_LAYER) layers++;
+    else losses++;
+  }
+  cr_assert_geq(layers, MIN_LAYERS, "only %d layer plugins were checked, expected at least %d: "
+                "are the built plugins where LUNET_BUILD_PLUGIN_DIR says?", layers, MIN_LAYERS);
+  cr_assert_geq(losses, MIN_LOSSES, "only %d loss plugins were checked, expected at least %d",
+                losses, MIN_LOSSES);
+}
+
+/* bad_grad is relu with a backward twice too large: the check must fail
+** it, by a wide margin, naming the plugin and the worst element. */
+Test(gradcheck, wrong_gradient_fails) {
+  plugin_entry pe;
+  const char *path = common_path(common_test_plugin_dir(), "bad_grad.so");
+  cr_assert_eq(registry_load_file(path, &pe), 0, "%s", services_last_error());
+  gradcheck_report rep;
+  cr_assert_neq(gradcheck_plugin(&pe, &rep), 0, "a gradient twice too large passed the check");
+  const char *msg = services_last_error();
+  cr_expect(strstr(msg, "bad_grad") && strstr(msg, "gradient check failed"), "message: %s", msg);
+  cr_expect_gt(rep.failed, 0);
+  cr_expect_gt(rep.worst_ratio, 10.0, "a 2x error should exceed its tolerance many times over");
+  cr_expect(strncmp(rep.worst, "input[", 6) == 0, "worst element: %s", rep.worst);
+  free(pe.path); /* the handle stays open, as the registry's do */
+}
+
+/* Larger inputs and other parameters than the example ones still pass. */
+Test(gradcheck, dense_with_other_shapes_and_parameters) {
+  registry_init();
+  const plugin_entry *pe = registry_find(LUNET_LAYER, "dense");
+  cr_assert(pe, "%s", services_last_error());
+  const param_given given[] = {P_NUM("out", 7), P_STR("init", "xavier"), P_BOOL("bias", 0)};
+  lunet_shape in = {3, {2, 3, 4}};
+  gradcheck_report rep;
+  cr_expect_eq(gradcheck_layer(pe, given, 3, &in, &rep), 0, "%s", services_last_error());
+  cr_expect_eq(rep.tensors, 2, "input and weight (no bias)");
+  cr_expect_eq(rep.checked, 3 * 24 + 168, "every input element and up to 200 weights");
+}
+
+Test(gradcheck, misuse_is_an_error_not_a_crash) {
+  registry_init();
+  const plugin_entry *dense = registry_find(LUNET_LAYER, "dense");
+  const plugin_entry *mse = registry_find(LUNET_LOSS, "mse");
+  cr_assert(dense && mse, "%s", services_last_error());
+  gradcheck_report rep;
+  cr_expect_neq(gradcheck_loss(dense, NULL, 0, &rep), 0);
+  cr_expect(strstr(services_last_error(), "not a loss"), "%s", services_last_error());
+  cr_expect_neq(gradcheck_layer(mse, NULL, 0, NULL, &rep), 0);
+  cr_expect(strstr(services_last_error(), "not a layer"), "%s", services_last_error());
+  cr_expect_neq(gradcheck_layer(dense, NULL, 0, NULL, &rep), 0, "dense requires `out`");
+  cr_expect(strstr(services_last_error(), "out"), "%s", services_last_error());
+  lunet_shape bad = {1, {0}};
+  const param_given out[] = {P_NUM("out", 2)};
+  cr_expect_neq(gradcheck_layer(dense, out, 1, &bad, &rep), 0);
+  cr_expect(strstr(services_last_error(), "(0)"), "%s", services_last_error());
+}
