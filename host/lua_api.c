@@ -174,6 +174,8 @@ int luaopen_lunet(lua_State *L) {
   lmodel_register(L);
   ldata_register(L);
   lcsv_register(L);
+  loptions_register(L);
+  lanalysis_register(L);
   return 1;
 }
 

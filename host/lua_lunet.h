@@ -46,5 +46,7 @@ int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what);
 void lmodel_register(lua_State *L);   /* sequential, residual, train, load */
 void ldata_register(lua_State *L);    /* dataset, data */
 void lcsv_register(lua_State *L);     /* csv, read_csv */
+void loptions_register(lua_State *L); /* options */
+void lanalysis_register(lua_State *L); /* bias_variance, plot */
 
 #endif

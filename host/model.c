@@ -229,6 +229,13 @@ static int seq_forward(node *nodes, int n, const lunet_tensor *x, const lunet_ct
   return 0;
 }
 
+const lunet_tensor *model_forward_range(model *m, const lunet_tensor *x, const lunet_ctx *ctx,
+                                        int from, int to) {
+  if (from == to) return x;
+  if (seq_forward(m->nodes + from, to - from, x, ctx)) return NULL;
+  return &m->nodes[to - 1].y;
+}
+
 const lunet_tensor *model_forward(model *m, const lunet_tensor *x, const lunet_ctx *ctx) {
   if (seq_forward(m->nodes, m->n, x, ctx)) return NULL;
   return &m->nodes[m->n - 1].y;
@@ -300,6 +307,8 @@ static int64_t node_param_count(const node *nd) {
     if (ps[i].grad) total += lunet_numel(&ps[i].value->shape);
   return total;
 }
+
+int64_t model_node_param_count(const model *m, int i) { return node_param_count(&m->nodes[i]); }
 
 static void summary_rows(const node *nodes, int n, const char *prefix, char **buf, size_t *len,
                          size_t *cap) {

@@ -60,6 +60,15 @@ int model_reserve(model *m, int batch);
 /* (B, in...) -> (B, out...); returns the output, owned by the model. */
 const lunet_tensor *model_forward(model *m, const lunet_tensor *x, const lunet_ctx *ctx);
 
+/* Runs top-level nodes [from, to) only, x being the input of node `from`;
+** returns the output of node to-1, or x itself when from == to. Closed-form
+** fits use it to compute the features a final layer sees. */
+const lunet_tensor *model_forward_range(model *m, const lunet_tensor *x, const lunet_ctx *ctx,
+                                        int from, int to);
+
+/* Trainable scalars of top-level node i (a residual block: of its body). */
+int64_t model_node_param_count(const model *m, int i);
+
 /* The buffer the loss writes dL/d(output) into before model_backward(). */
 lunet_tensor *model_output_grad(model *m);
 

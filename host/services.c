@@ -1,8 +1,9 @@
 /*
 ** services.c -- what the host offers plugins: aligned zeroed memory, GEMM on
-** OpenBLAS, a seeded xoshiro256** generator, error reporting and data-file
-** lookup. Plugins reach these only through the lunet_host table, so they
-** link against neither the host nor BLAS.
+** OpenBLAS, a seeded xoshiro256** generator, error reporting, data-file
+** lookup, and float64 SVD and GEMM for closed-form fits. Plugins reach these
+** only through the lunet_host table, so they link against neither the host
+** nor BLAS/LAPACK.
 */
 #include "services.h"
 
@@ -47,6 +48,59 @@ static void host_gemm(int ta, int tb, int m, int n, int k, float alpha, const fl
                       const float *b, int ldb, float beta, float *c, int ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---- float64 linear algebra (ABI 1.1) ---------------------------------- */
+
+static void host_dgemm(int ta, int tb, int m, int n, int k, double alpha, const double *a, int lda,
+                       const double *b, int ldb, double beta, double *c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* LAPACK's Fortran entry (OpenBLAS ships no LAPACKE header on Debian). */
+void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s,
+             double *u, const int *ldu, double *vt, const int *ldvt, double *work,
+             const int *lwork, int *iwork, int *info);
+
+/* A = U diag(s) V^T, thin, for a row-major (m, n) A; k = min(m, n).
+** LAPACK is column-major: our buffer is the column-major (n, m) matrix A^T.
+** Factoring A^T = U' S V'^T gives A = V' S U'^T, so LAPACK's "U" output
+** (n, k) column-major is our vt (k, n) row-major, and its "VT" output
+** (k, m) column-major is our u (m, k) row-major: no copy, no transpose. */
+static int host_svd(int m, int n, double *a, double *s, double *u, double *vt) {
+  if (m < 1 || n < 1) {
+    services_error("svd: matrix is %d x %d, expected both sizes >= 1", m, n);
+    return -1;
+  }
+  for (size_t i = 0; i < (size_t)m * (size_t)n; i++) {
+    if (!isfinite(a[i])) { /* LAPACK may loop or return garbage on these */
+      services_error("svd: element (%zu, %zu) of the %d x %d matrix is %g, expected finite values",
+                     i / (size_t)n, i % (size_t)n, m, n, a[i]);
+      return -1;
+    }
+  }
+  int k = m < n ? m : n, lwork = -1, info = 0;
+  double query;
+  int *iwork = malloc(sizeof(int) * 8 * (size_t)k);
+  if (!iwork) {
+    services_error("svd: out of memory for a %d x %d matrix", m, n);
+    return -1;
+  }
+  dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &k, &query, &lwork, iwork, &info);
+  lwork = info == 0 && query < 2147483647.0 ? (int)query + 1 : -1;
+  double *work = lwork > 0 ? malloc(sizeof(double) * (size_t)lwork) : NULL;
+  if (!work) {
+    free(iwork);
+    services_error("svd: no workspace for a %d x %d matrix (LAPACK asked %.0f doubles)", m, n, query);
+    return -1;
+  }
+  dgesdd_("S", &n, &m, a, &n, s, vt, &n, u, &k, work, &lwork, iwork, &info);
+  free(work);
+  free(iwork);
+  if (info < 0) services_error("svd: dgesdd rejected argument %d of a %d x %d matrix", -info, m, n);
+  if (info > 0) services_error("svd: dgesdd did not converge on a %d x %d matrix (NaN or Inf in it?)", m, n);
+  return info ? -1 : 0;
 }
 
 /* ---- xoshiro256** (Blackman & Vigna), seeded through splitmix64 -------- */
@@ -121,6 +175,8 @@ static const lunet_host host_table = {
   .rng_uniform = rng_uniform,
   .rng_normal = rng_normal,
   .find_data = host_find_data,
+  .svd = host_svd,
+  .dgemm = host_dgemm,
 };
 
 const lunet_host *services_host(void) { return &host_table; }

@@ -1,6 +1,8 @@
 /*
 ** train.c -- mini-batch training with seeded shuffling, periodic
-** evaluation, divergence detection and a per-epoch callback.
+** evaluation, divergence detection and a per-epoch callback; and, for an
+** optimizer with a closed-form `fit` (lstsq), the one-shot fit of the
+** model's final dense layer on the features of the layers before it.
 */
 #include "train.h"
 
@@ -310,11 +312,223 @@ static int should_stop(loop *L, int epoch, const metrics *evals, double *best, i
   return ++*since >= c->patience;
 }
 
+/* ---- closed-form fits ---------------------------------------------------- */
+
+typedef int (*fit_fn)(void *self, const lunet_tensor *features, const lunet_tensor *targets,
+                      lunet_param *tensors, int n_tensors);
+
+/* The optimizer's fit, read only when its function table is new enough. */
+static fit_fn optimizer_fit(const plugin_entry *opt) {
+  const lunet_optimizer_api *a = opt->desc->optimizer;
+  return LUNET_HAS_FIELD(a, lunet_optimizer_api, fit) ? a->fit : NULL;
+}
+
+/* Options of the gradient loop have no meaning for a closed-form fit. */
+static int check_fit_options(const train_config *c) {
+  const char *name = c->opt->desc->name, *bad = NULL;
+  if (c->l1 > 0) bad = "l1";
+  else if (c->l2 > 0) bad = "l2";
+  else if (c->clip_norm > 0) bad = "clip_norm";
+  else if (c->sched_on) bad = "schedule/warmup";
+  else if (c->patience > 0) bad = "patience";
+  if (!bad) return 0;
+  services_error("lunet.train: '%s' does not apply to optimizer %s, a closed-form fit; remove it "
+                 "(a penalty is the optimizer's own parameter, e.g. lambda)", bad, name);
+  return -1;
+}
+
+/* The model must end in a dense layer after layers with nothing to train. */
+static int check_fit_model(const train_config *c) {
+  model *m = c->m;
+  const char *opt = c->opt->desc->name;
+  char desc[160];
+  const node *last = &m->nodes[m->n - 1];
+  node_describe(last, desc, sizeof desc);
+  if (last->kind != NODE_LAYER || strcmp(last->plugin->desc->name, "dense") != 0) {
+    services_error("lunet.train: optimizer %s fits the model's final layer in closed form, which "
+                   "must be a dense layer; the last layer is %d (%s)", opt, m->n, desc);
+    return -1;
+  }
+  for (int i = 0; i < m->n - 1; i++) {
+    int64_t k = model_node_param_count(m, i);
+    if (k == 0) continue;
+    node_describe(&m->nodes[i], desc, sizeof desc);
+    services_error("lunet.train: optimizer %s fits only the final dense layer, but layer %d (%s) "
+                   "before it has %lld trainable parameters; expected fixed layers there (rff, "
+                   "gaussian_basis, activations) or an iterative optimizer such as sgd",
+                   opt, i + 1, desc, (long long)k);
+    return -1;
+  }
+  return 0;
+}
+
+/* Targets as the fit sees them: class indices become one-hot rows (K = the
+** dense layer's outputs), anything else is copied. (B, T0) -> (B, T) */
+static int fit_targets(const dataset *ds, const lunet_tensor *y, int T, float *dst) {
+  int B = y->shape.dim[0];
+  int64_t T0 = lunet_row_size(y);
+  if (ds->info.classes > 0 && T0 == 1) {
+    memset(dst, 0, sizeof(float) * (size_t)B * (size_t)T);
+    for (int i = 0; i < B; i++) {
+      int k = (int)y->data[i];
+      if (k < 0 || k >= T) {
+        services_error("%s: class %d at a sample, expected 0..%d", ds->name, k, T - 1);
+        return -1;
+      }
+      dst[(size_t)i * T + k] = 1.0f;
+    }
+    return 0;
+  }
+  memcpy(dst, y->data, sizeof(float) * (size_t)B * (size_t)T);
+  return 0;
+}
+
+/* Everything a fit needs: the feature matrix (n, p), allocated once, the
+** fit targets (n, T), and the final layer's tensors. */
+typedef struct fit_state {
+  const train_config *c;
+  int last, p, T, batch;
+  lunet_tensor phi, y;
+  lunet_param tensors[4];
+  int n_tensors;
+  void *opt;
+  batcher b;
+  int64_t *order; /* (batch) sample indices of a batch */
+} fit_state;
+
+static int fit_init(fit_state *F, const train_config *c) {
+  model *m = c->m;
+  dataset *ds = c->data;
+  memset(F, 0, sizeof *F);
+  F->c = c;
+  if (ds->info.n < 1) {
+    services_error("train: dataset %s is empty", ds->name);
+    return -1;
+  }
+  if (check_fit_options(c) || check_input(m, ds) || check_fit_model(c) || loss_open(c->loss, m, ds))
+    return -1;
+  F->last = m->n - 1;
+  F->p = (int)lunet_numel(&m->nodes[F->last].in);
+  F->T = (int)lunet_numel(&m->out);
+  int64_t n = ds->info.n, T0 = dataset_target_size(ds);
+  int onehot = ds->info.classes > 0 && T0 == 1;
+  if ((onehot && ds->info.classes != F->T) || (!onehot && T0 != F->T)) {
+    services_error("lunet.train: the final dense layer has %d outputs, but %s has %lld %s; expected "
+                   "them equal", F->T, ds->name, (long long)(onehot ? ds->info.classes : T0),
+                   onehot ? "classes (fitted as one-hot rows)" : "target values per sample");
+    return -1;
+  }
+  const node *last = &m->nodes[F->last];
+  F->n_tensors = last->plugin->desc->layer->parameters(last->self, F->tensors, 4);
+  F->batch = c->batch < 256 ? 256 : c->batch;
+  if (F->batch > n) F->batch = (int)n;
+  const lunet_host *h = services_host();
+  size_t rows = (size_t)n;
+  F->phi = (lunet_tensor){h->alloc(sizeof(float) * rows * (size_t)F->p), {2, {(int)n, F->p}}, LUNET_CPU};
+  F->y = (lunet_tensor){h->alloc(sizeof(float) * rows * (size_t)F->T), {2, {(int)n, F->T}}, LUNET_CPU};
+  if (!F->phi.data || !F->y.data) {
+    services_error("lunet.train: no memory for the (%lld, %d) feature matrix (%.0f MB)", (long long)n,
+                   F->p, 4e-6 * (double)n * F->p);
+    return -1;
+  }
+  if (model_reserve(m, F->batch) || batcher_init(&F->b, ds, F->batch)) return -1;
+  if (!(F->order = malloc(sizeof(int64_t) * (size_t)F->batch))) return -1;
+  services_clear_error();
+  F->opt = c->opt->desc->optimizer->create(c->opt_params.v, F->tensors, F->n_tensors);
+  if (!F->opt && !*services_last_error()) services_error("optimizer %s could not be created", c->opt->desc->name);
+  return F->opt ? 0 : -1;
+}
+
+static void fit_free(fit_state *F) {
+  if (F->opt) F->c->opt->desc->optimizer->destroy(F->opt);
+  batcher_free(&F->b);
+  free(F->order);
+  free(F->phi.data);
+  free(F->y.data);
+  loss_close(F->c->loss);
+}
+
+/* Forwards the training set through the fixed layers into phi, in eval
+** mode and in order, and fills the fit targets. (n, in...) -> (n, p) */
+static int fit_features(fit_state *F) {
+  const train_config *c = F->c;
+  lunet_ctx ctx = {sizeof ctx, 0, NULL};
+  int64_t n = c->data->info.n;
+  for (int64_t start = 0; start < n; start += F->batch) {
+    int B = (int)(n - start < F->batch ? n - start : F->batch);
+    for (int i = 0; i < B; i++) F->order[i] = start + i;
+    const lunet_tensor *h;
+    if (batcher_fill(&F->b, c->data, F->order, B) ||
+        !(h = model_forward_range(c->m, &F->b.x, &ctx, 0, F->last)) ||
+        fit_targets(c->data, &F->b.y, F->T, F->y.data + start * F->T))
+      return -1;
+    memcpy(F->phi.data + start * F->p, h->data, sizeof(float) * (size_t)B * (size_t)F->p);
+  }
+  return 0;
+}
+
+/* Training loss and error of the fitted model, from the stored features:
+** only the final layer runs again. */
+static int fit_metrics(fit_state *F, metrics *out) {
+  const train_config *c = F->c;
+  lunet_ctx ctx = {sizeof ctx, 0, NULL};
+  int64_t n = c->data->info.n, wrong = 0;
+  double loss_sum = 0;
+  for (int64_t start = 0; start < n; start += F->batch) {
+    int B = (int)(n - start < F->batch ? n - start : F->batch);
+    for (int i = 0; i < B; i++) F->order[i] = start + i;
+    lunet_tensor h = {F->phi.data + start * F->p, {2, {B, F->p}}, LUNET_CPU};
+    const lunet_tensor *y;
+    double l;
+    if (batcher_fill(&F->b, c->data, F->order, B) ||
+        !(y = model_forward_range(c->m, &h, &ctx, F->last, F->last + 1)) ||
+        c->loss->pe->desc->loss->forward[LUNET_CPU](c->loss->self, y, &F->b.y, &l, NULL))
+      return -1;
+    loss_sum += l * B;
+    if (c->data->info.classes) wrong += count_errors(c->loss, y, &F->b.y);
+  }
+  out->loss = loss_sum / (double)n;
+  out->error = c->data->info.classes ? (double)wrong / (double)n : NAN;
+  return 0;
+}
+
+/* lunet.train with a closed-form optimizer: features, one fit, evaluation;
+** reported as a single epoch. */
+static int train_fit(const train_config *c, train_result *r) {
+  fit_state F;
+  double t0 = now_seconds();
+  int rc = fit_init(&F, c) || fit_features(&F) ||
+           c->opt->desc->optimizer->fit(F.opt, &F.phi, &F.y, F.tensors, F.n_tensors) ||
+           fit_metrics(&F, &r->train);
+  r->seconds = now_seconds() - t0;
+  fit_free(&F);
+  if (rc) return -1;
+  r->epochs = 1;
+  if (!isfinite(r->train.loss)) {
+    r->diverged = 1;
+    snprintf(r->message, sizeof r->message, "loss became %s after the closed-form fit",
+             isnan(r->train.loss) ? "nan" : "inf");
+    return 0;
+  }
+  epoch_report rep = {.epoch = 1, .seconds = r->seconds, .train = r->train, .evals = r->evals,
+                      .evaluated = c->n_evals > 0};
+  if (rep.evaluated && run_evals(c, r->evals, &rep.train)) return -1;
+  loss_close(c->loss); /* run_evals reopened it for a next epoch */
+  r->train = rep.train;
+  train_config one = *c;
+  one.epochs = 1;
+  if (c->verbose) print_progress(&one, &rep);
+  return c->on_epoch && c->on_epoch(c->ud, &rep) < 0 ? -1 : 0;
+}
+
+/* ---- the entry ----------------------------------------------------------- */
+
 int train_run(const train_config *c, train_result *r) {
   memset(r, 0, sizeof *r);
   r->evals = calloc((size_t)c->n_evals + 1, sizeof *r->evals);
   for (int i = 0; i < c->n_evals; i++) r->evals[i].loss = r->evals[i].error = NAN;
   r->train.loss = r->train.error = NAN;
+  if (optimizer_fit(c->opt)) return train_fit(c, r);
   loop L;
   double best = 0;
   int since = 0;

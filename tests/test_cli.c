@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <lunet/plugin.h>
+
 /* Runs `lunet ARGS` with stderr merged into the returned output. */
 static int lunet(const char *args, char *out, size_t sz) {
   char cmd[2048];
@@ -82,7 +84,9 @@ Test(cli, describe_shows_parameters_with_defaults_and_ranges) {
 Test(cli, version_names_abi_and_backends) {
   char out[4096];
   cr_assert_eq(lunet("version", out, sizeof out), 0);
-  cr_expect(strstr(out, "plugin ABI 1.0") && strstr(out, "OpenBLAS") && strstr(out, "CUDA"), "%s", out);
+  char abi[64];
+  snprintf(abi, sizeof abi, "plugin ABI %d.%d", LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
+  cr_expect(strstr(out, abi) && strstr(out, "OpenBLAS") && strstr(out, "CUDA"), "%s", out);
 }
 
 Test(cli, unknown_command_prints_usage) {

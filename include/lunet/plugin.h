@@ -21,6 +21,12 @@
 **   - Function tables hold one entry per device (LUNET_MAX_DEVICES slots), so
 **     a CUDA entry can be filled later without moving anything.
 **
+** History of the minor version (fields appended, never moved):
+**   1.0  the first release.
+**   1.1  lunet_host gains svd and dgemm (float64 linear algebra for
+**        closed-form fits); lunet_optimizer_api gains fit (closed-form
+**        optimizers such as lstsq). Test with LUNET_HAS_FIELD before use.
+**
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
 **   - an int result is 0 on success; on failure the plugin calls
@@ -38,7 +44,7 @@ extern "C" {
 #endif
 
 #define LUNET_ABI_MAJOR 1 /* bumped only by an incompatible change */
-#define LUNET_ABI_MINOR 0 /* bumped by each appended field */
+#define LUNET_ABI_MINOR 1 /* bumped by each appended field; see the history below */
 
 #define LUNET_MAX_DIMS 6    /* most dimensions a shape may have */
 #define LUNET_MAX_DEVICES 4 /* slots in per-device function tables */
@@ -48,6 +54,12 @@ extern "C" {
 #else
 #define LUNET_EXPORT __attribute__((visibility("default")))
 #endif
+
+/* Whether struct `s` (a pointer to a `type` with a leading `size` field) is
+** large enough to hold `field`: a reader built against a newer header asks
+** this before it touches a field appended after the writer was built. */
+#define LUNET_HAS_FIELD(s, type, field) \
+  ((s)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* ---- Shapes and tensors ------------------------------------------------ */
 
@@ -141,6 +153,22 @@ typedef struct lunet_host {
   ** `out` and returns 0; else sets an error that lists the places tried and
   ** returns non-zero. */
   int (*find_data)(const char *dir, const char *file, char *out, size_t outsz);
+
+  /* ---- Added in ABI 1.1: float64 linear algebra. Check first that the
+  ** host has them: LUNET_HAS_FIELD(host, lunet_host, svd). ---- */
+
+  /* Thin singular value decomposition A = U diag(s) V^T of the row-major
+  ** (m, n) matrix `a`, which it overwrites; k = min(m, n). Writes s (k),
+  ** descending and >= 0; u (m, k) and vt (k, n), row-major. LAPACK's dgesdd
+  ** (divide and conquer) through OpenBLAS: backward stable, so the factors
+  ** are exact for a matrix within ~1e-16 |A| of `a`, however ill-conditioned.
+  ** Allocates its own workspace. 0, or non-zero after host->error(). */
+  int (*svd)(int m, int n, double *a, double *s, double *u, double *vt);
+
+  /* C = alpha * op(A) op(B) + beta * C in float64; arguments as gemm. */
+  void (*dgemm)(int trans_a, int trans_b, int m, int n, int k, double alpha,
+                const double *a, int lda, const double *b, int ldb, double beta,
+                double *c, int ldc);
 } lunet_host;
 
 /* ---- Parameter tensors (weights, biases, buffers) ---------------------- */
@@ -236,6 +264,26 @@ typedef struct lunet_optimizer_api {
   /* Changes hyper-parameter number `index` (declaration order) between
   ** steps, e.g. the learning rate of a schedule. */
   int (*set)(void *self, int index, double value);
+
+  /* ---- Added in ABI 1.1; the host reads it only when
+  ** LUNET_HAS_FIELD(api, lunet_optimizer_api, fit). ---- */
+
+  /* Optional: a closed-form fit instead of steps (NULL for iterative
+  ** optimizers). When set, lunet.train does not run epochs: it forwards the
+  ** whole training set, in eval mode, through every layer before the
+  ** model's final `dense` layer (those layers must have no trainable
+  ** parameters) and calls fit once:
+  **   features  (n, p) float32: the input of the final layer, one row a sample;
+  **   targets   (n, T) float32: the regression targets, or for class data
+  **             the one-hot rows (1/0) of the class indices;
+  **   tensors   the final layer's parameters as it lists them: "weight"
+  **             (T, p), then "bias" (T) when it has one; fit overwrites them.
+  ** `self` comes from create() with those same tensors. Unlike step(), fit
+  ** may allocate: it runs once per training. 0, or non-zero after
+  ** host->error(). `step` must still be set; such optimizers make it fail
+  ** with a message pointing at lunet.train. */
+  int (*fit)(void *self, const lunet_tensor *features, const lunet_tensor *targets,
+             lunet_param *tensors, int n_tensors);
 } lunet_optimizer_api;
 
 /* ---- Datasets ---------------------------------------------------------- */

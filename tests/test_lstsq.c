@@ -1,0 +1,347 @@
+/*
+** test_lstsq.c -- the float64 linear algebra of ABI 1.1 and the lstsq
+** optimizer against independent references computed here with plain
+** Gaussian elimination in double:
+**   - host->svd: A = U diag(s) V^T, orthonormal factors, s descending, for
+**     wide, square and tall matrices (the row/column-major mapping);
+**   - host->dgemm against a naive loop;
+**   - lstsq with lambda = 0 on random problems that are over-determined
+**     (the least-squares solution, from the normal equations), exactly
+**     determined (A x = y) and under-determined (the minimum-norm solution
+**     A^T (A A^T)^-1 y), with and without a free bias; a rank-deficient
+**     problem (a duplicated column must share its weight equally);
+**   - ridge against the normal equations (A^T A + lambda D) x = A^T y, with
+**     the bias penalised (D = I) or free (D without the bias entry).
+*/
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "params.h"
+#include "registry.h"
+#include "services.h"
+
+static const lunet_host *H;
+
+static void setup(void) { H = services_host(); }
+
+/* ---- references ---------------------------------------------------------- */
+
+/* Solves M x = r for k right-hand sides, M (d, d), r (d, k), both
+** destroyed; x overwrites r. Gaussian elimination, partial pivoting. */
+static void gauss_solve(double *M, double *r, int d, int k) {
+  for (int c = 0; c < d; c++) {
+    int piv = c;
+    for (int i = c + 1; i < d; i++)
+      if (fabs(M[i * d + c]) > fabs(M[piv * d + c])) piv = i;
+    for (int j = 0; j < d; j++) {
+      double t = M[c * d + j];
+      M[c * d + j] = M[piv * d + j], M[piv * d + j] = t;
+    }
+    for (int j = 0; j < k; j++) {
+      double t = r[c * k + j];
+      r[c * k + j] = r[piv * k + j], r[piv * k + j] = t;
+    }
+    for (int i = c + 1; i < d; i++) {
+      double f = M[i * d + c] / M[c * d + c];
+      for (int j = c; j < d; j++) M[i * d + j] -= f * M[c * d + j];
+      for (int j = 0; j < k; j++) r[i * k + j] -= f * r[c * k + j];
+    }
+  }
+  for (int c = d - 1; c >= 0; c--)
+    for (int j = 0; j < k; j++) {
+      double s = r[c * k + j];
+      for (int i = c + 1; i < d; i++) s -= M[c * d + i] * r[i * k + j];
+      r[c * k + j] = s / M[c * d + c];
+    }
+}
+
+/* The reference solution X (q, T) of the problem A (n, q), Y (n, T):
+**   n >= q: (A^T A + lambda D) X = A^T Y, D = diag(pen);
+**   n <  q (lambda = 0 only): X = A^T Z with (A A^T) Z = Y. */
+static void reference(const double *A, const double *Y, int n, int q, int T, double lambda,
+                      const int *pen, double *X) {
+  if (n >= q || lambda > 0) {
+    double *M = calloc((size_t)q * q, sizeof *M);
+    for (int i = 0; i < q; i++)
+      for (int j = 0; j < q; j++) {
+        for (int r = 0; r < n; r++) M[i * q + j] += A[r * q + i] * A[r * q + j];
+        if (i == j && pen && pen[i]) M[i * q + j] += lambda;
+      }
+    for (int i = 0; i < q; i++)
+      for (int t = 0; t < T; t++) {
+        double s = 0;
+        for (int r = 0; r < n; r++) s += A[r * q + i] * Y[r * T + t];
+        X[i * T + t] = s;
+      }
+    gauss_solve(M, X, q, T);
+    free(M);
+    return;
+  }
+  double *G = calloc((size_t)n * n, sizeof *G), *Z = malloc(sizeof *Z * (size_t)n * T);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      for (int c = 0; c < q; c++) G[i * n + j] += A[i * q + c] * A[j * q + c];
+  memcpy(Z, Y, sizeof *Z * (size_t)n * T);
+  gauss_solve(G, Z, n, T);
+  for (int c = 0; c < q; c++)
+    for (int t = 0; t < T; t++) {
+      double s = 0;
+      for (int r = 0; r < n; r++) s += A[r * q + c] * Z[r * T + t];
+      X[c * T + t] = s;
+    }
+  free(G), free(Z);
+}
+
+/* ---- the plugin ---------------------------------------------------------- */
+
+typedef struct problem {
+  int n, p, T, bias;
+  float *phi, *y;      /* (n, p), (n, T) */
+  float *w, *b, *dw, *db; /* (T, p), (T) and unused gradients */
+} problem;
+
+static problem make_problem(int n, int p, int T, int bias, uint64_t seed) {
+  problem P = {n, p, T, bias, NULL, NULL, NULL, NULL, NULL, NULL};
+  lunet_rng rng;
+  H->rng_seed(&rng, seed);
+  P.phi = malloc(sizeof(float) * n * p), P.y = malloc(sizeof(float) * n * T);
+  P.w = calloc((size_t)T * p, sizeof(float)), P.dw = calloc((size_t)T * p, sizeof(float));
+  P.b = calloc((size_t)T, sizeof(float)), P.db = calloc((size_t)T, sizeof(float));
+  for (int i = 0; i < n * p; i++) P.phi[i] = (float)H->rng_normal(&rng);
+  for (int i = 0; i < n * T; i++) P.y[i] = (float)(H->rng_normal(&rng) + 0.5); /* a nonzero mean */
+  return P;
+}
+
+static void free_problem(problem *P) {
+  free(P->phi), free(P->y), free(P->w), free(P->dw), free(P->b), free(P->db);
+}
+
+/* Runs lstsq's fit with the given lambda and penalize_bias on P. */
+static void fit(problem *P, double lambda, int penalize_bias) {
+  const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "lstsq");
+  cr_assert_not_null(pe, "%s", services_last_error());
+  cr_assert(LUNET_HAS_FIELD(pe->desc->optimizer, lunet_optimizer_api, fit) && pe->desc->optimizer->fit);
+  param_given g[2] = {{"lambda", LUNET_NUMBER, lambda, NULL}, {"penalize_bias", LUNET_BOOL, penalize_bias, NULL}};
+  param_values pv;
+  cr_assert_eq(params_resolve(pe->desc, g, 2, &pv), 0, "%s", services_last_error());
+  lunet_tensor wt = {P->w, {2, {P->T, P->p}}, LUNET_CPU}, dwt = {P->dw, {2, {P->T, P->p}}, LUNET_CPU};
+  lunet_tensor bt = {P->b, {1, {P->T}}, LUNET_CPU}, dbt = {P->db, {1, {P->T}}, LUNET_CPU};
+  lunet_param tensors[2] = {{"weight", &wt, &dwt}, {"bias", &bt, &dbt}};
+  int nt = P->bias ? 2 : 1;
+  void *self = pe->desc->optimizer->create(pv.v, tensors, nt);
+  cr_assert_not_null(self);
+  lunet_tensor phi = {P->phi, {2, {P->n, P->p}}, LUNET_CPU}, y = {P->y, {2, {P->n, P->T}}, LUNET_CPU};
+  int rc = pe->desc->optimizer->fit(self, &phi, &y, tensors, nt);
+  cr_assert_eq(rc, 0, "fit failed: %s", services_last_error());
+  pe->desc->optimizer->destroy(self);
+  params_free(&pv);
+}
+
+/* The reference (W, b) for P as X (q, T), rows 0..p-1 the weights, row p
+** the bias. With a bias, A = [phi | 1] and pen marks the penalised columns.
+** The one case the formulas of reference() do not cover is lambda = 0,
+** under-determined, with a free bias: there the bias is whatever makes the
+** residual's mean zero and W the minimum-norm solution of the differences
+** phi_r - phi_0 -> y_r - y_0 (the same constraints without the mean), then
+** b = mean(y) - W mean(phi). */
+static void reference_of(const problem *P, double lambda, int penalize_bias, double *X) {
+  int q = P->p + P->bias, n = P->n, p = P->p, T = P->T;
+  double *A = malloc(sizeof *A * (size_t)n * q), *Y = malloc(sizeof *Y * (size_t)n * T);
+  int *pen = malloc(sizeof *pen * (size_t)q);
+  if (P->bias && !penalize_bias && lambda == 0 && n < q) {
+    for (int r = 1; r < n; r++) {
+      for (int j = 0; j < p; j++) A[(r - 1) * p + j] = (double)P->phi[r * p + j] - P->phi[j];
+      for (int t = 0; t < T; t++) Y[(r - 1) * T + t] = (double)P->y[r * T + t] - P->y[t];
+    }
+    reference(A, Y, n - 1, p, T, 0, NULL, X);
+    for (int t = 0; t < T; t++) {
+      double b = 0;
+      for (int r = 0; r < n; r++) {
+        b += P->y[r * T + t];
+        for (int j = 0; j < p; j++) b -= X[j * T + t] * P->phi[r * p + j];
+      }
+      X[p * T + t] = b / n;
+    }
+  } else {
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < p; j++) A[i * q + j] = P->phi[i * p + j];
+      if (P->bias) A[i * q + p] = 1.0;
+    }
+    for (int i = 0; i < n * T; i++) Y[i] = P->y[i];
+    for (int j = 0; j < q; j++) pen[j] = j < p || penalize_bias;
+    reference(A, Y, n, q, T, lambda, pen, X);
+  }
+  free(A), free(Y), free(pen);
+}
+
+/* The largest |fitted - reference| over W and b, relative to the largest
+** |reference value|. */
+static double compare(const problem *P, double lambda, int penalize_bias) {
+  int q = P->p + P->bias;
+  double *X = malloc(sizeof *X * (size_t)q * P->T), diff = 0, scale = 0;
+  reference_of(P, lambda, penalize_bias, X);
+  for (int t = 0; t < P->T; t++) {
+    for (int j = 0; j < q; j++) {
+      double got = j < P->p ? P->w[t * P->p + j] : P->b[t], want = X[j * P->T + t];
+      diff = fmax(diff, fabs(got - want));
+      scale = fmax(scale, fabs(want));
+    }
+  }
+  free(X);
+  return diff / scale;
+}
+
+/* ---- host->svd and host->dgemm ------------------------------------------- */
+
+static void check_svd(int m, int n) {
+  int k = m < n ? m : n;
+  lunet_rng rng;
+  H->rng_seed(&rng, (uint64_t)(m * 100 + n));
+  double *a = malloc(sizeof *a * m * n), *a0 = malloc(sizeof *a * m * n);
+  double *s = malloc(sizeof *s * k), *u = malloc(sizeof *u * m * k), *vt = malloc(sizeof *vt * k * n);
+  for (int i = 0; i < m * n; i++) a[i] = a0[i] = H->rng_normal(&rng);
+  cr_assert_eq(H->svd(m, n, a, s, u, vt), 0, "svd %dx%d: %s", m, n, services_last_error());
+  double worst = 0, orth_u = 0, orth_v = 0;
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double r = 0;
+      for (int c = 0; c < k; c++) r += u[i * k + c] * s[c] * vt[c * n + j];
+      worst = fmax(worst, fabs(r - a0[i * n + j]));
+    }
+  for (int c = 0; c < k; c++)
+    for (int d = 0; d < k; d++) {
+      double uu = 0, vv = 0;
+      for (int i = 0; i < m; i++) uu += u[i * k + c] * u[i * k + d];
+      for (int j = 0; j < n; j++) vv += vt[c * n + j] * vt[d * n + j];
+      orth_u = fmax(orth_u, fabs(uu - (c == d)));
+      orth_v = fmax(orth_v, fabs(vv - (c == d)));
+    }
+  for (int c = 1; c < k; c++) cr_expect_geq(s[c - 1], s[c], "svd %dx%d: s not descending", m, n);
+  cr_expect_geq(s[k - 1], 0.0);
+  cr_expect_lt(worst, 1e-12, "svd %dx%d: |U S V^T - A| = %g", m, n, worst);
+  cr_expect_lt(orth_u, 1e-12, "svd %dx%d: U^T U differs from I by %g", m, n, orth_u);
+  cr_expect_lt(orth_v, 1e-12, "svd %dx%d: V^T V differs from I by %g", m, n, orth_v);
+  free(a), free(a0), free(s), free(u), free(vt);
+}
+
+Test(lstsq, host_svd_factors_wide_square_and_tall_matrices, .init = setup) {
+  cr_assert(LUNET_HAS_FIELD(H, lunet_host, svd) && LUNET_HAS_FIELD(H, lunet_host, dgemm));
+  check_svd(5, 9);
+  check_svd(7, 7);
+  check_svd(11, 4);
+  check_svd(1, 6);
+  check_svd(6, 1);
+}
+
+Test(lstsq, host_svd_refuses_nan, .init = setup) {
+  double a[4] = {1, NAN, 3, 4}, s[2], u[4], vt[4];
+  cr_expect_neq(H->svd(2, 2, a, s, u, vt), 0);
+  cr_expect(strstr(services_last_error(), "svd") && strstr(services_last_error(), "finite"),
+            "%s", services_last_error());
+}
+
+Test(lstsq, host_dgemm_matches_naive_loop, .init = setup) {
+  const int m = 5, n = 7, k = 3;
+  double a[15], b[21], c[35], ref[35];
+  for (int i = 0; i < 15; i++) a[i] = i * 0.5 - 3;
+  for (int i = 0; i < 21; i++) b[i] = 1.0 / (i + 1);
+  for (int i = 0; i < 35; i++) c[i] = ref[i] = i;
+  H->dgemm(1, 0, m, n, k, 2.0, a, m, b, n, -1.0, c, n); /* a is (k, m): op(a) = a^T */
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double s = 0;
+      for (int p = 0; p < k; p++) s += a[p * m + i] * b[p * n + j];
+      ref[i * n + j] = 2.0 * s - ref[i * n + j];
+    }
+  for (int i = 0; i < 35; i++) cr_expect(fabs(c[i] - ref[i]) < 1e-12, "c[%d] = %g, expected %g", i, c[i], ref[i]);
+}
+
+/* ---- minimum-norm least squares ----------------------------------------- */
+
+/* (n, p, T, bias): over-, exactly and under-determined, with and without a
+** bias; the bias is free, so with it the threshold is at p + 1 = n. */
+static const int shapes[][4] = {
+  {40, 7, 3, 0}, {40, 7, 3, 1}, /* over-determined */
+  {12, 12, 2, 0}, {12, 11, 2, 1}, /* exactly determined */
+  {9, 30, 2, 0}, {9, 30, 2, 1},   /* under-determined */
+};
+
+Test(lstsq, min_norm_matches_float64_reference_on_both_sides_of_the_threshold, .init = setup) {
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    const int *s = shapes[i];
+    problem P = make_problem(s[0], s[1], s[2], s[3], 11 + i);
+    fit(&P, 0, 0);
+    double rel = compare(&P, 0, 0);
+    cr_expect_lt(rel, 1e-5, "n=%d p=%d T=%d bias=%d: relative difference %g from the float64 reference",
+                 s[0], s[1], s[2], s[3], rel);
+    if (s[0] <= s[1] + s[3]) { /* at or past the threshold: every row is interpolated */
+      double worst = 0;
+      for (int r = 0; r < s[0]; r++)
+        for (int t = 0; t < s[2]; t++) {
+          double pred = s[3] ? P.b[t] : 0;
+          for (int j = 0; j < s[1]; j++) pred += (double)P.w[t * s[1] + j] * P.phi[r * s[1] + j];
+          worst = fmax(worst, fabs(pred - P.y[r * s[2] + t]));
+        }
+      cr_expect_lt(worst, 1e-4, "n=%d p=%d bias=%d: a training row is missed by %g", s[0], s[1], s[3], worst);
+    }
+    free_problem(&P);
+  }
+}
+
+Test(lstsq, min_norm_with_penalised_bias_matches_reference_when_under_determined, .init = setup) {
+  problem P = make_problem(9, 30, 2, 1, 5);
+  fit(&P, 0, 1); /* the bias is one more coordinate of the minimum-norm vector */
+  double rel = compare(&P, 0, 1);
+  cr_expect_lt(rel, 1e-5, "relative difference %g from the float64 reference", rel);
+  free_problem(&P);
+}
+
+Test(lstsq, duplicated_column_shares_its_weight, .init = setup) {
+  /* Rank-deficient: column 3 repeats column 0. Every split of their weight
+  ** fits equally well; the minimum-norm one splits it in two halves. */
+  problem P = make_problem(30, 4, 1, 0, 9);
+  for (int r = 0; r < 30; r++) P.phi[r * 4 + 3] = P.phi[r * 4 + 0];
+  fit(&P, 0, 0);
+  cr_expect(fabs(P.w[0] - P.w[3]) < 1e-5 * fabs(P.w[0]) + 1e-7, "w0 = %g, w3 = %g", P.w[0], P.w[3]);
+  problem R = make_problem(30, 3, 1, 0, 9); /* the same problem without the copy */
+  for (int r = 0; r < 30; r++) {
+    for (int j = 0; j < 3; j++) R.phi[r * 3 + j] = P.phi[r * 4 + j];
+    R.y[r] = P.y[r];
+  }
+  fit(&R, 0, 0);
+  cr_expect(fabs(P.w[0] + P.w[3] - R.w[0]) < 1e-5, "w0 + w3 = %g, expected %g", P.w[0] + P.w[3], R.w[0]);
+  cr_expect(fabs(P.w[1] - R.w[1]) < 1e-5 && fabs(P.w[2] - R.w[2]) < 1e-5);
+  free_problem(&P), free_problem(&R);
+}
+
+/* ---- ridge --------------------------------------------------------------- */
+
+Test(lstsq, ridge_matches_normal_equations, .init = setup) {
+  static const int cases[][4] = {{40, 7, 3, 0}, {40, 7, 3, 1}, {9, 30, 2, 1}, {12, 11, 1, 1}};
+  static const double lambdas[] = {1e-3, 0.5, 20};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t l = 0; l < 3; l++)
+      for (int pen = 0; pen <= cases[i][3]; pen++) {
+        const int *s = cases[i];
+        problem P = make_problem(s[0], s[1], s[2], s[3], 100 + i);
+        fit(&P, lambdas[l], pen);
+        double rel = compare(&P, lambdas[l], pen || !s[3]);
+        cr_expect_lt(rel, 1e-5, "n=%d p=%d bias=%d lambda=%g penalize_bias=%d: relative difference %g",
+                     s[0], s[1], s[3], lambdas[l], pen, rel);
+        free_problem(&P);
+      }
+}
+
+Test(lstsq, step_refuses_and_names_lunet_train, .init = setup) {
+  const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "lstsq");
+  cr_assert_not_null(pe);
+  param_values pv;
+  cr_assert_eq(params_resolve(pe->desc, NULL, 0, &pv), 0);
+  void *self = pe->desc->optimizer->create(pv.v, NULL, 0);
+  cr_expect_neq(pe->desc->optimizer->step[LUNET_CPU](self, NULL, 0), 0);
+  cr_expect(strstr(services_last_error(), "lunet.train") != NULL, "%s", services_last_error());
+  pe->desc->optimizer->destroy(self);
+  params_free(&pv);
+}
