@@ -40,6 +40,10 @@ ParameterizedTestParameters(lua, scripts) {
     {"callbacks.lua"},     /* on_epoch metrics, early stop, errors inside it */
     {"csv_roundtrip.lua"},  /* commas, quotes, newlines, full precision */
     {"errors.lua"},       /* messages name the plugin, parameter, layers and shapes */
+    {"lstsq_train.lua"},   /* closed-form fits in lunet.train, lunet.bias_variance */
+    {"script_bias_variance.lua"},      /* PRML fig. 3.6: bias^2 up, variance down, U-shaped sum */
+    {"script_double_descent_rff.lua"}, /* Belkin fig. 2: peak at features = n, then descent */
+    {"script_double_descent_nn.lua"},  /* model-, epoch- and sample-wise scripts run and log */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }
