@@ -9,15 +9,7 @@
 
 local lunet = require "lunet"
 
-local function option(name, default)
-  for i = 1, #arg - 1 do
-    if arg[i] == "--" .. name then return arg[i + 1] end
-  end
-  return default
-end
-
-local epochs = tonumber(option("epochs", 5))
-local out = option("out", "results/quickstart.csv")
+local opt = lunet.options{ epochs = 5, out = "results/quickstart.csv" }
 
 local train = lunet.dataset("fashion_mnist", { split = "train" })
 local test = lunet.dataset("fashion_mnist", { split = "test" })
@@ -30,12 +22,13 @@ local model = lunet.sequential{
 }
 print(model:summary())
 
-local log = lunet.csv(out)
+os.remove(opt.out) -- a fresh file each run (lunet.csv appends)
+local log = lunet.csv(opt.out)
 local result = lunet.train{
   model = model, data = train, eval = { test = test },
   loss = lunet.loss("cross_entropy"),
   optimizer = lunet.optimizer("sgd", { lr = 0.05, momentum = 0.9 }),
-  epochs = epochs, batch = 128, seed = 1,
+  epochs = opt.epochs, batch = 128, seed = 1,
   on_epoch = function(epoch, m)
     log:write{ epoch = epoch, train_loss = m.train.loss, train_error = m.train.error,
                test_loss = m.test.loss, test_error = m.test.error, seconds = m.seconds }
@@ -44,4 +37,4 @@ local result = lunet.train{
 log:close()
 
 print(string.format("test accuracy %.4f after %d epochs (%.1f s of training); per-epoch rows in %s",
-                    1 - result.test.error, result.epochs, result.seconds, out))
+                    1 - result.test.error, result.epochs, result.seconds, opt.out))
