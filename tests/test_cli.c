@@ -94,3 +94,53 @@ Test(cli, unknown_command_prints_usage) {
   cr_expect_eq(lunet("frobnicate", out, sizeof out), 2);
   cr_expect(strstr(out, "unknown command 'frobnicate'") && strstr(out, "usage:"), "%s", out);
 }
+
+/* The README's "Write a layer plugin in five minutes", as a reader would
+** follow it: its C block built out of tree with one cc command against the
+** header alone, passed by `lunet check`, then trained from Lua through
+** LUNET_PLUGIN_PATH. Guards the README against drifting from the ABI. */
+Test(cli, readme_plugin_builds_checks_and_trains) {
+  const char *src = getenv("LUNET_SOURCE_DIR");
+  cr_assert_not_null(src, "LUNET_SOURCE_DIR is not set");
+  char dir[] = "/tmp/lunet_readme_XXXXXX", cmd[4096], out[16384];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(cmd, sizeof cmd,
+           "awk '/^```c$/{on=1;next} /^```$/{if(on)exit} on' '%s/README.md' > %s/scaled_tanh.c && "
+           "cc -std=c11 -Wall -Werror -shared -fPIC -O2 -I '%s/include' -o %s/scaled_tanh.so "
+           "%s/scaled_tanh.c -lm 2>&1",
+           src, dir, src, dir, dir);
+  FILE *p = popen(cmd, "r");
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  cr_assert_eq(pclose(p), 0, "the README plugin does not build:\n%s", out);
+
+  snprintf(cmd, sizeof cmd, "check %s/scaled_tanh.so", dir);
+  cr_assert_eq(lunet(cmd, out, sizeof out), 0, "lunet check fails on the README plugin:\n%s", out);
+  cr_expect(strstr(out, "gradient check"), "%s", out);
+
+  char script[1024];
+  snprintf(script, sizeof script, "%s/use.lua", dir);
+  FILE *f = fopen(script, "w");
+  fputs("local lunet = require 'lunet'\n"
+        "local xs, ys = {}, {}\n"
+        "for i = 1, 64 do local a = (i % 8) / 4 - 1; xs[i] = { a, -a }; ys[i] = a > 0 and 2 or 1 end\n"
+        "local m = lunet.sequential{ lunet.layer('dense', { out = 4 }),\n"
+        "  lunet.layer('scaled_tanh', { a0 = 0.5 }), lunet.layer('dense', { out = 2 }) }\n"
+        "local r = lunet.train{ model = m, data = lunet.data{ x = xs, y = ys }, epochs = 30,\n"
+        "  loss = lunet.loss('cross_entropy'), optimizer = lunet.optimizer('adam', { lr = 0.05 }),\n"
+        "  verbose = false }\n"
+        "local a = m:parameters()[3]\n"
+        "assert(a.name == '2.scaled_tanh.a' and a.values[1] ~= 0.5, 'a was not trained')\n"
+        "assert(r.train.error == 0, 'separable data not learned: ' .. r.train.error)\n"
+        "print('readme plugin trained')\n",
+        f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "LUNET_PLUGIN_PATH=%s '%s' run %s 2>&1", dir, getenv("LUNET_EXE"), script);
+  p = popen(cmd, "r");
+  n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  cr_expect_eq(pclose(p), 0, "training with the README plugin failed:\n%s", out);
+  cr_expect(strstr(out, "readme plugin trained"), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
