@@ -501,9 +501,20 @@ static double loss_objective(void *ud, int *err) {
 /* Creates the loss for P outputs: class-index targets {1} with classes =
 ** P, or regression targets {P} with classes = 0. 1 when create() refuses
 ** (the reason in why), 0 when made, -1 out of memory. */
-static int loss_open(loss_fixture *lf, const lunet_plugin *p, const param_values *pv, int classes,
+/* The target layouts a loss is tried with: P outputs with class indices
+** (classes = P) or with P real targets, and one output (a score) with
+** binary class indices (classes = 2) or with targets -1/+1. */
+typedef struct loss_layout {
+  int outputs, classes;
+} loss_layout;
+
+static const loss_layout loss_layouts[] = {
+  {GRADCHECK_OUTPUTS, GRADCHECK_OUTPUTS}, {GRADCHECK_OUTPUTS, 0}, {1, 2}, {1, 0}};
+enum { N_LOSS_LAYOUTS = sizeof loss_layouts / sizeof loss_layouts[0] };
+
+static int loss_open(loss_fixture *lf, const lunet_plugin *p, const param_values *pv, loss_layout lay,
                      char *why, size_t wsz) {
-  const int B = GRADCHECK_BATCH, P = GRADCHECK_OUTPUTS;
+  const int B = GRADCHECK_BATCH, P = lay.outputs, classes = lay.classes;
   lunet_shape ps = {1, {P}}, ts = {1, {classes ? 1 : P}};
   memset(lf, 0, sizeof *lf);
   lf->p = p;
@@ -522,7 +533,11 @@ static int loss_open(loss_fixture *lf, const lunet_plugin *p, const param_values
   for (int i = 0; i < B; i++) {
     float *t = lf->target.data + (size_t)i * (classes ? 1 : P);
     if (classes) {
-      t[0] = (float)(rng_u64(&rng) % (uint64_t)P);
+      t[0] = (float)(rng_u64(&rng) % (uint64_t)classes);
+      continue;
+    }
+    if (P == 1) { /* a score against a sign: margin losses want exactly -1 or +1 */
+      t[0] = rng_uniform(&rng) < 0.5 ? -1.0f : 1.0f;
       continue;
     }
     /* regression targets in (0, 1) summing to 1: valid for losses that
@@ -542,7 +557,8 @@ static void loss_close(loss_fixture *lf) {
   memset(lf, 0, sizeof *lf);
 }
 
-/* The loss's gradient against finite differences of its value. */
+/* The loss's gradient against finite differences of its value: 0 when it
+** matches, -1 when it does not, 1 when forward refuses these targets. */
 static int loss_compare(loss_fixture *lf, gradcheck_report *rep) {
   char why[1024], suffix[64];
   const char *name = lf->p->name;
@@ -553,7 +569,7 @@ static int loss_compare(loss_fixture *lf, gradcheck_report *rep) {
   if (lf->p->loss->forward[LUNET_CPU](lf->self, &lf->pred, &lf->target, &loss, &lf->grad)) {
     copy_error(why, sizeof why, "no reason given");
     services_error("%s: forward with %s targets failed: %s", name, lf->targets, why);
-    return -1;
+    return 1; /* the values of these targets are refused: try another layout */
   }
   probe pr = {loss_objective, lf, 0.0, 0};
   pr.f0 = loss_objective(lf, &pr.err);
@@ -586,22 +602,25 @@ int gradcheck_loss(const plugin_entry *pe, const param_given *given, int n, grad
     params_free(&pv);
     return -1;
   }
-  char why[2][512];
+  char why[N_LOSS_LAYOUTS][512];
   int refused = 0, rc = 0;
-  const int classes[2] = {GRADCHECK_OUTPUTS, 0};
-  for (int k = 0; k < 2 && rc == 0; k++) {
+  for (int k = 0; k < N_LOSS_LAYOUTS && rc == 0; k++) {
     loss_fixture lf;
-    int made = loss_open(&lf, p, &pv, classes[k], why[k], sizeof why[k]);
+    int made = loss_open(&lf, p, &pv, loss_layouts[k], why[k], sizeof why[k]);
+    if (made == 0 && (rc = loss_compare(&lf, rep)) == 1) {
+      snprintf(why[k], sizeof why[k], "%s", services_last_error());
+      made = 1, rc = 0;
+    }
     if (made == 1) refused++;
-    else rc = made ? -1 : loss_compare(&lf, rep);
+    if (made < 0) rc = -1;
     loss_close(&lf);
   }
   params_free(&pv);
   if (rc) return -1;
-  if (refused == 2) {
-    services_error("%s: create() accepted neither class-index targets (classes=%d: %s) nor "
-                   "regression targets (shape {%d}: %s); a loss must take one of them",
-                   p->name, GRADCHECK_OUTPUTS, why[0], GRADCHECK_OUTPUTS, why[1]);
+  if (refused == N_LOSS_LAYOUTS) {
+    services_error("%s: create() accepted no target layout: %d outputs with class indices (%s), "
+                   "with real targets (%s); one score with binary classes (%s), with -1/+1 targets (%s)",
+                   p->name, GRADCHECK_OUTPUTS, why[0], why[1], why[2], why[3]);
     return -1;
   }
   return verdict(p->name, rep);
@@ -766,10 +785,10 @@ static void check_layer(tally *t, const plugin_entry *pe) {
 /* errors(), when a loss has its own, counts 0..B rows. */
 static void check_loss_errors(tally *t, const lunet_plugin *p, const param_values *pv) {
   if (!p->loss->errors) return;
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < N_LOSS_LAYOUTS; k++) {
     loss_fixture lf;
     char why[512];
-    int made = loss_open(&lf, p, pv, k == 0 ? GRADCHECK_OUTPUTS : 0, why, sizeof why);
+    int made = loss_open(&lf, p, pv, loss_layouts[k], why, sizeof why);
     if (made == 0) {
       int64_t e = p->loss->errors(lf.self, &lf.pred, &lf.target);
       if (e < 0 || e > GRADCHECK_BATCH)
@@ -792,7 +811,7 @@ static void check_loss(tally *t, const plugin_entry *pe) {
     say(t, FAIL, "%s", services_last_error()); /* "NAME: gradient check failed: ..." */
   } else {
     gradcheck_describe(&rep, what, sizeof what);
-    say(t, OK, "gradient check (batch %d, %d outputs): %s", GRADCHECK_BATCH, GRADCHECK_OUTPUTS, what);
+    say(t, OK, "gradient check (batch %d, each target layout it takes): %s", GRADCHECK_BATCH, what);
   }
   param_values pv = {0};
   if (params_resolve(p, given, n, &pv) == 0) check_loss_errors(t, p, &pv);

@@ -1,0 +1,234 @@
+/*
+** batchnorm.c -- batch normalization, y = gamma (x - mean) / sqrt(var + eps) + beta.
+**
+** As PyTorch's BatchNorm1d/2d/3d (torch.nn.functional.batch_norm). A
+** per-sample input {C} (after dense) is normalized per feature over the
+** batch; an input {C, d1, ...} (after conv: {C, H, W}) per channel over the
+** n = B * d1 * ... values of that channel. Kernels see every tensor as
+** (B, C, S), S = d1 * ... (1 for an input {C}).
+**
+** Training mode (ctx->train) normalizes with the batch mean and the biased
+** variance, and updates the running averages as PyTorch does:
+**     running_mean = (1 - momentum) running_mean + momentum mean
+**     running_var  = (1 - momentum) running_var  + momentum var n / (n - 1)
+** (the unbiased variance). As in PyTorch, training needs n >= 2 values per
+** channel: a batch of 1 after dense is an error. Eval mode normalizes with
+** the running averages and changes nothing.
+**
+** Parameters: "weight" (gamma, init 1) and "bias" (beta, init 0), trained,
+** listed only when affine; "running_mean" (init 0) and "running_var" (init
+** 1) as buffers (grad NULL), so checkpoints save them. Without affine gamma
+** and beta stay 1 and 0, so one kernel serves both. The batch mean and
+** 1 / sqrt(var + eps) per channel are kept from the last training forward
+** for backward; eval forwards leave them alone.
+*/
+#include <math.h>
+#include <string.h>
+
+#include <lunet/plugin.h>
+
+static const lunet_host *host;
+
+enum { P_MOMENTUM, P_EPS, P_AFFINE };
+
+static const lunet_param_decl params[] = {
+  [P_MOMENTUM] = {"momentum", LUNET_NUMBER, 0.1, 0, 1, NULL, NULL,
+                  "running = (1 - momentum) running + momentum batch (PyTorch convention)", 0},
+  [P_EPS] = {"eps", LUNET_NUMBER, 1e-5, 0, 1, NULL, NULL,
+             "added to the variance before the square root", 0},
+  [P_AFFINE] = {"affine", LUNET_BOOL, 1, 0, 1, NULL, NULL,
+                "learn a scale gamma ('weight') and shift beta ('bias') per channel", 0},
+};
+
+typedef struct batchnorm {
+  int c;                 /* channels (features) C */
+  int64_t s;             /* values per channel and sample, S */
+  int affine;            /* gamma and beta are trained and listed */
+  double momentum, eps;
+  lunet_tensor w, dw;    /* gamma and its gradient, (C) */
+  lunet_tensor b, db;    /* beta and its gradient, (C) */
+  lunet_tensor rm, rv;   /* running mean and variance, (C), buffers */
+  float *mean, *istd;    /* batch mean, 1 / sqrt(var + eps) of the last training forward, (C) */
+} batchnorm;
+
+static int alloc_tensor(lunet_tensor *t, int n) {
+  t->shape.ndim = 1;
+  t->shape.dim[0] = n;
+  t->device = LUNET_CPU;
+  t->data = host->alloc(sizeof(float) * (size_t)n);
+  return t->data != NULL;
+}
+
+static void batchnorm_destroy(void *self) {
+  batchnorm *bn = self;
+  if (!bn) return;
+  host->free(bn->w.data);
+  host->free(bn->dw.data);
+  host->free(bn->b.data);
+  host->free(bn->db.data);
+  host->free(bn->rm.data);
+  host->free(bn->rv.data);
+  host->free(bn->mean);
+  host->free(bn->istd);
+  host->free(bn);
+}
+
+static void *batchnorm_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
+                              lunet_rng *rng) {
+  batchnorm *bn;
+  (void)rng;
+  if (in->ndim < 1 || in->dim[0] < 1) {
+    host->error("batchnorm: input has %d dimensions, expected {C} (after dense) or {C, H, W} "
+                "(after conv) with C >= 1", in->ndim);
+    return NULL;
+  }
+  bn = host->alloc(sizeof *bn);
+  if (!bn) return NULL;
+  bn->c = in->dim[0];
+  bn->s = lunet_numel(in) / bn->c;
+  bn->affine = p[P_AFFINE].num != 0;
+  bn->momentum = p[P_MOMENTUM].num;
+  bn->eps = p[P_EPS].num;
+  if (!alloc_tensor(&bn->w, bn->c) || !alloc_tensor(&bn->dw, bn->c) ||
+      !alloc_tensor(&bn->b, bn->c) || !alloc_tensor(&bn->db, bn->c) ||
+      !alloc_tensor(&bn->rm, bn->c) || !alloc_tensor(&bn->rv, bn->c) ||
+      !(bn->mean = host->alloc(sizeof(float) * (size_t)bn->c)) ||
+      !(bn->istd = host->alloc(sizeof(float) * (size_t)bn->c))) {
+    batchnorm_destroy(bn);
+    return NULL;
+  }
+  for (int c = 0; c < bn->c; c++) bn->w.data[c] = bn->rv.data[c] = 1.0f;
+  *out = *in;
+  return bn;
+}
+
+static int batchnorm_parameters(void *self, lunet_param *out, int cap) {
+  batchnorm *bn = self;
+  lunet_param all[4] = {{"weight", &bn->w, &bn->dw}, {"bias", &bn->b, &bn->db},
+                        {"running_mean", &bn->rm, NULL}, {"running_var", &bn->rv, NULL}};
+  int first = bn->affine ? 0 : 2, n = 4 - first;
+  for (int i = 0; i < n && i < cap; i++) out[i] = all[first + i];
+  return n;
+}
+
+/* mean = sum x / n,  var = sum (x - mean)^2 / n over channel c    (B, C, S) -> scalars */
+static void channel_stats(const batchnorm *bn, const float *x, int B, int c, double *mean,
+                          double *var) {
+  double n = (double)B * (double)bn->s, sum = 0.0, sq = 0.0;
+  for (int i = 0; i < B; i++) {
+    const float *p = x + ((int64_t)i * bn->c + c) * bn->s;
+    for (int64_t k = 0; k < bn->s; k++) sum += p[k];
+  }
+  *mean = sum / n;
+  for (int i = 0; i < B; i++) {
+    const float *p = x + ((int64_t)i * bn->c + c) * bn->s;
+    for (int64_t k = 0; k < bn->s; k++) sq += (p[k] - *mean) * (p[k] - *mean);
+  }
+  *var = sq / n;
+}
+
+/* y = gamma (x - mean) istd + beta on channel c    (B, C, S) -> (B, C, S) */
+static void normalize_channel(const batchnorm *bn, const float *x, float *y, int B, int c,
+                              float mean, float istd) {
+  float scale = bn->w.data[c] * istd, shift = bn->b.data[c];
+  for (int i = 0; i < B; i++) {
+    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+    for (int64_t k = 0; k < bn->s; k++) y[at + k] = (x[at + k] - mean) * scale + shift;
+  }
+}
+
+/* batch statistics, running averages updated    (B, C, S) -> (B, C, S) */
+static int forward_train(batchnorm *bn, const float *x, float *y, int B) {
+  double n = (double)B * (double)bn->s, m = bn->momentum, mean, var;
+  if (n < 2) {
+    host->error("batchnorm: training with %.0f value per channel (batch %d), expected at least "
+                "2 to compute a variance (as PyTorch)", n, B);
+    return 1;
+  }
+  for (int c = 0; c < bn->c; c++) {
+    channel_stats(bn, x, B, c, &mean, &var);
+    bn->mean[c] = (float)mean;
+    bn->istd[c] = (float)(1.0 / sqrt(var + bn->eps));
+    bn->rm.data[c] = (float)((1 - m) * bn->rm.data[c] + m * mean);
+    bn->rv.data[c] = (float)((1 - m) * bn->rv.data[c] + m * var * n / (n - 1));
+    normalize_channel(bn, x, y, B, c, bn->mean[c], bn->istd[c]);
+  }
+  return 0;
+}
+
+/* y = gamma (x - mean) / sqrt(var + eps) + beta    (B, C, S) -> (B, C, S) */
+static int batchnorm_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
+                             const lunet_ctx *ctx) {
+  batchnorm *bn = self;
+  int B = in->shape.dim[0];
+  if (ctx->train) return forward_train(bn, in->data, out->data, B);
+  for (int c = 0; c < bn->c; c++)
+    normalize_channel(bn, in->data, out->data, B, c, bn->rm.data[c],
+                      (float)(1.0 / sqrt((double)bn->rv.data[c] + bn->eps)));
+  return 0;
+}
+
+/* dgamma = sum dy xhat,  dbeta = sum dy,
+** dx = gamma istd (dy - sum dy / n - xhat sum dy xhat / n), channel c    (B, C, S) -> (B, C, S) */
+static void backward_channel(batchnorm *bn, const float *x, const float *dy, float *dx, int B,
+                             int c) {
+  double n = (double)B * (double)bn->s, sg = 0.0, sgx = 0.0;
+  float mean = bn->mean[c], istd = bn->istd[c], a, b, scale;
+  for (int i = 0; i < B; i++) {
+    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+    for (int64_t k = 0; k < bn->s; k++) {
+      sg += dy[at + k];
+      sgx += (double)dy[at + k] * (x[at + k] - mean) * istd;
+    }
+  }
+  bn->dw.data[c] = (float)sgx;
+  bn->db.data[c] = (float)sg;
+  if (!dx) return;
+  a = (float)(sg / n);
+  b = (float)(sgx / n);
+  scale = bn->w.data[c] * istd;
+  for (int i = 0; i < B; i++) {
+    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+    for (int64_t k = 0; k < bn->s; k++)
+      dx[at + k] = scale * (dy[at + k] - a - (x[at + k] - mean) * istd * b);
+  }
+}
+
+/* the gradient through the batch statistics    (B, C, S) -> (B, C, S) */
+static int batchnorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                              const lunet_tensor *dout, lunet_tensor *din) {
+  batchnorm *bn = self;
+  int B = in->shape.dim[0];
+  (void)out;
+  for (int c = 0; c < bn->c; c++)
+    backward_channel(bn, in->data, dout->data, din ? din->data : NULL, B, c);
+  return 0;
+}
+
+static const lunet_layer_api api = {
+  .size = sizeof(lunet_layer_api),
+  .create = batchnorm_create,
+  .destroy = batchnorm_destroy,
+  .parameters = batchnorm_parameters,
+  .forward = {[LUNET_CPU] = batchnorm_forward},
+  .backward = {[LUNET_CPU] = batchnorm_backward},
+  .check_input = {3, {2, 3, 3}},
+};
+
+static const lunet_plugin plugin = {
+  .size = sizeof(lunet_plugin),
+  .abi_major = LUNET_ABI_MAJOR,
+  .abi_minor = LUNET_ABI_MINOR,
+  .kind = LUNET_LAYER,
+  .name = "batchnorm",
+  .version = "1.0.0",
+  .summary = "batch normalization per feature or per channel (as torch.nn.BatchNorm1d/2d)",
+  .params = params,
+  .n_params = sizeof params / sizeof params[0],
+  .layer = &api,
+};
+
+const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
+  host = h;
+  return &plugin;
+}

@@ -1,0 +1,150 @@
+/*
+** dropout.c -- inverted dropout, y = x mask / (1 - p), elementwise.
+**
+** As torch.nn.functional.dropout(x, p, training): in training mode each
+** element is kept with probability 1 - p (mask 1) or zeroed (mask 0), and
+** the kept ones are scaled by 1 / (1 - p) so that the expected output is x;
+** eval mode (ctx->train == 0) is the identity and draws nothing. The mask
+** is drawn from ctx->rng through host->rng_uniform (element kept when
+** u >= p), so a run with the same seed drops the same elements; PyTorch's
+** own generator draws other masks. The scaled mask mask / (1 - p) of the
+** last training forward is kept for backward, in scratch sized by
+** reserve(max_batch). Kernels see every tensor as (B, n).
+*/
+#include <string.h>
+
+#include <lunet/plugin.h>
+
+static const lunet_host *host;
+
+enum { P_P };
+
+static const lunet_param_decl params[] = {
+  [P_P] = {"p", LUNET_NUMBER, 0.5, 0, 1, NULL, NULL,
+           "probability of zeroing an element in training mode, 0 <= p < 1", 0},
+};
+
+typedef struct dropout {
+  int64_t n;     /* elements per sample */
+  double p;      /* drop probability */
+  float *mask;   /* 0 or 1 / (1 - p) per element of the last training forward */
+  int max_batch; /* rows the mask holds */
+} dropout;
+
+static void *dropout_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
+                            lunet_rng *rng) {
+  dropout *d;
+  (void)rng;
+  if (!(p[P_P].num >= 0 && p[P_P].num < 1)) {
+    host->error("dropout: p = %g, expected 0 <= p < 1 (p = 1 would drop every element)",
+                p[P_P].num);
+    return NULL;
+  }
+  d = host->alloc(sizeof *d);
+  if (!d) return NULL;
+  d->n = lunet_numel(in);
+  d->p = p[P_P].num;
+  *out = *in;
+  return d;
+}
+
+static void dropout_destroy(void *self) {
+  dropout *d = self;
+  if (!d) return;
+  host->free(d->mask);
+  host->free(d);
+}
+
+static int dropout_parameters(void *self, lunet_param *out, int cap) {
+  (void)self;
+  (void)out;
+  (void)cap;
+  return 0;
+}
+
+static int dropout_reserve(void *self, int max_batch) {
+  dropout *d = self;
+  if (max_batch <= d->max_batch) return 0;
+  host->free(d->mask);
+  d->max_batch = 0;
+  d->mask = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)d->n);
+  if (!d->mask) return 1;
+  d->max_batch = max_batch;
+  return 0;
+}
+
+/* mask = [u >= p] / (1 - p),  y = x mask    (B, n) -> (B, n) */
+static int forward_train(dropout *d, const float *x, float *y, int B, lunet_rng *rng) {
+  int64_t n = B * d->n;
+  float scale = (float)(1.0 / (1.0 - d->p));
+  if (B > d->max_batch) {
+    host->error("dropout: batch of %d rows, expected at most %d as given to reserve()", B,
+                d->max_batch);
+    return 1;
+  }
+  if (!rng) {
+    host->error("dropout: training mode without a random stream (ctx->rng is NULL), expected one");
+    return 1;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    d->mask[i] = host->rng_uniform(rng) >= d->p ? scale : 0.0f;
+    y[i] = x[i] * d->mask[i];
+  }
+  return 0;
+}
+
+/* y = x mask / (1 - p) in training mode, y = x in eval mode    (B, n) -> (B, n) */
+static int dropout_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
+                           const lunet_ctx *ctx) {
+  dropout *d = self;
+  int B = in->shape.dim[0];
+  if (ctx->train) return forward_train(d, in->data, out->data, B, ctx->rng);
+  if (out->data != in->data) memcpy(out->data, in->data, sizeof(float) * (size_t)(B * d->n));
+  return 0;
+}
+
+/* dx = dy mask / (1 - p)    (B, n) -> (B, n) */
+static int dropout_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                            const lunet_tensor *dout, lunet_tensor *din) {
+  dropout *d = self;
+  int B = in->shape.dim[0];
+  int64_t n = B * d->n;
+  (void)out;
+  if (!din) return 0;
+  if (B > d->max_batch) {
+    host->error("dropout: backward of %d rows, expected at most %d as given to reserve()", B,
+                d->max_batch);
+    return 1;
+  }
+  for (int64_t i = 0; i < n; i++) din->data[i] = dout->data[i] * d->mask[i];
+  return 0;
+}
+
+static const lunet_layer_api api = {
+  .size = sizeof(lunet_layer_api),
+  .create = dropout_create,
+  .destroy = dropout_destroy,
+  .parameters = dropout_parameters,
+  .reserve = dropout_reserve,
+  .forward = {[LUNET_CPU] = dropout_forward},
+  .backward = {[LUNET_CPU] = dropout_backward},
+  .check_input = {1, {6}},
+};
+
+static const lunet_plugin plugin = {
+  .size = sizeof(lunet_plugin),
+  .abi_major = LUNET_ABI_MAJOR,
+  .abi_minor = LUNET_ABI_MINOR,
+  .kind = LUNET_LAYER,
+  .name = "dropout",
+  .version = "1.0.0",
+  .summary = "inverted dropout y = x mask / (1 - p) in training, identity in eval",
+  .params = params,
+  .n_params = sizeof params / sizeof params[0],
+  .layer = &api,
+};
+
+const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
+  host = h;
+  return &plugin;
+}

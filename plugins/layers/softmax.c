@@ -1,0 +1,113 @@
+/*
+** softmax.c -- the softmax over the features of each sample, y = exp(x) / sum exp(x).
+**
+** As torch.softmax(x.flatten(1), dim=1): a sample of any shape is treated as
+** one vector of its n elements, and the output has the input's shape.
+** Kernels see every tensor as (B, n). The row maximum m is subtracted before
+** exp(), y_j = exp(x_j - m) / sum_k exp(x_k - m), so no exp() overflows and
+** the largest term is exactly 1. Backward is the full Jacobian-vector
+** product from the saved output, dx_j = y_j (dy_j - sum_k dy_k y_k), which
+** costs O(n) per row instead of forming the n x n Jacobian.
+*/
+#include <math.h>
+
+#include <lunet/plugin.h>
+
+static const lunet_host *host;
+
+typedef struct softmax {
+  int64_t n; /* elements per sample */
+} softmax;
+
+static void *softmax_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
+                            lunet_rng *rng) {
+  softmax *s;
+  (void)p;
+  (void)rng;
+  if (lunet_numel(in) < 1) {
+    host->error("softmax: input has %lld elements per sample, expected at least 1",
+                (long long)lunet_numel(in));
+    return NULL;
+  }
+  s = host->alloc(sizeof *s);
+  if (!s) return NULL;
+  s->n = lunet_numel(in);
+  *out = *in;
+  return s;
+}
+
+static void softmax_destroy(void *self) { host->free(self); }
+
+static int softmax_parameters(void *self, lunet_param *out, int cap) {
+  (void)self;
+  (void)out;
+  (void)cap;
+  return 0;
+}
+
+/* y_j = exp(x_j - m) / sum_k exp(x_k - m),  m = max_k x_k    (n) -> (n) */
+static void softmax_row(const float *x, float *y, int64_t n) {
+  float m = x[0];
+  double sum = 0.0;
+  for (int64_t j = 1; j < n; j++)
+    if (x[j] > m) m = x[j];
+  for (int64_t j = 0; j < n; j++) {
+    y[j] = expf(x[j] - m);
+    sum += y[j];
+  }
+  for (int64_t j = 0; j < n; j++) y[j] = (float)(y[j] / sum);
+}
+
+/* y = softmax(x) per sample    (B, n) -> (B, n) */
+static int softmax_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
+                           const lunet_ctx *ctx) {
+  softmax *s = self;
+  int B = in->shape.dim[0];
+  (void)ctx;
+  for (int i = 0; i < B; i++) softmax_row(in->data + i * s->n, out->data + i * s->n, s->n);
+  return 0;
+}
+
+/* dx_j = y_j (dy_j - sum_k dy_k y_k)    (B, n) -> (B, n) */
+static int softmax_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                            const lunet_tensor *dout, lunet_tensor *din) {
+  softmax *s = self;
+  int B = in->shape.dim[0];
+  if (!din) return 0;
+  for (int i = 0; i < B; i++) {
+    const float *y = out->data + i * s->n, *dy = dout->data + i * s->n;
+    float *dx = din->data + i * s->n;
+    double dot = 0.0;
+    for (int64_t j = 0; j < s->n; j++) dot += (double)dy[j] * y[j];
+    for (int64_t j = 0; j < s->n; j++) dx[j] = y[j] * (dy[j] - (float)dot);
+  }
+  return 0;
+}
+
+static const lunet_layer_api api = {
+  .size = sizeof(lunet_layer_api),
+  .create = softmax_create,
+  .destroy = softmax_destroy,
+  .parameters = softmax_parameters,
+  .forward = {[LUNET_CPU] = softmax_forward},
+  .backward = {[LUNET_CPU] = softmax_backward},
+  .check_input = {1, {6}},
+};
+
+static const lunet_plugin plugin = {
+  .size = sizeof(lunet_plugin),
+  .abi_major = LUNET_ABI_MAJOR,
+  .abi_minor = LUNET_ABI_MINOR,
+  .kind = LUNET_LAYER,
+  .name = "softmax",
+  .version = "1.0.0",
+  .summary = "softmax over the features of each sample, stable (as torch.softmax(x.flatten(1), 1))",
+  .params = NULL,
+  .n_params = 0,
+  .layer = &api,
+};
+
+const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
+  host = h;
+  return &plugin;
+}
