@@ -1,0 +1,347 @@
+/*
+** conv2d.c -- 2-D convolution (cross-correlation, as in every DL framework)
+** with stride, zero padding and dilation:
+**
+**   y[b,o,i,j] = bias[o] + sum_{c,u,v} w[o,c,u,v] x[b, c, i s - p + u d, j s - p + v d]
+**
+** Input (B, C, H, W), weight (K, C, k, k), output (B, K, Ho, Wo) with
+**   Ho = floor((H + 2p - d (k - 1) - 1) / s) + 1   (likewise Wo),
+** which for d = 1 is the familiar floor((n + 2p - f) / s) + 1.
+**
+** GEMM layout (batched): im2col unrolls the whole batch into one matrix
+** col (C k k, B Ho Wo), the column of output pixel (b, i, j) being
+** b Ho Wo + i Wo + j. Then each pass is one large GEMM:
+**   forward   Y   (K, B Ho Wo)   = W (K, C k k) col (C k k, B Ho Wo)
+**   backward  dW  (K, C k k)     = dY (K, B Ho Wo) col^T
+**             dcol (C k k, B Ho Wo) = W^T dY,  then col2im per sample -> dx
+** Y and dY are kept channel-major (K, B Ho Wo) in scratch and permuted
+** to and from the batch-major activations (B, K, Ho Wo). One GEMM per pass
+** keeps the matrices large enough for a threaded BLAS to use every core;
+** the price is memory: col holds B C k^2 Ho Wo floats (k^2 times the input),
+** allocated by reserve(max_batch). backward rebuilds col from `in` instead of
+** trusting what forward left there, then reuses the buffer for dcol.
+*/
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lunet/plugin.h>
+
+static const lunet_host *host;
+
+enum { P_OUT, P_KERNEL, P_STRIDE, P_PAD, P_DIL, P_BIAS, P_INIT, P_STD };
+
+static const lunet_param_decl params[] = {
+  [P_OUT] = {"out_channels", LUNET_INT, 4, 1, 1 << 20, NULL, NULL, "number of output channels K", LUNET_REQUIRED},
+  [P_KERNEL] = {"kernel", LUNET_INT, 3, 1, 1024, NULL, NULL, "kernel size k (k x k)", 0},
+  [P_STRIDE] = {"stride", LUNET_INT, 1, 1, 1024, NULL, NULL, "step s between windows", 0},
+  [P_PAD] = {"padding", LUNET_INT, 0, 0, 1024, NULL, NULL, "zeros p added on each side", 0},
+  [P_DIL] = {"dilation", LUNET_INT, 1, 1, 1024, NULL, NULL, "spacing d between kernel taps", 0},
+  [P_BIAS] = {"bias", LUNET_BOOL, 1, 0, 1, NULL, NULL, "add a learned bias per output channel", 0},
+  [P_INIT] = {"init", LUNET_STRING, 0, 0, 0, "he", "he|xavier|normal",
+              "weight init: he N(0,2/(C k^2)), xavier U(+-sqrt(6/((C+K) k^2))), normal N(0,std^2)", 0},
+  [P_STD] = {"std", LUNET_NUMBER, 0.01, 0, 1e6, NULL, NULL, "standard deviation for init=normal", 0},
+};
+
+/* Where the taps of a k x k kernel fall: an image (C, H, W) and the grid
+** (Ho, Wo) of window positions, tap (u, v) of window (i, j) reading pixel
+** (i s - p + u d, j s - p + v d). */
+typedef struct geom {
+  int C, H, W;
+  int k, s, p, d;
+  int Ho, Wo;
+} geom;
+
+typedef struct conv2d {
+  geom g;
+  int K, rows;              /* output channels; rows = C k k */
+  int has_bias;
+  lunet_tensor w, dw;       /* (K, C, k, k) */
+  lunet_tensor b, db;       /* (K) */
+  int max_batch;
+  float *col;               /* (C k k, max_batch Ho Wo); dcol in backward */
+  float *yk;                /* (K, max_batch Ho Wo): Y or dY, channel-major */
+} conv2d;
+
+static void shape_text(const lunet_shape *s, char *buf, size_t sz) {
+  size_t len = (size_t)snprintf(buf, sz, "(");
+  for (int i = 0; i < s->ndim && len < sz; i++)
+    len += (size_t)snprintf(buf + len, sz - len, i ? ", %d" : "%d", s->dim[i]);
+  if (len < sz) snprintf(buf + len, sz - len, ")");
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* Ho = floor((n + 2p - d (k - 1) - 1) / s) + 1 */
+static int64_t conv_out_size(int64_t n, int k, int s, int p, int d) {
+  return floor_div(n + 2 * (int64_t)p - (int64_t)d * (k - 1) - 1, s) + 1;
+}
+
+/* col[(c k + u) k + v][i Wo + j] = x[c, i s - p + u d, j s - p + v d] or 0
+** outside;  (C, H, W) -> (C k k, Ho Wo), rows ld floats apart */
+static void im2col(const geom *g, const float *x, float *col, size_t ld) {
+  for (int c = 0; c < g->C; c++)
+    for (int u = 0; u < g->k; u++)
+      for (int v = 0; v < g->k; v++) {
+        float *row = col + ((size_t)(c * g->k + u) * g->k + v) * ld;
+        for (int i = 0; i < g->Ho; i++) {
+          int h = i * g->s - g->p + u * g->d;
+          float *dst = row + (size_t)i * g->Wo;
+          if (h < 0 || h >= g->H) {
+            memset(dst, 0, sizeof(float) * (size_t)g->Wo);
+            continue;
+          }
+          const float *src = x + ((size_t)c * g->H + h) * g->W;
+          for (int j = 0; j < g->Wo; j++) {
+            int w = j * g->s - g->p + v * g->d;
+            dst[j] = w >= 0 && w < g->W ? src[w] : 0.0f;
+          }
+        }
+      }
+}
+
+/* x[c, i s - p + u d, j s - p + v d] += col[(c k + u) k + v][i Wo + j], the
+** adjoint of im2col;  (C k k, Ho Wo) -> (C, H, W), x accumulated */
+static void col2im(const geom *g, const float *col, size_t ld, float *x) {
+  for (int c = 0; c < g->C; c++)
+    for (int u = 0; u < g->k; u++)
+      for (int v = 0; v < g->k; v++) {
+        const float *row = col + ((size_t)(c * g->k + u) * g->k + v) * ld;
+        for (int i = 0; i < g->Ho; i++) {
+          int h = i * g->s - g->p + u * g->d;
+          if (h < 0 || h >= g->H) continue;
+          const float *src = row + (size_t)i * g->Wo;
+          float *dst = x + ((size_t)c * g->H + h) * g->W;
+          for (int j = 0; j < g->Wo; j++) {
+            int w = j * g->s - g->p + v * g->d;
+            if (w >= 0 && w < g->W) dst[w] += src[j];
+          }
+        }
+      }
+}
+
+/* yk[o][b P + q] = y[b][o][q];  (B, K, P) -> (K, B P) */
+static void to_channel_major(const float *y, float *yk, int B, int K, int P) {
+  for (int b = 0; b < B; b++)
+    for (int o = 0; o < K; o++)
+      memcpy(yk + (size_t)o * B * P + (size_t)b * P, y + ((size_t)b * K + o) * P, sizeof(float) * (size_t)P);
+}
+
+/* y[b][o][q] = yk[o][b P + q] + bias[o] (bias may be NULL);  (K, B P) -> (B, K, P) */
+static void to_batch_major(const float *yk, const float *bias, float *y, int B, int K, int P) {
+  for (int b = 0; b < B; b++)
+    for (int o = 0; o < K; o++) {
+      const float *src = yk + (size_t)o * B * P + (size_t)b * P;
+      float *dst = y + ((size_t)b * K + o) * P;
+      float add = bias ? bias[o] : 0.0f;
+      for (int q = 0; q < P; q++) dst[q] = src[q] + add;
+    }
+}
+
+static int alloc_tensor(lunet_tensor *t, int ndim, const int *dim) {
+  t->shape.ndim = ndim;
+  memcpy(t->shape.dim, dim, sizeof(int) * (size_t)ndim);
+  t->device = LUNET_CPU;
+  t->data = host->alloc(sizeof(float) * (size_t)lunet_numel(&t->shape));
+  return t->data != NULL;
+}
+
+static void conv2d_destroy(void *self) {
+  conv2d *cv = self;
+  if (!cv) return;
+  host->free(cv->w.data);
+  host->free(cv->dw.data);
+  host->free(cv->b.data);
+  host->free(cv->db.data);
+  host->free(cv->col);
+  host->free(cv->yk);
+  host->free(cv);
+}
+
+/* he: N(0, 2/fan_in); xavier: U(+-sqrt(6/(fan_in+fan_out))); normal: N(0, std^2),
+** fan_in = C k^2, fan_out = K k^2 */
+static void init_weights(conv2d *cv, const char *scheme, double std, lunet_rng *rng) {
+  int64_t n = lunet_numel(&cv->w.shape);
+  double kk = (double)cv->g.k * cv->g.k, fan_in = cv->g.C * kk, fan_out = cv->K * kk;
+  if (strcmp(scheme, "xavier") == 0) {
+    double a = sqrt(6.0 / (fan_in + fan_out));
+    for (int64_t i = 0; i < n; i++) cv->w.data[i] = (float)(a * (2 * host->rng_uniform(rng) - 1));
+    return;
+  }
+  if (strcmp(scheme, "he") == 0) std = sqrt(2.0 / fan_in);
+  for (int64_t i = 0; i < n; i++) cv->w.data[i] = (float)(std * host->rng_normal(rng));
+}
+
+/* Reads (C, H, W) and the hyper-parameters into g; 0, or -1 after an error. */
+static int plan_geometry(geom *g, int K, const lunet_value *p, const lunet_shape *in) {
+  char shp[128];
+  shape_text(in, shp, sizeof shp);
+  if (in->ndim != 3 || in->dim[0] < 1 || in->dim[1] < 1 || in->dim[2] < 1) {
+    host->error("conv2d: expected input (C, H, W) with every size at least 1, got %s", shp);
+    return -1;
+  }
+  *g = (geom){.C = in->dim[0], .H = in->dim[1], .W = in->dim[2], .k = (int)p[P_KERNEL].num,
+              .s = (int)p[P_STRIDE].num, .p = (int)p[P_PAD].num, .d = (int)p[P_DIL].num};
+  int64_t ho = conv_out_size(g->H, g->k, g->s, g->p, g->d), wo = conv_out_size(g->W, g->k, g->s, g->p, g->d);
+  if (ho < 1 || wo < 1) {
+    host->error("conv2d: output would be %lld x %lld for input (C, H, W) = %s with kernel k = %d, "
+                "stride s = %d, padding p = %d, dilation d = %d: Ho = floor((H + 2p - d(k-1) - 1)/s) + 1 "
+                "= floor((%d + %d - %d - 1)/%d) + 1, Wo = floor((%d + %d - %d - 1)/%d) + 1; expected "
+                "both at least 1 (the dilated kernel spans %d pixels)",
+                (long long)ho, (long long)wo, shp, g->k, g->s, g->p, g->d, g->H, 2 * g->p,
+                g->d * (g->k - 1), g->s, g->W, 2 * g->p, g->d * (g->k - 1), g->s, g->d * (g->k - 1) + 1);
+    return -1;
+  }
+  if ((int64_t)g->C * g->k * g->k > INT_MAX || ho * wo > INT_MAX || (int64_t)K * ho * wo > INT_MAX) {
+    host->error("conv2d: input %s with K = %d, k = %d gives %lld x %lld outputs; the unrolled "
+                "matrices exceed %d rows or columns", shp, K, g->k, (long long)ho, (long long)wo, INT_MAX);
+    return -1;
+  }
+  g->Ho = (int)ho;
+  g->Wo = (int)wo;
+  return 0;
+}
+
+static void *conv2d_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
+                           lunet_rng *rng) {
+  geom g;
+  int K = (int)p[P_OUT].num;
+  if (plan_geometry(&g, K, p, in)) return NULL;
+  conv2d *cv = host->alloc(sizeof *cv);
+  if (!cv) return NULL;
+  cv->g = g;
+  cv->K = K;
+  cv->rows = g.C * g.k * g.k;
+  cv->has_bias = p[P_BIAS].num != 0;
+  int wdim[4] = {K, g.C, g.k, g.k};
+  if (!alloc_tensor(&cv->w, 4, wdim) || !alloc_tensor(&cv->dw, 4, wdim) ||
+      !alloc_tensor(&cv->b, 1, &K) || !alloc_tensor(&cv->db, 1, &K)) {
+    conv2d_destroy(cv);
+    return NULL;
+  }
+  init_weights(cv, p[P_INIT].str, p[P_STD].num, rng);
+  *out = (lunet_shape){3, {K, g.Ho, g.Wo}};
+  return cv;
+}
+
+static int conv2d_parameters(void *self, lunet_param *out, int cap) {
+  conv2d *cv = self;
+  lunet_param all[2] = {{"weight", &cv->w, &cv->dw}, {"bias", &cv->b, &cv->db}};
+  int n = cv->has_bias ? 2 : 1;
+  for (int i = 0; i < n && i < cap; i++) out[i] = all[i];
+  return n;
+}
+
+/* col (C k k, B Ho Wo) and yk (K, B Ho Wo) for B = max_batch */
+static int conv2d_reserve(void *self, int max_batch) {
+  conv2d *cv = self;
+  int64_t n = (int64_t)max_batch * cv->g.Ho * cv->g.Wo;
+  if (max_batch <= cv->max_batch) return 0;
+  if (n > INT_MAX) {
+    host->error("conv2d: batch %d of %d x %d outputs has %lld GEMM columns, more than %d",
+                max_batch, cv->g.Ho, cv->g.Wo, (long long)n, INT_MAX);
+    return -1;
+  }
+  host->free(cv->col);
+  host->free(cv->yk);
+  cv->max_batch = 0;
+  cv->col = host->alloc(sizeof(float) * (size_t)cv->rows * (size_t)n);
+  cv->yk = host->alloc(sizeof(float) * (size_t)cv->K * (size_t)n);
+  if (!cv->col || !cv->yk) return -1;
+  cv->max_batch = max_batch;
+  return 0;
+}
+
+/* The batch size of `in`, or -1 after an error when it does not fit. */
+static int batch_of(const conv2d *cv, const lunet_tensor *in) {
+  int B = in->shape.ndim > 0 ? in->shape.dim[0] : 0;
+  int64_t row = lunet_row_size(in), want = (int64_t)cv->g.C * cv->g.H * cv->g.W;
+  if (B < 1 || B > cv->max_batch || row != want) {
+    char shp[128];
+    shape_text(&in->shape, shp, sizeof shp);
+    host->error("conv2d: got input %s, expected (B, %d, %d, %d) with 1 <= B <= %d (the reserved batch)",
+                shp, cv->g.C, cv->g.H, cv->g.W, cv->max_batch);
+    return -1;
+  }
+  return B;
+}
+
+/* col = im2col of every sample;  (B, C, H, W) -> (C k k, B Ho Wo) */
+static void unroll_batch(const conv2d *cv, const float *x, int B) {
+  size_t P = (size_t)cv->g.Ho * cv->g.Wo, N = (size_t)B * P, img = (size_t)cv->g.C * cv->g.H * cv->g.W;
+  for (int b = 0; b < B; b++) im2col(&cv->g, x + b * img, cv->col + b * P, N);
+}
+
+/* y = W col + bias    (B, C, H, W) -> (B, K, Ho, Wo) */
+static int conv2d_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
+                          const lunet_ctx *ctx) {
+  conv2d *cv = self;
+  int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
+  (void)ctx;
+  if (B < 0) return -1;
+  unroll_batch(cv, in->data, B);
+  host->gemm(0, 0, cv->K, B * P, cv->rows, 1.0f, cv->w.data, cv->rows, cv->col, B * P, 0.0f,
+             cv->yk, B * P);
+  to_batch_major(cv->yk, cv->has_bias ? cv->b.data : NULL, out->data, B, cv->K, P);
+  return 0;
+}
+
+/* db[o] = sum_{b,q} dY[o][b P + q]    (K, B P) -> (K) */
+static void bias_grad(conv2d *cv, int n) {
+  for (int o = 0; o < cv->K; o++) {
+    const float *g = cv->yk + (size_t)o * n;
+    double s = 0.0;
+    for (int q = 0; q < n; q++) s += g[q];
+    cv->db.data[o] = (float)s;
+  }
+}
+
+/* dW = dY col^T,  db = sum dY,  dx = col2im(W^T dY)    (B, K, Ho, Wo) -> (B, C, H, W) */
+static int conv2d_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                           const lunet_tensor *dout, lunet_tensor *din) {
+  conv2d *cv = self;
+  int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
+  (void)out;
+  if (B < 0) return -1;
+  int N = B * P;
+  size_t img = (size_t)cv->g.C * cv->g.H * cv->g.W;
+  unroll_batch(cv, in->data, B);
+  to_channel_major(dout->data, cv->yk, B, cv->K, P);
+  host->gemm(0, 1, cv->K, cv->rows, N, 1.0f, cv->yk, N, cv->col, N, 0.0f, cv->dw.data, cv->rows);
+  if (cv->has_bias) bias_grad(cv, N);
+  if (!din) return 0;
+  host->gemm(1, 0, cv->rows, N, cv->K, 1.0f, cv->w.data, cv->rows, cv->yk, N, 0.0f, cv->col, N);
+  memset(din->data, 0, sizeof(float) * img * (size_t)B);
+  for (int b = 0; b < B; b++) col2im(&cv->g, cv->col + (size_t)b * P, (size_t)N, din->data + b * img);
+  return 0;
+}
+
+static const lunet_layer_api api = {
+  .size = sizeof(lunet_layer_api),
+  .create = conv2d_create,
+  .destroy = conv2d_destroy,
+  .parameters = conv2d_parameters,
+  .reserve = conv2d_reserve,
+  .forward = {[LUNET_CPU] = conv2d_forward},
+  .backward = {[LUNET_CPU] = conv2d_backward},
+  .check_input = {3, {2, 6, 6}},
+};
+
+static const lunet_plugin plugin = {
+  .size = sizeof(lunet_plugin),
+  .abi_major = LUNET_ABI_MAJOR,
+  .abi_minor = LUNET_ABI_MINOR,
+  .kind = LUNET_LAYER,
+  .name = "conv2d",
+  .version = "1.0.0",
+  .summary = "2-D convolution with stride, padding and dilation, (B, C, H, W) -> (B, K, Ho, Wo)",
+  .params = params,
+  .n_params = sizeof params / sizeof params[0],
+  .layer = &api,
+};
+
+const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
+  host = h;
+  return &plugin;
+}

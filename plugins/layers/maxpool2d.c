@@ -1,0 +1,155 @@
+/*
+** maxpool2d.c -- 2-D max pooling over k x k windows.
+**
+**   y[b,c,i,j] = max_{u,v < k} x[b, c, i s - p + u, j s - p + v]
+**
+** Input (B, C, H, W), output (B, C, Ho, Wo), Ho = floor((H + 2p - k) / s) + 1.
+** Padding is -infinity (it never wins, as in PyTorch); a window that lies
+** wholly in the padding is refused at create. Forward remembers, for each
+** output, which input element won (ties: the first in row-major order);
+** backward routes the gradient there. The argmax indices live in scratch
+** sized by reserve(max_batch).
+*/
+#include <float.h>
+
+#include <lunet/plugin.h>
+
+static const lunet_host *host;
+
+enum { P_KERNEL, P_STRIDE, P_PAD };
+
+static const lunet_param_decl params[] = {
+  [P_KERNEL] = {"kernel", LUNET_INT, 2, 1, 1024, NULL, NULL, "window size k (k x k)", 0},
+  [P_STRIDE] = {"stride", LUNET_INT, 0, 0, 1024, NULL, NULL, "step between windows; 0 means k", 0},
+  [P_PAD] = {"padding", LUNET_INT, 0, 0, 1024, NULL, NULL, "implicit -inf border on each side, at most k/2", 0},
+};
+
+typedef struct maxpool {
+  int C, H, W, k, s, p, Ho, Wo;
+  int *argmax; /* (max_batch, C, Ho, Wo): flat index into the input image */
+  int cap;     /* rows argmax holds */
+} maxpool;
+
+static void *maxpool_create(const lunet_value *pv, const lunet_shape *in, lunet_shape *out, lunet_rng *rng) {
+  (void)rng;
+  if (in->ndim != 3) {
+    host->error("maxpool2d: expected input (C, H, W), got %d dimension%s", in->ndim, in->ndim == 1 ? "" : "s");
+    return NULL;
+  }
+  int k = (int)pv[P_KERNEL].num, s = pv[P_STRIDE].num ? (int)pv[P_STRIDE].num : k, p = (int)pv[P_PAD].num;
+  if (2 * p > k) {
+    host->error("maxpool2d: padding %d is more than half the kernel %d: windows would hold only padding", p, k);
+    return NULL;
+  }
+  int Ho = (in->dim[1] + 2 * p - k) / s + 1, Wo = (in->dim[2] + 2 * p - k) / s + 1;
+  if (in->dim[1] + 2 * p < k || in->dim[2] + 2 * p < k) {
+    host->error("maxpool2d: a %dx%d window does not fit the %dx%d input with padding %d", k, k, in->dim[1],
+                in->dim[2], p);
+    return NULL;
+  }
+  maxpool *m = host->alloc(sizeof *m);
+  if (!m) return NULL;
+  *m = (maxpool){in->dim[0], in->dim[1], in->dim[2], k, s, p, Ho, Wo, NULL, 0};
+  *out = (lunet_shape){3, {m->C, Ho, Wo}};
+  return m;
+}
+
+static void maxpool_destroy(void *self) {
+  maxpool *m = self;
+  host->free(m->argmax);
+  host->free(m);
+}
+
+static int maxpool_parameters(void *self, lunet_param *out, int cap) {
+  (void)self, (void)out, (void)cap;
+  return 0;
+}
+
+static int maxpool_reserve(void *self, int max_batch) {
+  maxpool *m = self;
+  host->free(m->argmax);
+  m->argmax = host->alloc(sizeof(int) * (size_t)max_batch * (size_t)(m->C * m->Ho * m->Wo));
+  m->cap = m->argmax ? max_batch : 0;
+  return m->argmax ? 0 : 1;
+}
+
+/* One image plane (H, W) -> (Ho, Wo), recording the winners. */
+static void pool_plane(const maxpool *m, const float *x, float *y, int *arg) {
+  for (int i = 0; i < m->Ho; i++)
+    for (int j = 0; j < m->Wo; j++) {
+      float best = -FLT_MAX;
+      int where = -1;
+      for (int u = 0; u < m->k; u++) {
+        int r = i * m->s - m->p + u;
+        if (r < 0 || r >= m->H) continue;
+        for (int v = 0; v < m->k; v++) {
+          int c = j * m->s - m->p + v;
+          if (c < 0 || c >= m->W) continue;
+          if (where < 0 || x[r * m->W + c] > best) best = x[r * m->W + c], where = r * m->W + c;
+        }
+      }
+      y[i * m->Wo + j] = best;
+      arg[i * m->Wo + j] = where;
+    }
+}
+
+/* y = max over each window    (B, C, H, W) -> (B, C, Ho, Wo) */
+static int maxpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
+  maxpool *m = self;
+  int planes = in->shape.dim[0] * m->C;
+  (void)ctx;
+  if (in->shape.dim[0] > m->cap) {
+    host->error("maxpool2d: batch of %d rows but reserve() sized %d", in->shape.dim[0], m->cap);
+    return 1;
+  }
+  for (int q = 0; q < planes; q++)
+    pool_plane(m, in->data + (size_t)q * m->H * m->W, out->data + (size_t)q * m->Ho * m->Wo,
+               m->argmax + (size_t)q * m->Ho * m->Wo);
+  return 0;
+}
+
+/* dx[argmax] += dy, zero elsewhere    (B, C, Ho, Wo) -> (B, C, H, W) */
+static int maxpool_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                            const lunet_tensor *dout, lunet_tensor *din) {
+  maxpool *m = self;
+  (void)out;
+  if (!din) return 0;
+  int planes = in->shape.dim[0] * m->C, n_out = m->Ho * m->Wo, n_in = m->H * m->W;
+  for (int q = 0; q < planes; q++) {
+    float *dx = din->data + (size_t)q * n_in;
+    const float *dy = dout->data + (size_t)q * n_out;
+    const int *arg = m->argmax + (size_t)q * n_out;
+    for (int i = 0; i < n_in; i++) dx[i] = 0;
+    for (int o = 0; o < n_out; o++) dx[arg[o]] += dy[o];
+  }
+  return 0;
+}
+
+static const lunet_layer_api api = {
+  .size = sizeof(lunet_layer_api),
+  .create = maxpool_create,
+  .destroy = maxpool_destroy,
+  .parameters = maxpool_parameters,
+  .reserve = maxpool_reserve,
+  .forward = {[LUNET_CPU] = maxpool_forward},
+  .backward = {[LUNET_CPU] = maxpool_backward},
+  .check_input = {3, {2, 6, 6}},
+};
+
+static const lunet_plugin plugin = {
+  .size = sizeof(lunet_plugin),
+  .abi_major = LUNET_ABI_MAJOR,
+  .abi_minor = LUNET_ABI_MINOR,
+  .kind = LUNET_LAYER,
+  .name = "maxpool2d",
+  .version = "1.0.0",
+  .summary = "2-D max pooling over k x k windows (stride, -inf padding)",
+  .params = params,
+  .n_params = sizeof params / sizeof params[0],
+  .layer = &api,
+};
+
+const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
+  host = h;
+  return &plugin;
+}
