@@ -44,6 +44,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_bias_variance.lua"},      /* PRML fig. 3.6: bias^2 up, variance down, U-shaped sum */
     {"script_double_descent_rff.lua"}, /* Belkin fig. 2: peak at features = n, then descent */
     {"script_double_descent_nn.lua"},  /* model-, epoch- and sample-wise scripts run and log */
+    {"script_toolbox.lua"},  /* perceptron bound, LMS, optimizers, regularizers, CNN */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }
