@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvfile.h"
 #include "services.h"
 
 const char *params_type_name(int type) {
@@ -74,7 +75,7 @@ static int check_one(const lunet_plugin *p, const param_given *g, param_values *
   else if (g->type == LUNET_BOOL)
     snprintf(got, sizeof got, "%s", g->num ? "true" : "false");
   else
-    snprintf(got, sizeof got, "%.17g", g->num);
+    csv_format_number(g->num, got);
   switch (d->type) {
   case LUNET_INT:
   case LUNET_NUMBER:
@@ -131,6 +132,9 @@ void params_format(const lunet_plugin *p, const param_values *pv, int i, char *b
   switch (p->params[i].type) {
   case LUNET_BOOL: snprintf(buf, sz, "%s", pv->v[i].num ? "true" : "false"); break;
   case LUNET_STRING: snprintf(buf, sz, "%s", pv->v[i].str); break;
-  default: snprintf(buf, sz, "%.17g", pv->v[i].num);
+  default: {
+    char num[32]; /* shortest text that reads back exactly: 0.3, not 0.29999999999999999 */
+    snprintf(buf, sz, "%s", csv_format_number(pv->v[i].num, num));
+  }
   }
 }
