@@ -175,6 +175,7 @@ int luaopen_lunet(lua_State *L) {
   ldata_register(L);
   lcsv_register(L);
   loptions_register(L);
+  lsweep_register(L);
   lanalysis_register(L);
   return 1;
 }

@@ -47,6 +47,7 @@ void lmodel_register(lua_State *L);   /* sequential, residual, train, load */
 void ldata_register(lua_State *L);    /* dataset, data */
 void lcsv_register(lua_State *L);     /* csv, read_csv */
 void loptions_register(lua_State *L); /* options */
+void lsweep_register(lua_State *L);   /* sweep, uniform, loguniform, choice */
 void lanalysis_register(lua_State *L); /* bias_variance, plot */
 
 #endif

@@ -145,6 +145,7 @@ int registry_load_file(const char *path, plugin_entry *out) {
   out->path = strdup(path);
   out->handle = h;
   out->shadowed = 0;
+  out->used = 0;
   return 0;
 }
 
@@ -221,7 +222,10 @@ const load_failure *registry_failure_at(int i) { return &failures[i]; }
 const plugin_entry *registry_find(int kind, const char *name) {
   registry_init();
   for (int i = 0; i < n_entries; i++)
-    if (entries[i].desc->kind == kind && strcmp(entries[i].desc->name, name) == 0) return &entries[i];
+    if (entries[i].desc->kind == kind && strcmp(entries[i].desc->name, name) == 0) {
+      entries[i].used = 1;
+      return &entries[i];
+    }
   char known[1024] = "";
   size_t len = 0;
   for (int i = 0; i < n_entries && len < sizeof known - 64; i++)
@@ -236,4 +240,13 @@ const plugin_entry *registry_find(int kind, const char *name) {
   services_error("no %s plugin named '%s' (known: %s; set LUNET_PLUGIN_PATH to add a folder)",
                  kind_name(kind), name, *known ? known : "none");
   return NULL;
+}
+
+void registry_used(char *buf, size_t sz) {
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < n_entries && len < sz; i++)
+    if (entries[i].used)
+      len += (size_t)snprintf(buf + len, sz - len, "%s%s@%s", len ? " " : "", entries[i].desc->name,
+                              entries[i].desc->version);
 }

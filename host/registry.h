@@ -18,6 +18,7 @@ typedef struct plugin_entry {
   char *path;               /* file it came from */
   void *handle;             /* dlopen handle, kept for the life of the process */
   int shadowed;             /* an earlier plugin has the same kind and name */
+  int used;                 /* found by registry_find(): provenance of results */
 } plugin_entry;
 
 typedef struct load_failure {
@@ -36,6 +37,9 @@ const load_failure *registry_failure_at(int i);
 /* The plugin of that kind and name, or NULL with an error that names the
 ** kind, the name and the ones that exist. */
 const plugin_entry *registry_find(int kind, const char *name);
+
+/* "dense@1.0.0 relu@1.0.0 ...": the plugins registry_find() has returned. */
+void registry_used(char *buf, size_t sz);
 
 /* Loads and validates one file (dlopen, entry symbol, ABI, descriptor).
 ** Returns 0 and fills *out, or -1 with the reason in services_last_error(). */
