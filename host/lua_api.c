@@ -15,6 +15,7 @@
 
 #include "lua_lunet.h"
 #include "services.h"
+#include "train.h"
 
 #ifndef LUNET_VERSION
 #define LUNET_VERSION "unknown"
@@ -151,6 +152,12 @@ static int spec_tostring(lua_State *L) {
   return 1;
 }
 
+/* lunet.clock(): wall-clock seconds from a monotonic clock, for timing. */
+static int l_clock(lua_State *L) {
+  lua_pushnumber(L, now_seconds());
+  return 1;
+}
+
 /* lunet.threads([n]): BLAS threads; returns the current count. */
 static int l_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) services_set_threads((int)luaL_checkinteger(L, 1));
@@ -160,7 +167,8 @@ static int l_threads(lua_State *L) {
 
 int luaopen_lunet(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"layer", l_layer}, {"loss", l_loss}, {"optimizer", l_optimizer}, {"threads", l_threads}, {NULL, NULL}};
+    {"layer", l_layer}, {"loss", l_loss}, {"optimizer", l_optimizer}, {"threads", l_threads}, {"clock", l_clock},
+    {NULL, NULL}};
   registry_init();
   luaL_newmetatable(L, MT_SPEC);
   lua_pushcfunction(L, spec_tostring);
