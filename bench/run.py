@@ -59,6 +59,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--skip-sweep", action="store_true")
     a = ap.parse_args()
     lunet = os.path.join(ROOT, a.build, "host", "lunet")
     gemm = os.path.join(ROOT, a.build, "bench", "gemm_shapes")
@@ -77,6 +78,17 @@ def main():
     side_by_side("tiny 784-32-10, batch 32: time per batch", [lunet, "run", "bench/mlp.lua"] + tiny,
                  [TORCH_PY, "bench/mlp_torch.py"] + tiny, "batch_us", 1, a.repeats, "µs", rows)
 
+    cnn = ["--n", "10000", "--epochs", "2", "--threads", "2"]
+    side_by_side("CNN of cnn_fashion.lua, epoch of 10k images, 2 threads",
+                 [lunet, "run", "bench/cnn.lua"] + cnn, [TORCH_PY, "bench/cnn_torch.py"] + cnn,
+                 "epoch_seconds", 2, a.repeats, "s", rows)
+    if not a.skip_sweep:
+        r, _ = run([lunet, "run", "bench/sweep_scaling.lua", "--repeats", str(a.repeats)], 2)
+        sweep_line = (f"Sweep of 8 CPU-bound trials: {r['one_worker_s']:.1f} s with 1 worker, "
+                      f"{r['two_workers_s']:.1f} s with 2: {r['speedup']:.2f}x.")
+    else:
+        sweep_line = ""
+
     g, _ = run([gemm, "128", "784", "256", "128", "10"], 1)
     achieved = g["flops_per_step"] / (step_us * 1e-6) / 1e9
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, "
@@ -89,6 +101,8 @@ def main():
     print(f"\nMLP training step (1 thread): {achieved:.1f} GFLOP/s achieved vs "
           f"{g['gflops']:.1f} GFLOP/s for cblas_sgemm on the same GEMM shapes "
           f"({achieved / g['gflops'] * 100:.0f}%).")
+    if sweep_line:
+        print("\n" + sweep_line)
 
 
 if __name__ == "__main__":
