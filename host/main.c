@@ -2,6 +2,7 @@
 ** main.c -- the `lunet` command line: dispatches to run, plugins, describe,
 ** check, plot, summary and version.
 */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,17 @@ static int cmd_describe(int argc, char **argv) {
   return 0;
 }
 
+/* OpenBLAS's threaded GEMM mallocs a 512 KiB job buffer on every call.
+** Above glibc's mmap threshold each one would be a fresh mapping, its pages
+** faulted in anew on every training step; served from the heap instead, the
+** same memory is reused call after call. */
+static void keep_allocations_on_the_heap(void) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
 int main(int argc, char **argv) {
+  keep_allocations_on_the_heap();
   services_init_threads();
   if (argc < 2) {
     usage(stderr);
