@@ -182,3 +182,41 @@ Test(pool, max_and_average_by_hand) {
   free(ym), free(ya);
   drop(&m), drop(&a);
 }
+
+/* The transposed convolution is the transpose of the convolution's matrix:
+** with the same weights, <conv(x), y> = <x, convT(y)> for every x and y. */
+Test(conv, transposed_convolution_is_the_adjoint_of_convolution) {
+  const int geo[][5] = {/* k, s, p, d, output_padding */ {3, 1, 1, 1, 0}, {3, 2, 1, 1, 0}, {4, 2, 1, 1, 1}, {2, 2, 0, 1, 1}, {3, 1, 2, 2, 0}};
+  const int C = 2, K = 3, H = 7, W = 7;
+  lunet_rng rng;
+  rng_seed(&rng, 5);
+  for (unsigned t = 0; t < sizeof geo / sizeof geo[0]; t++) {
+    int k = geo[t][0], s = geo[t][1], p = geo[t][2], d = geo[t][3], op = geo[t][4];
+    lunet_shape xin = {3, {C, H, W}};
+    param_given gc[] = {P("out_channels", K), P("kernel", k), P("stride", s), P("padding", p), P("dilation", d),
+                        {"bias", LUNET_BOOL, 0, NULL}};
+    layer conv = make("conv2d", &xin, gc, 6);
+    lunet_shape yin = conv.out;
+    param_given gt[] = {P("out_channels", C), P("kernel", k), P("stride", s), P("padding", p), P("dilation", d),
+                        P("output_padding", op), {"bias", LUNET_BOOL, 0, NULL}};
+    layer convt = make("conv_transpose2d", &yin, gt, 7);
+    int Ho = yin.dim[1];
+    cr_assert(convt.out.dim[0] == C && convt.out.dim[1] == (Ho - 1) * s - 2 * p + d * (k - 1) + op + 1,
+              "case %u: transposed output size", t);
+    cr_assert(convt.out.dim[1] == H && convt.out.dim[2] == W, "case %u: convT does not map back to %dx%d", t, H, W);
+    int nw = K * C * k * k, nx = C * H * W, ny = (int)lunet_numel(&yin);
+    float *w = malloc(sizeof(float) * nw), *x = malloc(sizeof(float) * nx), *y = malloc(sizeof(float) * ny);
+    for (int i = 0; i < nw; i++) w[i] = (float)(2 * rng_uniform(&rng) - 1);
+    for (int i = 0; i < nx; i++) x[i] = (float)(2 * rng_uniform(&rng) - 1);
+    for (int i = 0; i < ny; i++) y[i] = (float)(2 * rng_uniform(&rng) - 1);
+    set_weights(&conv, w, 0); /* (K, C, k, k) for conv2d ... */
+    set_weights(&convt, w, 0); /* ... is (Cin = K, Cout = C, k, k) for its transpose */
+    float *cx = run(&conv, x, 1), *ty = run(&convt, y, 1);
+    double a = 0, b = 0, scale = 0;
+    for (int i = 0; i < ny; i++) a += (double)cx[i] * y[i], scale += fabs((double)cx[i] * y[i]);
+    for (int i = 0; i < nx; i++) b += (double)x[i] * ty[i];
+    cr_expect_lt(fabs(a - b), 1e-5 * scale, "case %u: <conv x, y> = %.9g but <x, convT y> = %.9g", t, a, b);
+    free(w), free(x), free(y), free(cx), free(ty);
+    drop(&conv), drop(&convt);
+  }
+}
