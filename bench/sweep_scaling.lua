@@ -2,7 +2,7 @@
 --
 --   lunet run bench/sweep_scaling.lua [--repeats 3] [--trials 8]
 --
--- Each trial trains a 784-64-10 MLP for 2 epochs on 2,000 Fashion-MNIST
+-- Each trial trains a 784-64-10 MLP for 8 epochs on 2,000 Fashion-MNIST
 -- images. The sweep is timed with workers = 1 and workers = 2 alternately,
 -- each into a fresh file; prints the medians and the speed-up.
 local lunet = require "lunet"
@@ -19,7 +19,7 @@ local function time_sweep(workers)
   lunet.sweep{ out = out, workers = workers, seeds = seeds, run = function(cfg)
     local m = lunet.sequential{ seed = cfg.seed, lunet.layer("dense", { out = 64 }), lunet.layer("relu"),
                                 lunet.layer("dense", { out = 10 }) }
-    local r = lunet.train{ model = m, data = data, loss = lunet.loss("cross_entropy"), epochs = 2, batch = 32,
+    local r = lunet.train{ model = m, data = data, loss = lunet.loss("cross_entropy"), epochs = 8, batch = 32,
       optimizer = lunet.optimizer("sgd", { lr = 0.05 }), seed = cfg.seed, verbose = false }
     return { train_error = r.train.error }
   end }

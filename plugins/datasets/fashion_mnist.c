@@ -87,7 +87,9 @@ typedef struct fmnist {
   int64_t n;        /* samples held */
   size_t in_size;   /* floats per input row */
   size_t tgt_size;  /* floats per target row */
-  float *x;         /* (n, in_size) */
+  uint16_t *x;      /* (n, in_size): pixel sums of each f x f block, a quarter
+                       of the memory of floats; get() scales them to [0, 1] */
+  double scale;     /* 1 / (255 f^2) */
   float *y;         /* (n, tgt_size) */
 } fmnist;
 
@@ -305,16 +307,15 @@ fail:
   return NULL;
 }
 
-/* Averages f x f blocks of a 28x28 byte image into a side x side float
-** image with values in [0, 1]; rows and columns past side*f are dropped. */
-static void pool_image(const unsigned char *px, int f, int side, float *dst) {
-  double scale = 1.0 / (255.0 * f * f);
+/* Sums f x f blocks of a 28x28 byte image into a side x side image (at most
+** 16 * 255, so 16 bits hold it); rows and columns past side*f are dropped. */
+static void pool_image(const unsigned char *px, int f, int side, uint16_t *dst) {
   for (int oy = 0; oy < side; oy++) {
     for (int ox = 0; ox < side; ox++) {
       unsigned sum = 0;
       for (int dy = 0; dy < f; dy++)
         for (int dx = 0; dx < f; dx++) sum += px[(oy * f + dy) * SIDE + ox * f + dx];
-      dst[oy * side + ox] = (float)(sum * scale);
+      dst[oy * side + ox] = (uint16_t)sum;
     }
   }
 }
@@ -322,7 +323,7 @@ static void pool_image(const unsigned char *px, int f, int side, float *dst) {
 /* Streams every image of the file (so that truncation anywhere is caught)
 ** and pools the selected ones, sel[0..nsel) in increasing order, into x. */
 static int read_images(const char *path, uint32_t expect_count, const int64_t *sel,
-                       int64_t nsel, const config *c, float *x) {
+                       int64_t nsel, const config *c, uint16_t *x) {
   gzFile f = open_idx(path);
   if (!f) return 1;
   uint32_t dims[3];
@@ -472,7 +473,8 @@ static void *fm_open(const lunet_value *p, lunet_dataset_info *info) {
   d->n = nsel;
   d->in_size = (size_t)(c.side * c.side);
   d->tgt_size = (size_t)(c.onehot ? c.k : 1);
-  d->x = host->alloc(sizeof(float) * (size_t)nsel * d->in_size);
+  d->x = host->alloc(sizeof(uint16_t) * (size_t)nsel * d->in_size);
+  d->scale = 1.0 / (255.0 * c.f * c.f);
   d->y = host->alloc(sizeof(float) * (size_t)nsel * d->tgt_size);
   if (!d->x || !d->y) goto fail;
   if (read_images(images_path, count, sel, nsel, &c, d->x)) goto fail;
@@ -507,7 +509,9 @@ static int fm_get(void *self, const int64_t *idx, int n, float *x, float *y) {
   }
   for (int i = 0; i < n; i++) {
     size_t from = (size_t)idx[i], to = (size_t)i;
-    memcpy(x + to * d->in_size, d->x + from * d->in_size, sizeof(float) * d->in_size);
+    const uint16_t *src = d->x + from * d->in_size;
+    float *dst = x + to * d->in_size;
+    for (size_t k = 0; k < d->in_size; k++) dst[k] = (float)(src[k] * d->scale); /* in [0, 1] */
     memcpy(y + to * d->tgt_size, d->y + from * d->tgt_size, sizeof(float) * d->tgt_size);
   }
   return 0;
