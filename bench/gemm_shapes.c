@@ -3,6 +3,7 @@
 ** training step of an MLP, the ceiling a training loop can reach.
 **
 **   gemm_shapes BATCH IN H1 [H2 ...] OUT
+**   gemm_shapes --gemm M N K        (one M x K by K x N product)
 **
 ** For each dense layer (in -> out) a step runs three GEMMs: the forward
 ** y = x W^T (B, in) x (in, out), the weight gradient dW = dy^T x
@@ -33,7 +34,25 @@ static float *filled(size_t n) {
   return p;
 }
 
+/* The rate of one sgemm shape, median of repeated timed runs. */
+static int one_gemm(int m, int n, int k) {
+  float *a = filled((size_t)m * k), *b = filled((size_t)k * n), *c = filled((size_t)m * n);
+  enum { REPS = 21 };
+  double rate[REPS], flops = 2.0 * m * n * k;
+  int inner = (int)(2e9 / flops) + 1;
+  for (int r = 0; r < REPS; r++) {
+    double t0 = now();
+    for (int s = 0; s < inner; s++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
+    rate[r] = flops * inner / (now() - t0) / 1e9;
+  }
+  qsort(rate, REPS, sizeof rate[0], cmp);
+  printf("RESULT gflops=%.3f\n", rate[REPS / 2]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--gemm") == 0) return one_gemm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (argc < 4) {
     fprintf(stderr, "usage: gemm_shapes BATCH IN H1 [H2 ...] OUT\n");
     return 2;

@@ -101,6 +101,11 @@ def main():
     print(f"\nMLP training step (1 thread): {achieved:.1f} GFLOP/s achieved vs "
           f"{g['gflops']:.1f} GFLOP/s for cblas_sgemm on the same GEMM shapes "
           f"({achieved / g['gflops'] * 100:.0f}%).")
+    c, _ = run([lunet, "run", "bench/conv.lua", "--threads", "1"], 1)
+    cg, _ = run([gemm, "--gemm", str(int(c["m"])), str(int(c["n"])), str(int(c["k"]))], 1)
+    print(f"conv2d 32->64, 3x3 on 14x14, forward+backward (1 thread): {c['gflops']:.1f} GFLOP/s vs "
+          f"{cg['gflops']:.1f} GFLOP/s for cblas_sgemm on its forward GEMM shape "
+          f"({c['gflops'] / cg['gflops'] * 100:.0f}%).")
     if sweep_line:
         print("\n" + sweep_line)
 
