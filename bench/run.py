@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/run.py -- every benchmark, lunet side by side with PyTorch.
+"""bench/run.py -- every benchmark, lunet side by side with PyTorch (and numpy).
 
     OPENBLAS_CORETYPE=Haswell python3 bench/run.py [--build build] [--repeats 5]
 
@@ -82,6 +82,11 @@ def main():
     side_by_side("CNN of cnn_fashion.lua, epoch of 10k images, 2 threads",
                  [lunet, "run", "bench/cnn.lua"] + cnn, [TORCH_PY, "bench/cnn_torch.py"] + cnn,
                  "epoch_seconds", 2, a.repeats, "s", rows)
+    for p in (500, 2000, 8000):
+        f = ["--n", "2000", "--features", str(p), "--threads", "2"]
+        side_by_side(f"RFF min-norm fit, n = 2000, {p} features (numpy lstsq), 2 threads",
+                     [lunet, "run", "bench/rff_fit.lua"] + f, [TORCH_PY, "bench/rff_fit_numpy.py"] + f,
+                     "seconds", 2, a.repeats, "s", rows)
     if not a.skip_sweep:
         r, _ = run([lunet, "run", "bench/sweep_scaling.lua", "--repeats", str(a.repeats)], 2)
         sweep_line = (f"Sweep of 8 CPU-bound trials: {r['one_worker_s']:.1f} s with 1 worker, "
