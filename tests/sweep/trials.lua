@@ -1,9 +1,10 @@
 -- A sweep used by test_sweep.c:
 --   lunet run trials.lua OUT WORKERS [crash|slow|stop|random SEED]
 -- Trials train a tiny MLP on in-memory data; `crash` puts the crashy test
--- plugin (SIGSEGV when crash = true) into one configuration, `slow` makes
--- each trial take ~0.1 s of CPU, `stop` fails one trial with
--- on_failure = "stop", `random SEED` samples 6 configurations instead of a grid.
+-- plugin (SIGSEGV when crash = true) into one configuration, `slow` runs
+-- 50 trials (5 widths x 2 rates x 5 seeds) of ~0.03 s of CPU each, `stop`
+-- fails one trial with on_failure = "stop", `random SEED` samples 6
+-- configurations instead of a grid.
 local lunet = require "lunet"
 local out, workers, mode = arg[1], tonumber(arg[2]), arg[3]
 
@@ -23,7 +24,7 @@ local spec = {
   out = out, workers = workers, seeds = { 1, 2 },
   grid = { width = { 2, 4, 8 }, lr = { 0.1, 0.3 } },
   run = function(cfg, trial)
-    if mode == "slow" then spin(0.1) end
+    if mode == "slow" then spin(0.03) end
     local layers = { seed = cfg.seed, lunet.layer("dense", { out = cfg.width }), lunet.layer("tanh") }
     if mode == "crash" then layers[#layers + 1] = lunet.layer("crashy", { crash = cfg.width == 4 and cfg.lr == 0.3 }) end
     layers[#layers + 1] = lunet.layer("dense", { out = 2 })
@@ -36,6 +37,10 @@ local spec = {
   end,
 }
 if mode == "stop" then spec.on_failure = "stop" end
+if mode == "slow" then
+  spec.grid.width = { 2, 4, 8, 16, 32 }
+  spec.seeds = { 1, 2, 3, 4, 5 }
+end
 if mode == "random" then
   spec.grid = nil
   spec.random = { n = 6, seed = tonumber(arg[4]), space = { lr = lunet.loguniform(0.01, 1),
