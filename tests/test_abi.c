@@ -31,7 +31,7 @@ static const char *plugin_abi(void) {
   return buf;
 }
 
-/* "ABI 1.1": this lunet's. */
+/* "ABI 1.2": this lunet's. */
 static const char *host_abi(void) {
   static char buf[32];
   snprintf(buf, sizeof buf, "ABI %d.%d", LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
@@ -46,7 +46,7 @@ Test(abi, other_major_version_is_refused) {
   const char *msg = services_last_error();
   expect_in(msg, path);
   expect_in(msg, plugin_abi()); /* "2.0" */
-  expect_in(msg, host_abi());   /* "1.1" as the header now says */
+  expect_in(msg, host_abi());   /* "1.2" as the header now says */
 }
 
 Test(abi, missing_entry_symbol_is_refused) {

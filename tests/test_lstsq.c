@@ -1,10 +1,15 @@
 /*
-** test_lstsq.c -- the float64 linear algebra of ABI 1.1 and the lstsq
-** optimizer against independent references computed here with plain
+** test_lstsq.c -- the float64 linear algebra of ABI 1.1 and 1.2 and the
+** lstsq optimizer against independent references computed here with plain
 ** Gaussian elimination in double:
 **   - host->svd: A = U diag(s) V^T, orthonormal factors, s descending, for
 **     wide, square and tall matrices (the row/column-major mapping);
 **   - host->dgemm against a naive loop;
+**   - host->lstsq: the normal equations on a tall matrix, the minimum-norm
+**     A^T (A A^T)^-1 B on a wide one, the truncated pseudo-inverse of a
+**     square matrix of condition 1e11 built from known factors;
+**   - lstsq with lambda = 0 goes through host->lstsq, and agrees with the
+**     SVD path that an ABI 1.1 host gets, also for a given rcond;
 **   - lstsq with lambda = 0 on random problems that are over-determined
 **     (the least-squares solution, from the normal equations), exactly
 **     determined (A x = y) and under-determined (the minimum-norm solution
@@ -14,6 +19,7 @@
 **     the bias penalised (D = I) or free (D without the bias entry).
 */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,14 +124,16 @@ static void free_problem(problem *P) {
   free(P->phi), free(P->y), free(P->w), free(P->dw), free(P->b), free(P->db);
 }
 
-/* Runs lstsq's fit with the given lambda and penalize_bias on P. */
-static void fit(problem *P, double lambda, int penalize_bias) {
+/* Runs lstsq's fit with the given lambda, penalize_bias and rcond on P. */
+static void fit_rcond(problem *P, double lambda, int penalize_bias, double rcond) {
   const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "lstsq");
   cr_assert_not_null(pe, "%s", services_last_error());
   cr_assert(LUNET_HAS_FIELD(pe->desc->optimizer, lunet_optimizer_api, fit) && pe->desc->optimizer->fit);
-  param_given g[2] = {{"lambda", LUNET_NUMBER, lambda, NULL}, {"penalize_bias", LUNET_BOOL, penalize_bias, NULL}};
+  param_given g[3] = {{"lambda", LUNET_NUMBER, lambda, NULL},
+                      {"penalize_bias", LUNET_BOOL, penalize_bias, NULL},
+                      {"rcond", LUNET_NUMBER, rcond, NULL}};
   param_values pv;
-  cr_assert_eq(params_resolve(pe->desc, g, 2, &pv), 0, "%s", services_last_error());
+  cr_assert_eq(params_resolve(pe->desc, g, 3, &pv), 0, "%s", services_last_error());
   lunet_tensor wt = {P->w, {2, {P->T, P->p}}, LUNET_CPU}, dwt = {P->dw, {2, {P->T, P->p}}, LUNET_CPU};
   lunet_tensor bt = {P->b, {1, {P->T}}, LUNET_CPU}, dbt = {P->db, {1, {P->T}}, LUNET_CPU};
   lunet_param tensors[2] = {{"weight", &wt, &dwt}, {"bias", &bt, &dbt}};
@@ -138,6 +146,8 @@ static void fit(problem *P, double lambda, int penalize_bias) {
   pe->desc->optimizer->destroy(self);
   params_free(&pv);
 }
+
+static void fit(problem *P, double lambda, int penalize_bias) { fit_rcond(P, lambda, penalize_bias, 0); }
 
 /* The reference (W, b) for P as X (q, T), rows 0..p-1 the weights, row p
 ** the bias. With a bias, A = [phi | 1] and pen marks the penalised columns.
@@ -258,6 +268,103 @@ Test(lstsq, host_dgemm_matches_naive_loop, .init = setup) {
   for (int i = 0; i < 35; i++) cr_expect(fabs(c[i] - ref[i]) < 1e-12, "c[%d] = %g, expected %g", i, c[i], ref[i]);
 }
 
+/* ---- host->lstsq ---------------------------------------------------------- */
+
+/* A (m, n) of N(0, 1) entries and B (max(m, n), nrhs) with B in its first m
+** rows, as host->lstsq takes them; copies in a0 (m, n) and b0 (m, nrhs). */
+static void random_system(int m, int n, int nrhs, uint64_t seed, double *a, double *b, double *a0,
+                          double *b0) {
+  lunet_rng rng;
+  H->rng_seed(&rng, seed);
+  for (int i = 0; i < m * n; i++) a[i] = a0[i] = H->rng_normal(&rng);
+  for (int i = 0; i < m * nrhs; i++) b[i] = b0[i] = H->rng_normal(&rng);
+}
+
+/* max |x - ref| / max |ref| over count values */
+static double rel_diff(const double *x, const double *ref, int count) {
+  double diff = 0, scale = 0;
+  for (int i = 0; i < count; i++) {
+    diff = fmax(diff, fabs(x[i] - ref[i]));
+    scale = fmax(scale, fabs(ref[i]));
+  }
+  return diff / scale;
+}
+
+Test(lstsq, host_lstsq_tall_matches_normal_equations_and_svd, .init = setup) {
+  enum { m = 40, n = 7, T = 3 };
+  cr_assert(LUNET_HAS_FIELD(H, lunet_host, lstsq), "the host table has no lstsq (ABI 1.2)");
+  double a[m * n], b[m * T], a0[m * n], b0[m * T], x[n * T], s[n], s_svd[n], u[m * n], vt[n * n];
+  int rank = -1;
+  random_system(m, n, T, 3, a, b, a0, b0);
+  cr_assert_eq(H->lstsq(m, n, T, a, b, -1, s, &rank), 0, "%s", services_last_error());
+  reference(a0, b0, m, n, T, 0, NULL, x); /* (A^T A) X = A^T B */
+  double rel = rel_diff(b, x, n * T);     /* X is in b's first n rows */
+  cr_expect_lt(rel, 1e-10, "relative difference %g from the normal equations", rel);
+  cr_expect_eq(rank, n);
+  memcpy(a, a0, sizeof a);
+  cr_assert_eq(H->svd(m, n, a, s_svd, u, vt), 0);
+  cr_expect_lt(rel_diff(s, s_svd, n), 1e-12, "singular values differ from svd's");
+}
+
+Test(lstsq, host_lstsq_wide_gives_the_minimum_norm_solution, .init = setup) {
+  enum { m = 9, n = 30, T = 2 };
+  double a[m * n], b[n * T], a0[m * n], b0[m * T], x[n * T];
+  random_system(m, n, T, 4, a, b, a0, b0);
+  cr_assert_eq(H->lstsq(m, n, T, a, b, -1, NULL, NULL), 0, "%s", services_last_error());
+  reference(a0, b0, m, n, T, 0, NULL, x); /* X = A^T (A A^T)^-1 B */
+  double rel = rel_diff(b, x, n * T);
+  cr_expect_lt(rel, 1e-10, "relative difference %g from A^T (A A^T)^-1 B", rel);
+}
+
+/* A = U diag(s) V^T, s_i = 10^-i, with U, V the orthogonal factors of two
+** random matrices: rcond = 10^-7.5 must keep exactly 8 singular values and
+** give the truncated pseudo-inverse X = V diag(1/s_i, i < 8) U^T B, which
+** is well conditioned (1e7.5) although A is not (1e11). */
+Test(lstsq, host_lstsq_truncates_an_ill_conditioned_square_matrix_at_rcond, .init = setup) {
+  enum { n = 12, T = 2, kept = 8 };
+  double u[n * n], vt[n * n], w[n * n], s[n], a[n * n], a0[n * n], b[n * T], b0[n * T], x[n * T];
+  random_system(n, n, T, 5, a, b, a0, b0);
+  cr_assert_eq(H->svd(n, n, a, s, u, w), 0);  /* u: a random orthogonal matrix */
+  memcpy(a, a0, sizeof a);
+  for (int i = 0; i < n * n; i++) a[i] = a0[(i * 7) % (n * n)]; /* another matrix */
+  cr_assert_eq(H->svd(n, n, a, s, w, vt), 0); /* vt: another */
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      a0[i * n + j] = 0;
+      for (int c = 0; c < n; c++) a0[i * n + j] += u[i * n + c] * pow(10, -c) * vt[c * n + j];
+    }
+  for (int j = 0; j < n; j++) /* x = V diag(1/s, kept) U^T B */
+    for (int t = 0; t < T; t++) {
+      x[j * T + t] = 0;
+      for (int c = 0; c < kept; c++) {
+        double utb = 0;
+        for (int i = 0; i < n; i++) utb += u[i * n + c] * b0[i * T + t];
+        x[j * T + t] += vt[c * n + j] * pow(10, c) * utb;
+      }
+    }
+  int rank = -1;
+  memcpy(a, a0, sizeof a), memcpy(b, b0, sizeof b);
+  cr_assert_eq(H->lstsq(n, n, T, a, b, pow(10, -7.5), s, &rank), 0, "%s", services_last_error());
+  cr_expect_eq(rank, kept, "rank %d, expected %d singular values above 10^-7.5", rank, kept);
+  for (int c = 0; c < n; c++)
+    cr_expect(fabs(s[c] - pow(10, -c)) < 1e-14, "s[%d] = %g, expected 1e-%d", c, s[c], c);
+  double rel = rel_diff(b, x, n * T);
+  cr_expect_lt(rel, 1e-6, "relative difference %g from the truncated pseudo-inverse", rel);
+  memcpy(a, a0, sizeof a), memcpy(b, b0, sizeof b);
+  cr_assert_eq(H->lstsq(n, n, T, a, b, -1, NULL, &rank), 0);
+  cr_expect_eq(rank, n, "the default rcond (machine precision) dropped %d of s >= 1e-11", n - rank);
+}
+
+Test(lstsq, host_lstsq_refuses_nan_and_empty_shapes, .init = setup) {
+  double a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, NAN, 5, 6};
+  cr_expect_neq(H->lstsq(3, 2, 2, a, b, -1, NULL, NULL), 0);
+  const char *msg = services_last_error();
+  cr_expect(strstr(msg, "lstsq") && strstr(msg, "(1, 1) of B") && strstr(msg, "3 x 2") &&
+            strstr(msg, "finite"), "%s", msg);
+  cr_expect_neq(H->lstsq(0, 2, 1, a, b, -1, NULL, NULL), 0);
+  cr_expect(strstr(services_last_error(), "0 x 2"), "%s", services_last_error());
+}
+
 /* ---- minimum-norm least squares ----------------------------------------- */
 
 /* (n, p, T, bias): over-, exactly and under-determined, with and without a
@@ -313,6 +420,83 @@ Test(lstsq, duplicated_column_shares_its_weight, .init = setup) {
   fit(&R, 0, 0);
   cr_expect(fabs(P.w[0] + P.w[3] - R.w[0]) < 1e-5, "w0 + w3 = %g, expected %g", P.w[0] + P.w[3], R.w[0]);
   cr_expect(fabs(P.w[1] - R.w[1]) < 1e-5 && fabs(P.w[2] - R.w[2]) < 1e-5);
+  free_problem(&P), free_problem(&R);
+}
+
+/* ---- the two paths of lambda = 0 ------------------------------------------ */
+
+static int lstsq_calls; /* calls of host->lstsq through counted_host */
+
+static int counted_lstsq(int m, int n, int nrhs, double *a, double *b, double rcond, double *s,
+                         int *rank) {
+  lstsq_calls++;
+  return services_host()->lstsq(m, n, nrhs, a, b, rcond, s, rank);
+}
+
+/* Re-initialises the lstsq plugin with the host table h: it keeps the
+** pointer it is given and asks h's size which services exist. */
+static void use_host(const lunet_host *h) {
+  const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "lstsq");
+  cr_assert_not_null(pe, "%s", services_last_error());
+  lunet_entry_fn init;
+  *(void **)&init = dlsym(pe->handle, LUNET_ENTRY);
+  cr_assert(init && init(h));
+}
+
+/* Fits copies of one problem on this host (counting its lstsq calls) and on
+** an ABI 1.1 host, which has svd but no lstsq; returns the relative
+** difference of their (W, b). Column `near` (if >= 0) is made column 0 plus
+** 1e-4 noise, so that A is ill-conditioned. */
+static double gelsd_vs_svd(int n, int p, int T, int bias, int pen, double rcond, int near) {
+  lunet_host counted = *H, abi_1_1 = *H;
+  counted.lstsq = counted_lstsq;
+  abi_1_1.size = offsetof(lunet_host, lstsq), abi_1_1.abi_minor = 1;
+  problem P = make_problem(n, p, T, bias, 21), Q = make_problem(n, p, T, bias, 21);
+  for (int r = 0; near >= 0 && r < n; r++)
+    P.phi[r * p + near] = Q.phi[r * p + near] = P.phi[r * p] + 1e-4f * P.phi[r * p + 1 + near];
+  lstsq_calls = 0;
+  use_host(&counted);
+  fit_rcond(&P, 0, pen, rcond);
+  cr_expect_eq(lstsq_calls, 1, "lambda = 0 on an ABI 1.2 host: %d calls of host->lstsq",
+               lstsq_calls);
+  use_host(&abi_1_1);
+  fit_rcond(&Q, 0, pen, rcond);
+  use_host(H);
+  double diff = 0, scale = 0;
+  for (int i = 0; i < T * (p + bias); i++) { /* the weights, then the bias */
+    double got = i < T * p ? P.w[i] : P.b[i - T * p], want = i < T * p ? Q.w[i] : Q.b[i - T * p];
+    diff = fmax(diff, fabs(got - want));
+    scale = fmax(scale, fabs(want));
+  }
+  free_problem(&P), free_problem(&Q);
+  return diff / scale;
+}
+
+Test(lstsq, min_norm_through_lstsq_service_agrees_with_svd_path, .init = setup) {
+  static const struct { int n, p, T, bias, pen, near; } cases[] = {
+    {40, 7, 3, 1, 0, -1},  /* tall, free bias (centred) */
+    {9, 30, 2, 1, 0, -1},  /* wide, free bias */
+    {9, 30, 2, 1, 1, -1},  /* wide, penalised bias (augmented) */
+    {12, 12, 2, 0, 0, 5},  /* square, column 5 close to column 0 */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    double rel = gelsd_vs_svd(cases[i].n, cases[i].p, cases[i].T, cases[i].bias, cases[i].pen, 0,
+                              cases[i].near);
+    cr_expect_lt(rel, 1e-6, "n=%d p=%d bias=%d penalize=%d: gelsd and svd paths differ by %g",
+                 cases[i].n, cases[i].p, cases[i].bias, cases[i].pen, rel);
+  }
+}
+
+Test(lstsq, min_norm_paths_cut_the_same_singular_values_at_rcond, .init = setup) {
+  /* A 9 x 30 Gaussian matrix has s_min / s_max ~ 0.3: rcond = 0.5 drops
+  ** some directions, the same ones on both paths, and changes the answer. */
+  cr_expect_lt(gelsd_vs_svd(9, 30, 2, 0, 0, 0.5, -1), 1e-6);
+  problem P = make_problem(9, 30, 2, 0, 21), R = make_problem(9, 30, 2, 0, 21);
+  fit_rcond(&P, 0, 0, 0.5);
+  fit(&R, 0, 0);
+  double diff = 0;
+  for (int i = 0; i < 2 * 30; i++) diff = fmax(diff, fabs(P.w[i] - R.w[i]));
+  cr_expect_gt(diff, 1e-3, "rcond = 0.5 gave the same weights as the default");
   free_problem(&P), free_problem(&R);
 }
 

