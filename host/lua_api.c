@@ -90,6 +90,15 @@ void lcheck_options(lua_State *L, int idx, const char *fn, const char *const *kn
   }
 }
 
+void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn) {
+  luaL_newmetatable(L, name);
+  if (event) {
+    lua_pushcfunction(L, fn);
+    lua_setfield(L, -2, event);
+  }
+  lua_pop(L, 1);
+}
+
 void lpush_shape(lua_State *L, const lunet_shape *s) {
   lua_createtable(L, s->ndim, 0);
   for (int i = 0; i < s->ndim; i++) {
@@ -170,10 +179,7 @@ int luaopen_lunet(lua_State *L) {
     {"layer", l_layer}, {"loss", l_loss}, {"optimizer", l_optimizer}, {"threads", l_threads}, {"clock", l_clock},
     {NULL, NULL}};
   registry_init();
-  luaL_newmetatable(L, MT_SPEC);
-  lua_pushcfunction(L, spec_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  lnew_metatable(L, MT_SPEC, "__tostring", spec_tostring);
   luaL_newlib(L, fns);
   lua_pushstring(L, LUNET_VERSION);
   lua_setfield(L, -2, "version");

@@ -37,6 +37,10 @@ const plugin_entry *lspec_resolve(lua_State *L, int idx, int kind, param_values 
 ** (NULL-terminated); raises naming the function and the unknown key. */
 void lcheck_options(lua_State *L, int idx, const char *fn, const char *const *known);
 
+/* Creates the metatable `name` in the registry, with event (say "__gc") set
+** to fn unless event is NULL; leaves the stack as it was. */
+void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn);
+
 dataset *lcheck_dataset(lua_State *L, int idx);
 lmodel *lcheck_model(lua_State *L, int idx);
 void lpush_model(lua_State *L, model *m);
