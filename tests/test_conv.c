@@ -1,8 +1,9 @@
 /*
-** test_conv.c -- forward passes of conv2d, maxpool2d and avgpool2d against
+** test_conv.c -- forward passes of conv2d, maxpool2d, avgpool2d and batchnorm against
 ** hand-computed cases and float64 naive loops; output sizes against
-** floor((n + 2p - d(k-1) - 1) / s) + 1. (Gradients are covered by the
-** generic gradient check in test_gradcheck.c.)
+** floor((n + 2p - d(k-1) - 1) / s) + 1; conv2d's backward against float64
+** loops over the same geometries. (Every layer's gradients are also checked
+** by finite differences in test_gradcheck.c, on one geometry.)
 */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -137,6 +138,82 @@ Test(conv, matches_a_naive_float64_loop_for_many_geometries) {
   }
 }
 
+/* Forward x in training mode, then an eval forward of `other` (which must not
+** disturb what backward uses), then backward with dout = r: writes dx, and
+** returns the weight and bias gradient tensors' data. */
+static void train_step(layer *l, const float *x, const float *other, const float *r, float *dx, int B,
+                       float **dw, float **db) {
+  cr_assert_eq(l->p->layer->reserve(l->self, B), 0);
+  int ny = B * (int)lunet_numel(&l->out);
+  float *y = calloc((size_t)ny, sizeof(float)), *y2 = calloc((size_t)ny, sizeof(float));
+  lunet_tensor in = {(float *)x, {4, {B, l->in.dim[0], l->in.dim[1], l->in.dim[2]}}, LUNET_CPU};
+  lunet_tensor in2 = in, out = {y, {4, {B, l->out.dim[0], l->out.dim[1], l->out.dim[2]}}, LUNET_CPU};
+  lunet_tensor out2 = out, dout = out, din = in;
+  in2.data = (float *)other, out2.data = y2, dout.data = (float *)r, din.data = dx;
+  lunet_ctx train = {sizeof train, 1, NULL}, eval = {sizeof eval, 0, NULL};
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in, &out, &train), 0, "%s", services_last_error());
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in2, &out2, &eval), 0, "%s", services_last_error());
+  cr_assert_eq(l->p->layer->backward[LUNET_CPU](l->self, &in, &out, &dout, &din), 0, "%s", services_last_error());
+  lunet_param ps[2];
+  cr_assert_eq(l->p->layer->parameters(l->self, ps, 2), 2);
+  *dw = ps[0].grad->data, *db = ps[1].grad->data;
+  free(y), free(y2);
+}
+
+Test(conv, backward_matches_float64_loops_for_many_geometries) {
+  const int cases[][8] = {/* C, H, W, K, k, s, p, d */
+                          {1, 5, 5, 2, 3, 1, 0, 1}, {3, 7, 6, 4, 3, 2, 1, 1}, {2, 9, 8, 3, 2, 3, 2, 1},
+                          {2, 8, 8, 2, 3, 1, 2, 2}, {4, 6, 7, 5, 1, 1, 0, 1}, {2, 6, 6, 3, 3, 1, 1, 1}};
+  lunet_rng rng;
+  rng_seed(&rng, 12);
+  for (unsigned t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+    int C = cases[t][0], H = cases[t][1], W = cases[t][2], K = cases[t][3], k = cases[t][4];
+    int s = cases[t][5], p = cases[t][6], d = cases[t][7], B = 2;
+    lunet_shape in = {3, {C, H, W}};
+    param_given g[] = {P("out_channels", K), P("kernel", k), P("stride", s), P("padding", p), P("dilation", d)};
+    layer l = make("conv2d", &in, g, 5);
+    int Ho = l.out.dim[1], Wo = l.out.dim[2], nw = K * C * k * k, nx = B * C * H * W, ny = B * K * Ho * Wo;
+    float *w = malloc(sizeof(float) * nw), *x = malloc(sizeof(float) * nx), *x2 = malloc(sizeof(float) * nx);
+    float *r = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx), *dw, *db;
+    double *dx_ref = calloc((size_t)nx, sizeof(double)), *dw_ref = calloc((size_t)nw, sizeof(double));
+    for (int i = 0; i < nw; i++) w[i] = (float)(2 * rng_uniform(&rng) - 1);
+    for (int i = 0; i < nx; i++) x[i] = (float)(2 * rng_uniform(&rng) - 1), x2[i] = (float)rng_uniform(&rng);
+    for (int i = 0; i < ny; i++) r[i] = (float)(2 * rng_uniform(&rng) - 1);
+    set_weights(&l, w, 0.25f);
+    train_step(&l, x, x2, r, dx, B, &dw, &db);
+    /* every (output pixel, tap) pair that reads the image adds to dx and dW */
+    double db_worst = 0;
+    for (int o = 0; o < K; o++) {
+      double sum = 0;
+      for (int b = 0; b < B; b++)
+        for (int q = 0; q < Ho * Wo; q++) sum += r[(b * K + o) * Ho * Wo + q];
+      db_worst = fmax(db_worst, fabs(sum - db[o]));
+    }
+    for (int b = 0; b < B; b++)
+      for (int o = 0; o < K; o++)
+        for (int i = 0; i < Ho; i++)
+          for (int j = 0; j < Wo; j++)
+            for (int c = 0; c < C; c++)
+              for (int u = 0; u < k; u++)
+                for (int v = 0; v < k; v++) {
+                  int h = i * s - p + u * d, q = j * s - p + v * d;
+                  if (h < 0 || h >= H || q < 0 || q >= W) continue;
+                  double g = r[((b * K + o) * Ho + i) * Wo + j];
+                  int wi = ((o * C + c) * k + u) * k + v, xi = ((b * C + c) * H + h) * W + q;
+                  dx_ref[xi] += g * w[wi];
+                  dw_ref[wi] += g * x[xi];
+                }
+    double dx_worst = 0, dw_worst = 0;
+    for (int i = 0; i < nx; i++) dx_worst = fmax(dx_worst, fabs(dx_ref[i] - dx[i]));
+    for (int i = 0; i < nw; i++) dw_worst = fmax(dw_worst, fabs(dw_ref[i] - dw[i]));
+    cr_expect_lt(dx_worst, 1e-5, "case %u: dx differs from the float64 loop by %g", t, dx_worst);
+    cr_expect_lt(dw_worst, 1e-4, "case %u: dW differs from the float64 loop by %g", t, dw_worst);
+    cr_expect_lt(db_worst, 1e-4, "case %u: db differs from the float64 sum by %g", t, db_worst);
+    free(w), free(x), free(x2), free(r), free(dx), free(dx_ref), free(dw_ref);
+    drop(&l);
+  }
+}
+
 Test(conv, output_that_would_be_empty_is_refused_with_the_numbers) {
   registry_init();
   const plugin_entry *e = registry_find(LUNET_LAYER, "conv2d");
@@ -183,6 +260,49 @@ Test(pool, max_and_average_by_hand) {
   drop(&m), drop(&a);
 }
 
+/* Every maxpool2d path (2x2 stride 2, unpadded windows, padded windows)
+** against a naive loop: the maximum of each window, and backward sending dy
+** to the first maximum of the window in row-major order. Plane values come
+** from a small set so that ties are common. */
+Test(pool, max_matches_a_naive_loop_in_every_path) {
+  const int geo[][5] = {/* H, W, k, s, p */ {6, 8, 2, 2, 0}, {7, 7, 2, 2, 0}, {7, 8, 3, 2, 0}, {6, 6, 2, 1, 0}, {5, 6, 3, 2, 1}};
+  lunet_rng rng;
+  rng_seed(&rng, 14);
+  for (unsigned t = 0; t < sizeof geo / sizeof geo[0]; t++) {
+    int H = geo[t][0], W = geo[t][1], k = geo[t][2], s = geo[t][3], p = geo[t][4], C = 2, B = 2;
+    lunet_shape in = {3, {C, H, W}};
+    param_given g[] = {P("kernel", k), P("stride", s), P("padding", p)};
+    layer m = make("maxpool2d", &in, g, 3);
+    int Ho = m.out.dim[1], Wo = m.out.dim[2], nx = B * C * H * W, ny = B * C * Ho * Wo;
+    float *x = malloc(sizeof(float) * nx), *dy = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx);
+    float *dx_ref = calloc((size_t)nx, sizeof(float));
+    for (int i = 0; i < nx; i++) x[i] = (float)(int)(5 * rng_uniform(&rng));
+    for (int i = 0; i < ny; i++) dy[i] = (float)(i + 1);
+    float *y = run(&m, x, B);
+    for (int q = 0; q < B * C; q++)
+      for (int i = 0; i < Ho; i++)
+        for (int j = 0; j < Wo; j++) {
+          int where = -1;
+          for (int u = 0; u < k; u++)
+            for (int v = 0; v < k; v++) {
+              int h = i * s - p + u, w = j * s - p + v;
+              if (h < 0 || h >= H || w < 0 || w >= W) continue;
+              if (where < 0 || x[q * H * W + h * W + w] > x[where]) where = q * H * W + h * W + w;
+            }
+          int o = (q * Ho + i) * Wo + j;
+          cr_expect_float_eq(y[o], x[where], 0, "case %u: output %d is %g, want %g", t, o, y[o], x[where]);
+          dx_ref[where] += dy[o];
+        }
+    lunet_tensor tx = {x, {4, {B, C, H, W}}, LUNET_CPU}, ty = {y, {4, {B, C, Ho, Wo}}, LUNET_CPU};
+    lunet_tensor tdy = ty, tdx = tx;
+    tdy.data = dy, tdx.data = dx;
+    cr_assert_eq(m.p->layer->backward[LUNET_CPU](m.self, &tx, &ty, &tdy, &tdx), 0, "%s", services_last_error());
+    for (int i = 0; i < nx; i++) cr_expect_float_eq(dx[i], dx_ref[i], 0, "case %u: dx[%d] = %g, want %g", t, i, dx[i], dx_ref[i]);
+    free(x), free(y), free(dy), free(dx), free(dx_ref);
+    drop(&m);
+  }
+}
+
 /* The transposed convolution is the transpose of the convolution's matrix:
 ** with the same weights, <conv(x), y> = <x, convT(y)> for every x and y. */
 Test(conv, transposed_convolution_is_the_adjoint_of_convolution) {
@@ -218,5 +338,60 @@ Test(conv, transposed_convolution_is_the_adjoint_of_convolution) {
     cr_expect_lt(fabs(a - b), 1e-5 * scale, "case %u: <conv x, y> = %.9g but <x, convT y> = %.9g", t, a, b);
     free(w), free(x), free(y), free(cx), free(ty);
     drop(&conv), drop(&convt);
+  }
+}
+
+/* batchnorm in training mode: per channel, the output has mean beta and
+** variance gamma^2 var / (var + eps) over the batch, and the running
+** averages move as PyTorch's; eval mode then normalizes with them. Checked
+** against float64 statistics for rows of 15 (not a multiple of the kernel's
+** 8 lanes), 16 and 1 values. */
+Test(conv, batchnorm_matches_float64_statistics) {
+  const int shapes[][3] = {{3, 5, 3}, {2, 4, 4}, {4, 1, 1}};
+  lunet_rng rng;
+  rng_seed(&rng, 13);
+  for (unsigned t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+    int C = shapes[t][0], S = shapes[t][1] * shapes[t][2], B = 5, n = B * C * S;
+    lunet_shape in = {3, {C, shapes[t][1], shapes[t][2]}};
+    layer l = make("batchnorm", &in, NULL, 0);
+    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) x[i] = (float)(3 + 2 * rng_normal(&rng));
+    lunet_param ps[4];
+    cr_assert_eq(l.p->layer->parameters(l.self, ps, 4), 4);
+    for (int c = 0; c < C; c++) ps[0].value->data[c] = 0.5f + (float)c, ps[1].value->data[c] = (float)c - 1;
+    lunet_tensor tx = {x, {4, {B, C, shapes[t][1], shapes[t][2]}}, LUNET_CPU}, ty = tx;
+    ty.data = y;
+    lunet_ctx train = {sizeof train, 1, NULL}, eval = {sizeof eval, 0, NULL};
+    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tx, &ty, &train), 0, "%s", services_last_error());
+    for (int c = 0; c < C; c++) {
+      double mean = 0, var = 0, ymean = 0, yvar = 0, m = B * S;
+      for (int b = 0; b < B; b++)
+        for (int k = 0; k < S; k++) mean += x[(b * C + c) * S + k], ymean += y[(b * C + c) * S + k];
+      mean /= m, ymean /= m;
+      for (int b = 0; b < B; b++)
+        for (int k = 0; k < S; k++) {
+          double dx = x[(b * C + c) * S + k] - mean, dy = y[(b * C + c) * S + k] - ymean;
+          var += dx * dx, yvar += dy * dy;
+        }
+      var /= m, yvar /= m;
+      double g = 0.5 + c, want_var = g * g * var / (var + 1e-5);
+      cr_expect_lt(fabs(ymean - (c - 1)), 1e-5, "shape %u channel %d: output mean %g, want %d", t, c, ymean, c - 1);
+      cr_expect_lt(fabs(yvar - want_var), 1e-4 * want_var, "shape %u channel %d: output variance %g, want %g", t, c,
+                   yvar, want_var);
+      cr_expect_lt(fabs(ps[2].value->data[c] - 0.1 * mean), 1e-5, "running mean %g, want %g", ps[2].value->data[c],
+                   0.1 * mean);
+      cr_expect_lt(fabs(ps[3].value->data[c] - (0.9 + 0.1 * var * m / (m - 1))), 1e-5, "running var %g",
+                   ps[3].value->data[c]);
+    }
+    /* eval: (x - running_mean) / sqrt(running_var + eps) gamma + beta */
+    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tx, &ty, &eval), 0, "%s", services_last_error());
+    for (int i = 0; i < n; i++) {
+      int c = (i / S) % C;
+      double rm = ps[2].value->data[c], rs = 1 / sqrt((double)ps[3].value->data[c] + 1e-5);
+      float want = (float)((x[i] - rm) * rs * (0.5 + c) + (c - 1));
+      cr_expect_float_eq(y[i], want, 1e-5, "shape %u: eval output %d is %g, want %g", t, i, y[i], want);
+    }
+    free(x), free(y);
+    drop(&l);
   }
 }

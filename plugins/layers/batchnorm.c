@@ -49,6 +49,7 @@ typedef struct batchnorm {
   lunet_tensor b, db;    /* beta and its gradient, (C) */
   lunet_tensor rm, rv;   /* running mean and variance, (C), buffers */
   float *mean, *istd;    /* batch mean, 1 / sqrt(var + eps) of the last training forward, (C) */
+  double *sum, *sum2;    /* per-channel sums of one pass, (C) */
 } batchnorm;
 
 static int alloc_tensor(lunet_tensor *t, int n) {
@@ -70,6 +71,8 @@ static void batchnorm_destroy(void *self) {
   host->free(bn->rv.data);
   host->free(bn->mean);
   host->free(bn->istd);
+  host->free(bn->sum);
+  host->free(bn->sum2);
   host->free(bn);
 }
 
@@ -93,7 +96,9 @@ static void *batchnorm_create(const lunet_value *p, const lunet_shape *in, lunet
       !alloc_tensor(&bn->b, bn->c) || !alloc_tensor(&bn->db, bn->c) ||
       !alloc_tensor(&bn->rm, bn->c) || !alloc_tensor(&bn->rv, bn->c) ||
       !(bn->mean = host->alloc(sizeof(float) * (size_t)bn->c)) ||
-      !(bn->istd = host->alloc(sizeof(float) * (size_t)bn->c))) {
+      !(bn->istd = host->alloc(sizeof(float) * (size_t)bn->c)) ||
+      !(bn->sum = host->alloc(sizeof(double) * (size_t)bn->c)) ||
+      !(bn->sum2 = host->alloc(sizeof(double) * (size_t)bn->c))) {
     batchnorm_destroy(bn);
     return NULL;
   }
@@ -111,48 +116,92 @@ static int batchnorm_parameters(void *self, lunet_param *out, int cap) {
   return n;
 }
 
-/* mean = sum x / n,  var = sum (x - mean)^2 / n over channel c    (B, C, S) -> scalars */
-static void channel_stats(const batchnorm *bn, const float *x, int B, int c, double *mean,
-                          double *var) {
-  double n = (double)B * (double)bn->s, sum = 0.0, sq = 0.0;
-  for (int i = 0; i < B; i++) {
-    const float *p = x + ((int64_t)i * bn->c + c) * bn->s;
-    for (int64_t k = 0; k < bn->s; k++) sum += p[k];
-  }
-  *mean = sum / n;
-  for (int i = 0; i < B; i++) {
-    const float *p = x + ((int64_t)i * bn->c + c) * bn->s;
-    for (int64_t k = 0; k < bn->s; k++) sq += (p[k] - *mean) * (p[k] - *mean);
-  }
-  *var = sq / n;
+/* ---- row sums -------------------------------------------------------------
+** The kernels walk the tensor as B C rows of S contiguous values, one row per
+** (sample, channel), in memory order. A row is summed in LANES float partial
+** sums, then in double across rows: the order of the additions is fixed by
+** this code, not by the compiler, so the loops vectorize and the results are
+** the same on every CPU. */
+#define LANES 8
+
+/* sum_k p[k]    (S) -> scalar */
+static double row_sum(const float *restrict p, int64_t n) {
+  float acc[LANES] = {0};
+  int64_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += p[k + l];
+  double s = 0.0;
+  for (; k < n; k++) s += p[k];
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
 }
 
-/* y = gamma (x - mean) istd + beta on channel c    (B, C, S) -> (B, C, S) */
-static void normalize_channel(const batchnorm *bn, const float *x, float *y, int B, int c,
-                              float mean, float istd) {
-  float scale = bn->w.data[c] * istd, shift = bn->b.data[c];
-  for (int i = 0; i < B; i++) {
-    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-    for (int64_t k = 0; k < bn->s; k++) y[at + k] = (x[at + k] - mean) * scale + shift;
-  }
+/* sum_k (p[k] - m)^2    (S) -> scalar */
+static double row_sq_dev(const float *restrict p, int64_t n, float m) {
+  float acc[LANES] = {0};
+  int64_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += (p[k + l] - m) * (p[k + l] - m);
+  double s = 0.0;
+  for (; k < n; k++) s += (double)(p[k] - m) * (p[k] - m);
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
+/* sum_k dy[k] (x[k] - m)    (S), (S) -> scalar */
+static double row_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float m) {
+  float acc[LANES] = {0};
+  int64_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += dy[k + l] * (x[k + l] - m);
+  double s = 0.0;
+  for (; k < n; k++) s += (double)dy[k] * (x[k] - m);
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
+/* y = (x - mean) scale + shift    (S) -> (S) */
+static void row_affine(float *restrict y, const float *restrict x, int64_t n, float mean, float scale,
+                       float shift) {
+  for (int64_t k = 0; k < n; k++) y[k] = (x[k] - mean) * scale + shift;
+}
+
+/* y = gamma (x - mean) istd + beta per channel, with the batch statistics of
+** the last training forward (train) or the running ones    (B, C, S) -> (B, C, S) */
+static void normalize(const batchnorm *bn, const float *x, float *y, int B, int train) {
+  for (int i = 0; i < B; i++)
+    for (int c = 0; c < bn->c; c++) {
+      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+      float mean = train ? bn->mean[c] : bn->rm.data[c];
+      float istd = train ? bn->istd[c] : (float)(1.0 / sqrt((double)bn->rv.data[c] + bn->eps));
+      row_affine(y + at, x + at, bn->s, mean, bn->w.data[c] * istd, bn->b.data[c]);
+    }
 }
 
 /* batch statistics, running averages updated    (B, C, S) -> (B, C, S) */
 static int forward_train(batchnorm *bn, const float *x, float *y, int B) {
-  double n = (double)B * (double)bn->s, m = bn->momentum, mean, var;
+  double n = (double)B * (double)bn->s, m = bn->momentum;
   if (n < 2) {
     host->error("batchnorm: training with %.0f value per channel (batch %d), expected at least "
                 "2 to compute a variance (as PyTorch)", n, B);
     return 1;
   }
+  /* two passes, mean then sum (x - mean)^2: no cancellation in the variance */
+  memset(bn->sum, 0, sizeof(double) * (size_t)bn->c);
+  memset(bn->sum2, 0, sizeof(double) * (size_t)bn->c);
+  for (int i = 0; i < B; i++)
+    for (int c = 0; c < bn->c; c++) bn->sum[c] += row_sum(x + ((int64_t)i * bn->c + c) * bn->s, bn->s);
+  for (int c = 0; c < bn->c; c++) bn->mean[c] = (float)(bn->sum[c] / n);
+  for (int i = 0; i < B; i++)
+    for (int c = 0; c < bn->c; c++)
+      bn->sum2[c] += row_sq_dev(x + ((int64_t)i * bn->c + c) * bn->s, bn->s, bn->mean[c]);
   for (int c = 0; c < bn->c; c++) {
-    channel_stats(bn, x, B, c, &mean, &var);
-    bn->mean[c] = (float)mean;
+    double mean = bn->sum[c] / n, var = bn->sum2[c] / n;
     bn->istd[c] = (float)(1.0 / sqrt(var + bn->eps));
     bn->rm.data[c] = (float)((1 - m) * bn->rm.data[c] + m * mean);
     bn->rv.data[c] = (float)((1 - m) * bn->rv.data[c] + m * var * n / (n - 1));
-    normalize_channel(bn, x, y, B, c, bn->mean[c], bn->istd[c]);
   }
+  normalize(bn, x, y, B, 1);
   return 0;
 }
 
@@ -162,46 +211,42 @@ static int batchnorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
   batchnorm *bn = self;
   int B = in->shape.dim[0];
   if (ctx->train) return forward_train(bn, in->data, out->data, B);
-  for (int c = 0; c < bn->c; c++)
-    normalize_channel(bn, in->data, out->data, B, c, bn->rm.data[c],
-                      (float)(1.0 / sqrt((double)bn->rv.data[c] + bn->eps)));
+  normalize(bn, in->data, out->data, B, 0); /* bn->mean, bn->istd stay those of training */
   return 0;
 }
 
-/* dgamma = sum dy xhat,  dbeta = sum dy,
-** dx = gamma istd (dy - sum dy / n - xhat sum dy xhat / n), channel c    (B, C, S) -> (B, C, S) */
-static void backward_channel(batchnorm *bn, const float *x, const float *dy, float *dx, int B,
-                             int c) {
-  double n = (double)B * (double)bn->s, sg = 0.0, sgx = 0.0;
-  float mean = bn->mean[c], istd = bn->istd[c], a, b, scale;
-  for (int i = 0; i < B; i++) {
-    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-    for (int64_t k = 0; k < bn->s; k++) {
-      sg += dy[at + k];
-      sgx += (double)dy[at + k] * (x[at + k] - mean) * istd;
-    }
-  }
-  bn->dw.data[c] = (float)sgx;
-  bn->db.data[c] = (float)sg;
-  if (!dx) return;
-  a = (float)(sg / n);
-  b = (float)(sgx / n);
-  scale = bn->w.data[c] * istd;
-  for (int i = 0; i < B; i++) {
-    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-    for (int64_t k = 0; k < bn->s; k++)
-      dx[at + k] = scale * (dy[at + k] - a - (x[at + k] - mean) * istd * b);
-  }
-}
-
-/* the gradient through the batch statistics    (B, C, S) -> (B, C, S) */
+/* dgamma = sum dy xhat,  dbeta = sum dy, xhat = (x - mean) istd,
+** dx = gamma istd (dy - sum dy / n - xhat sum dy xhat / n), per channel    (B, C, S) -> (B, C, S) */
 static int batchnorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                               const lunet_tensor *dout, lunet_tensor *din) {
   batchnorm *bn = self;
   int B = in->shape.dim[0];
+  const float *x = in->data, *dy = dout->data;
+  double n = (double)B * (double)bn->s;
   (void)out;
-  for (int c = 0; c < bn->c; c++)
-    backward_channel(bn, in->data, dout->data, din ? din->data : NULL, B, c);
+  memset(bn->sum, 0, sizeof(double) * (size_t)bn->c);
+  memset(bn->sum2, 0, sizeof(double) * (size_t)bn->c);
+  for (int i = 0; i < B; i++)
+    for (int c = 0; c < bn->c; c++) {
+      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+      bn->sum[c] += row_sum(dy + at, bn->s);
+      bn->sum2[c] += row_dot_dev(dy + at, x + at, bn->s, bn->mean[c]);
+    }
+  for (int c = 0; c < bn->c; c++) {
+    bn->db.data[c] = (float)bn->sum[c];
+    bn->dw.data[c] = (float)(bn->sum2[c] * bn->istd[c]);
+  }
+  if (!din) return 0;
+  /* dx = scale (dy - a - (x - mean) istd b) = dy scale + (x - mean) (-scale istd b) - scale a */
+  for (int i = 0; i < B; i++)
+    for (int c = 0; c < bn->c; c++) {
+      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+      float istd = bn->istd[c], scale = bn->w.data[c] * istd;
+      float a = (float)(bn->sum[c] / n), b = (float)(bn->sum2[c] * istd / n);
+      const float *restrict xr = x + at, *restrict dyr = dy + at;
+      float *restrict dx = din->data + at, mean = bn->mean[c];
+      for (int64_t k = 0; k < bn->s; k++) dx[k] = scale * (dyr[k] - a - (xr[k] - mean) * istd * b);
+    }
   return 0;
 }
 

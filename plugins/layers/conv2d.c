@@ -18,8 +18,13 @@
 ** to and from the batch-major activations (B, K, Ho Wo). One GEMM per pass
 ** keeps the matrices large enough for a threaded BLAS to use every core;
 ** the price is memory: col holds B C k^2 Ho Wo floats (k^2 times the input),
-** allocated by reserve(max_batch). backward rebuilds col from `in` instead of
-** trusting what forward left there, then reuses the buffer for dcol.
+** allocated by reserve(max_batch). backward reuses the col of the last
+** training forward (whose `in` it is given, by the ABI's contract) unless an
+** eval forward has overwritten it since, then reuses the buffer for dcol.
+**
+** im2col and col2im split each row of taps into the zero padding and the
+** run of window positions that fall inside the image, so the inner loops
+** have no bounds checks (at stride 1 they are a memcpy and a vector add).
 */
 #include <limits.h>
 #include <math.h>
@@ -61,7 +66,9 @@ typedef struct conv2d {
   lunet_tensor b, db;       /* (K) */
   int max_batch;
   float *col;               /* (C k k, max_batch Ho Wo); dcol in backward */
+  int col_valid;            /* col holds the im2col of the last training forward */
   float *yk;                /* (K, max_batch Ho Wo): Y or dY, channel-major */
+  float *ones;              /* (max_batch Ho Wo) ones: db = dY ones is a GEMM too */
 } conv2d;
 
 static void shape_text(const lunet_shape *s, char *buf, size_t sz) {
@@ -78,6 +85,38 @@ static int64_t conv_out_size(int64_t n, int k, int s, int p, int d) {
   return floor_div(n + 2 * (int64_t)p - (int64_t)d * (k - 1) - 1, s) + 1;
 }
 
+/* The outputs j in [*lo, *hi) whose tap j s + off lands inside [0, n);
+** the others read the zero padding. */
+static void inside_range(int n_out, int n, int s, int off, int *lo, int *hi) {
+  int a = off >= 0 ? 0 : (-off + s - 1) / s;          /* first j with j s + off >= 0 */
+  int b = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1; /* first j with j s + off >= n */
+  *lo = a < n_out ? a : n_out;
+  *hi = b < n_out ? b : n_out;
+  if (*hi < *lo) *hi = *lo;
+}
+
+/* dst[j] = src[j s + off] inside the image, 0 in the padding    (n) -> (n_out) */
+static void gather_row(float *restrict dst, const float *restrict src, int n_out, int lo, int hi,
+                       int s, int off) {
+  memset(dst, 0, sizeof(float) * (size_t)lo);
+  if (s == 1) {
+    memcpy(dst + lo, src + lo + off, sizeof(float) * (size_t)(hi - lo));
+  } else {
+    for (int j = lo; j < hi; j++) dst[j] = src[j * s + off];
+  }
+  memset(dst + hi, 0, sizeof(float) * (size_t)(n_out - hi));
+}
+
+/* dst[j s + off] += src[j] inside the image; the adjoint of gather_row */
+static void scatter_add_row(float *restrict dst, const float *restrict src, int lo, int hi, int s,
+                            int off) {
+  if (s == 1) {
+    for (int j = lo; j < hi; j++) dst[j + off] += src[j];
+  } else {
+    for (int j = lo; j < hi; j++) dst[j * s + off] += src[j];
+  }
+}
+
 /* col[(c k + u) k + v][i Wo + j] = x[c, i s - p + u d, j s - p + v d] or 0
 ** outside;  (C, H, W) -> (C k k, Ho Wo), rows ld floats apart */
 static void im2col(const geom *g, const float *x, float *col, size_t ld) {
@@ -85,18 +124,15 @@ static void im2col(const geom *g, const float *x, float *col, size_t ld) {
     for (int u = 0; u < g->k; u++)
       for (int v = 0; v < g->k; v++) {
         float *row = col + ((size_t)(c * g->k + u) * g->k + v) * ld;
+        int off = v * g->d - g->p, lo, hi;
+        inside_range(g->Wo, g->W, g->s, off, &lo, &hi);
         for (int i = 0; i < g->Ho; i++) {
           int h = i * g->s - g->p + u * g->d;
           float *dst = row + (size_t)i * g->Wo;
-          if (h < 0 || h >= g->H) {
+          if (h < 0 || h >= g->H)
             memset(dst, 0, sizeof(float) * (size_t)g->Wo);
-            continue;
-          }
-          const float *src = x + ((size_t)c * g->H + h) * g->W;
-          for (int j = 0; j < g->Wo; j++) {
-            int w = j * g->s - g->p + v * g->d;
-            dst[j] = w >= 0 && w < g->W ? src[w] : 0.0f;
-          }
+          else
+            gather_row(dst, x + ((size_t)c * g->H + h) * g->W, g->Wo, lo, hi, g->s, off);
         }
       }
 }
@@ -108,15 +144,12 @@ static void col2im(const geom *g, const float *col, size_t ld, float *x) {
     for (int u = 0; u < g->k; u++)
       for (int v = 0; v < g->k; v++) {
         const float *row = col + ((size_t)(c * g->k + u) * g->k + v) * ld;
+        int off = v * g->d - g->p, lo, hi;
+        inside_range(g->Wo, g->W, g->s, off, &lo, &hi);
         for (int i = 0; i < g->Ho; i++) {
           int h = i * g->s - g->p + u * g->d;
           if (h < 0 || h >= g->H) continue;
-          const float *src = row + (size_t)i * g->Wo;
-          float *dst = x + ((size_t)c * g->H + h) * g->W;
-          for (int j = 0; j < g->Wo; j++) {
-            int w = j * g->s - g->p + v * g->d;
-            if (w >= 0 && w < g->W) dst[w] += src[j];
-          }
+          scatter_add_row(x + ((size_t)c * g->H + h) * g->W, row + (size_t)i * g->Wo, lo, hi, g->s, off);
         }
       }
 }
@@ -156,6 +189,7 @@ static void conv2d_destroy(void *self) {
   host->free(cv->db.data);
   host->free(cv->col);
   host->free(cv->yk);
+  host->free(cv->ones);
   host->free(cv);
 }
 
@@ -233,7 +267,7 @@ static int conv2d_parameters(void *self, lunet_param *out, int cap) {
   return n;
 }
 
-/* col (C k k, B Ho Wo) and yk (K, B Ho Wo) for B = max_batch */
+/* col (C k k, B Ho Wo), yk (K, B Ho Wo) and ones (B Ho Wo) for B = max_batch */
 static int conv2d_reserve(void *self, int max_batch) {
   conv2d *cv = self;
   int64_t n = (int64_t)max_batch * cv->g.Ho * cv->g.Wo;
@@ -245,10 +279,14 @@ static int conv2d_reserve(void *self, int max_batch) {
   }
   host->free(cv->col);
   host->free(cv->yk);
+  host->free(cv->ones);
   cv->max_batch = 0;
+  cv->col_valid = 0;
   cv->col = host->alloc(sizeof(float) * (size_t)cv->rows * (size_t)n);
   cv->yk = host->alloc(sizeof(float) * (size_t)cv->K * (size_t)n);
-  if (!cv->col || !cv->yk) return -1;
+  cv->ones = host->alloc(sizeof(float) * (size_t)n);
+  if (!cv->col || !cv->yk || !cv->ones) return -1;
+  for (int64_t i = 0; i < n; i++) cv->ones[i] = 1.0f;
   cv->max_batch = max_batch;
   return 0;
 }
@@ -278,23 +316,13 @@ static int conv2d_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                           const lunet_ctx *ctx) {
   conv2d *cv = self;
   int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
-  (void)ctx;
   if (B < 0) return -1;
   unroll_batch(cv, in->data, B);
+  cv->col_valid = ctx->train;
   host->gemm(0, 0, cv->K, B * P, cv->rows, 1.0f, cv->w.data, cv->rows, cv->col, B * P, 0.0f,
              cv->yk, B * P);
   to_batch_major(cv->yk, cv->has_bias ? cv->b.data : NULL, out->data, B, cv->K, P);
   return 0;
-}
-
-/* db[o] = sum_{b,q} dY[o][b P + q]    (K, B P) -> (K) */
-static void bias_grad(conv2d *cv, int n) {
-  for (int o = 0; o < cv->K; o++) {
-    const float *g = cv->yk + (size_t)o * n;
-    double s = 0.0;
-    for (int q = 0; q < n; q++) s += g[q];
-    cv->db.data[o] = (float)s;
-  }
 }
 
 /* dW = dY col^T,  db = sum dY,  dx = col2im(W^T dY)    (B, K, Ho, Wo) -> (B, C, H, W) */
@@ -306,10 +334,12 @@ static int conv2d_backward(void *self, const lunet_tensor *in, const lunet_tenso
   if (B < 0) return -1;
   int N = B * P;
   size_t img = (size_t)cv->g.C * cv->g.H * cv->g.W;
-  unroll_batch(cv, in->data, B);
+  if (!cv->col_valid) unroll_batch(cv, in->data, B);
+  cv->col_valid = 0; /* about to become dcol */
   to_channel_major(dout->data, cv->yk, B, cv->K, P);
   host->gemm(0, 1, cv->K, cv->rows, N, 1.0f, cv->yk, N, cv->col, N, 0.0f, cv->dw.data, cv->rows);
-  if (cv->has_bias) bias_grad(cv, N);
+  if (cv->has_bias) /* db[o] = sum_{b,q} dY[o][b P + q]    (K, B P) -> (K) */
+    host->gemm(0, 0, cv->K, 1, N, 1.0f, cv->yk, N, cv->ones, 1, 0.0f, cv->db.data, 1);
   if (!din) return 0;
   host->gemm(1, 0, cv->rows, N, cv->K, 1.0f, cv->w.data, cv->rows, cv->yk, N, 0.0f, cv->col, N);
   memset(din->data, 0, sizeof(float) * img * (size_t)B);

@@ -116,7 +116,9 @@ static int dropout_backward(void *self, const lunet_tensor *in, const lunet_tens
                 d->max_batch);
     return 1;
   }
-  for (int64_t i = 0; i < n; i++) din->data[i] = dout->data[i] * d->mask[i];
+  const float *restrict dy = dout->data, *restrict mask = d->mask;
+  float *restrict dx = din->data;
+  for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
   return 0;
 }
 

@@ -49,10 +49,10 @@ static int leaky_relu_forward(void *self, const lunet_tensor *in, lunet_tensor *
   leaky_relu *r = self;
   int64_t n = in->shape.dim[0] * r->n;
   (void)ctx;
-  for (int64_t i = 0; i < n; i++) {
-    float x = in->data[i];
-    out->data[i] = x > 0.0f ? x : r->slope * x;
-  }
+  const float *restrict x = in->data;
+  float *restrict y = out->data;
+  float slope = r->slope;
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
   return 0;
 }
 
@@ -63,8 +63,10 @@ static int leaky_relu_backward(void *self, const lunet_tensor *in, const lunet_t
   int64_t n = in->shape.dim[0] * r->n;
   (void)out;
   if (!din) return 0;
-  for (int64_t i = 0; i < n; i++)
-    din->data[i] = in->data[i] > 0.0f ? dout->data[i] : r->slope * dout->data[i];
+  const float *restrict x = in->data, *restrict dy = dout->data;
+  float *restrict dx = din->data;
+  float slope = r->slope;
+  for (int64_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : slope * dy[i];
   return 0;
 }
 

@@ -90,8 +90,31 @@ static void pool_plane_inside(const maxpool *m, const float *x, float *y, int *a
     }
 }
 
+/* 2x2 windows at stride 2, the usual downsampling: window (i, j) reads
+** r0[2j], r0[2j + 1], r1[2j], r1[2j + 1] of image rows r0 = 2i, r1 = 2i + 1.
+** Same scan order and strict > as the general paths. */
+static void pool_plane_2x2(const maxpool *m, const float *x, float *restrict y, int *restrict arg) {
+  for (int i = 0; i < m->Ho; i++, y += m->Wo, arg += m->Wo) {
+    int top = 2 * i * m->W;
+    const float *r0 = x + top, *r1 = r0 + m->W;
+    for (int j = 0; j < m->Wo; j++) {
+      float best = r0[2 * j];
+      int where = top + 2 * j;
+      if (r0[2 * j + 1] > best) best = r0[2 * j + 1], where = top + 2 * j + 1;
+      if (r1[2 * j] > best) best = r1[2 * j], where = top + m->W + 2 * j;
+      if (r1[2 * j + 1] > best) best = r1[2 * j + 1], where = top + m->W + 2 * j + 1;
+      y[j] = best;
+      arg[j] = where;
+    }
+  }
+}
+
 /* One image plane (H, W) -> (Ho, Wo), recording the winners. */
 static void pool_plane(const maxpool *m, const float *x, float *y, int *arg) {
+  if (m->p == 0 && m->k == 2 && m->s == 2) {
+    pool_plane_2x2(m, x, y, arg);
+    return;
+  }
   if (m->p == 0) {
     pool_plane_inside(m, x, y, arg);
     return;

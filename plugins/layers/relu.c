@@ -39,11 +39,10 @@ static int relu_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                         const lunet_ctx *ctx) {
   relu *r = self;
   int64_t n = in->shape.dim[0] * r->n;
+  const float *restrict x = in->data;
+  float *restrict y = out->data;
   (void)ctx;
-  for (int64_t i = 0; i < n; i++) {
-    float x = in->data[i];
-    out->data[i] = x < 0.0f ? 0.0f : x;
-  }
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
   return 0;
 }
 
@@ -53,7 +52,11 @@ static int relu_backward(void *self, const lunet_tensor *in, const lunet_tensor 
   relu *r = self;
   int64_t n = in->shape.dim[0] * r->n;
   if (!din) return 0;
-  for (int64_t i = 0; i < n; i++) din->data[i] = out->data[i] > 0.0f ? dout->data[i] : 0.0f;
+  /* restrict locals: without them the compiler reloads the data pointers
+  ** after every store and the loop stays scalar and branchy */
+  const float *restrict y = out->data, *restrict dy = dout->data;
+  float *restrict dx = din->data;
+  for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
   return 0;
 }
 

@@ -42,7 +42,9 @@ static int sigmoid_forward(void *self, const lunet_tensor *in, lunet_tensor *out
   sigmoid *s = self;
   int64_t n = in->shape.dim[0] * s->n;
   (void)ctx;
-  for (int64_t i = 0; i < n; i++) out->data[i] = 1.0f / (1.0f + expf(-in->data[i]));
+  const float *restrict x = in->data;
+  float *restrict y = out->data;
+  for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
   return 0;
 }
 
@@ -52,10 +54,9 @@ static int sigmoid_backward(void *self, const lunet_tensor *in, const lunet_tens
   sigmoid *s = self;
   int64_t n = in->shape.dim[0] * s->n;
   if (!din) return 0;
-  for (int64_t i = 0; i < n; i++) {
-    float y = out->data[i];
-    din->data[i] = dout->data[i] * y * (1.0f - y);
-  }
+  const float *restrict y = out->data, *restrict dy = dout->data;
+  float *restrict dx = din->data;
+  for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
   return 0;
 }
 

@@ -41,7 +41,9 @@ static int tanh_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
   tanh_layer *t = self;
   int64_t n = in->shape.dim[0] * t->n;
   (void)ctx;
-  for (int64_t i = 0; i < n; i++) out->data[i] = tanhf(in->data[i]);
+  const float *restrict x = in->data;
+  float *restrict y = out->data;
+  for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
   return 0;
 }
 
@@ -51,10 +53,9 @@ static int tanh_backward(void *self, const lunet_tensor *in, const lunet_tensor 
   tanh_layer *t = self;
   int64_t n = in->shape.dim[0] * t->n;
   if (!din) return 0;
-  for (int64_t i = 0; i < n; i++) {
-    float y = out->data[i];
-    din->data[i] = dout->data[i] * (1.0f - y * y);
-  }
+  const float *restrict y = out->data, *restrict dy = dout->data;
+  float *restrict dx = din->data;
+  for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
   return 0;
 }
 
