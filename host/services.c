@@ -1,11 +1,12 @@
 /*
 ** services.c -- what the host offers plugins: aligned zeroed memory, GEMM on
 ** OpenBLAS, a seeded xoshiro256** generator, error reporting, data-file
-** lookup, and float64 SVD, GEMM and minimum-norm least squares for
-** closed-form fits. Plugins reach these
+** lookup, float64 SVD, GEMM and minimum-norm least squares for closed-form
+** fits, and parallel_for on the thread pool (pool.c). Plugins reach these
 ** only through the lunet_host table, so they link against neither the host
 ** nor BLAS/LAPACK.
 */
+#include "pool.h"
 #include "services.h"
 
 #include <cblas.h>
@@ -267,6 +268,7 @@ static const lunet_host host_table = {
   .svd = host_svd,
   .dgemm = host_dgemm,
   .lstsq = host_lstsq,
+  .parallel_for = pool_parallel_for,
 };
 
 const lunet_host *services_host(void) { return &host_table; }
@@ -278,6 +280,7 @@ static int n_threads = 1;
 void services_set_threads(int n) {
   n_threads = n < 1 ? 1 : n;
   openblas_set_num_threads(n_threads);
+  pool_set_threads(n_threads);
 }
 
 int services_threads(void) { return n_threads; }

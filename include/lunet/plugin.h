@@ -27,7 +27,10 @@
 **        closed-form fits); lunet_optimizer_api gains fit (closed-form
 **        optimizers such as lstsq). Test with LUNET_HAS_FIELD before use.
 **   1.2  lunet_host gains lstsq (float64 minimum-norm least squares by
-**        LAPACK's dgelsd, without forming singular vectors).
+**        LAPACK's dgelsd, without forming singular vectors) and
+**        parallel_for (the host's threads for elementwise loops; call it
+**        through lunet_parallel_for, which falls back to one thread on
+**        an older host).
 **
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
@@ -123,6 +126,9 @@ typedef struct lunet_value {
 
 /* ---- Host services ----------------------------------------------------- */
 
+/* A loop body for parallel_for: items [lo, hi) of a job. */
+typedef void (*lunet_range_fn)(void *ctx, int64_t lo, int64_t hi);
+
 typedef struct lunet_host {
   uint32_t size;       /* sizeof(lunet_host) as the host was built */
   uint16_t abi_major;  /* the host's LUNET_ABI_MAJOR */
@@ -172,7 +178,7 @@ typedef struct lunet_host {
                 const double *a, int lda, const double *b, int ldb, double beta,
                 double *c, int ldc);
 
-  /* ---- Added in ABI 1.2. Check first that the host has it:
+  /* ---- Added in ABI 1.2. Check first that the host has them:
   ** LUNET_HAS_FIELD(host, lunet_host, lstsq). ---- */
 
   /* Minimum-norm least squares: X minimising |X| among the minimisers of
@@ -194,6 +200,15 @@ typedef struct lunet_host {
   ** Allocates its own workspace. 0, or non-zero after host->error(). */
   int (*lstsq)(int m, int n, int nrhs, double *a, double *b, double rcond, double *s,
                int *rank);
+
+  /* Calls fn(ctx, lo, hi) on contiguous chunks that cover [0, n), on up to
+  ** lunet.threads() threads at once (the caller runs one chunk), and
+  ** returns when all are done. A chunk holds at least `grain` items, so a
+  ** small n runs inline. fn must write disjoint outputs per item, and an
+  ** item's result must not depend on where the chunks are cut (no sums
+  ** across items): then results are the same at every thread count. fn
+  ** must not call parallel_for. Use lunet_parallel_for (below). */
+  void (*parallel_for)(int64_t n, int64_t grain, lunet_range_fn fn, void *ctx);
 } lunet_host;
 
 /* ---- Parameter tensors (weights, biases, buffers) ---------------------- */
@@ -363,6 +378,15 @@ typedef struct lunet_plugin {
 typedef const lunet_plugin *(*lunet_entry_fn)(const lunet_host *host);
 
 LUNET_EXPORT const lunet_plugin *lunet_plugin_init(const lunet_host *host);
+
+/* host->parallel_for where the host has it (ABI >= 1.2), else one thread. */
+static inline void lunet_parallel_for(const lunet_host *host, int64_t n, int64_t grain,
+                                      lunet_range_fn fn, void *ctx) {
+  if (LUNET_HAS_FIELD(host, lunet_host, parallel_for))
+    host->parallel_for(n, grain, fn, ctx);
+  else if (n > 0)
+    fn(ctx, 0, n);
+}
 
 /* Number of elements of a shape (1 for ndim 0). */
 static inline int64_t lunet_numel(const lunet_shape *s) {

@@ -49,7 +49,6 @@ typedef struct batchnorm {
   lunet_tensor b, db;    /* beta and its gradient, (C) */
   lunet_tensor rm, rv;   /* running mean and variance, (C), buffers */
   float *mean, *istd;    /* batch mean, 1 / sqrt(var + eps) of the last training forward, (C) */
-  double *sum, *sum2;    /* per-channel sums of one pass, (C) */
 } batchnorm;
 
 static int alloc_tensor(lunet_tensor *t, int n) {
@@ -71,8 +70,6 @@ static void batchnorm_destroy(void *self) {
   host->free(bn->rv.data);
   host->free(bn->mean);
   host->free(bn->istd);
-  host->free(bn->sum);
-  host->free(bn->sum2);
   host->free(bn);
 }
 
@@ -96,9 +93,7 @@ static void *batchnorm_create(const lunet_value *p, const lunet_shape *in, lunet
       !alloc_tensor(&bn->b, bn->c) || !alloc_tensor(&bn->db, bn->c) ||
       !alloc_tensor(&bn->rm, bn->c) || !alloc_tensor(&bn->rv, bn->c) ||
       !(bn->mean = host->alloc(sizeof(float) * (size_t)bn->c)) ||
-      !(bn->istd = host->alloc(sizeof(float) * (size_t)bn->c)) ||
-      !(bn->sum = host->alloc(sizeof(double) * (size_t)bn->c)) ||
-      !(bn->sum2 = host->alloc(sizeof(double) * (size_t)bn->c))) {
+      !(bn->istd = host->alloc(sizeof(float) * (size_t)bn->c))) {
     batchnorm_destroy(bn);
     return NULL;
   }
@@ -166,87 +161,107 @@ static void row_affine(float *restrict y, const float *restrict x, int64_t n, fl
   for (int64_t k = 0; k < n; k++) y[k] = (x[k] - mean) * scale + shift;
 }
 
-/* y = gamma (x - mean) istd + beta per channel, with the batch statistics of
-** the last training forward (train) or the running ones    (B, C, S) -> (B, C, S) */
-static void normalize(const batchnorm *bn, const float *x, float *y, int B, int train) {
-  for (int i = 0; i < B; i++)
-    for (int c = 0; c < bn->c; c++) {
-      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-      float mean = train ? bn->mean[c] : bn->rm.data[c];
-      float istd = train ? bn->istd[c] : (float)(1.0 / sqrt((double)bn->rv.data[c] + bn->eps));
-      row_affine(y + at, x + at, bn->s, mean, bn->w.data[c] * istd, bn->b.data[c]);
-    }
+/* ---- per-channel passes, spread over the host's threads ------------------
+** Channels are independent, so each pass handles channels [lo, hi) whole:
+** every sum keeps its order whatever the number of threads. */
+typedef struct pass {
+  batchnorm *bn;
+  const float *x, *dy;
+  float *y, *dx;
+  int B;
+} pass;
+
+/* y = gamma (x - mean) istd + beta on channel c    (B, C, S) -> (B, C, S) */
+static void normalize_channel(const pass *t, int c, float mean, float istd) {
+  const batchnorm *bn = t->bn;
+  for (int i = 0; i < t->B; i++) {
+    int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+    row_affine(t->y + at, t->x + at, bn->s, mean, bn->w.data[c] * istd, bn->b.data[c]);
+  }
 }
 
-/* batch statistics, running averages updated    (B, C, S) -> (B, C, S) */
-static int forward_train(batchnorm *bn, const float *x, float *y, int B) {
-  double n = (double)B * (double)bn->s, m = bn->momentum;
-  if (n < 2) {
-    host->error("batchnorm: training with %.0f value per channel (batch %d), expected at least "
-                "2 to compute a variance (as PyTorch)", n, B);
-    return 1;
-  }
-  /* two passes, mean then sum (x - mean)^2: no cancellation in the variance */
-  memset(bn->sum, 0, sizeof(double) * (size_t)bn->c);
-  memset(bn->sum2, 0, sizeof(double) * (size_t)bn->c);
-  for (int i = 0; i < B; i++)
-    for (int c = 0; c < bn->c; c++) bn->sum[c] += row_sum(x + ((int64_t)i * bn->c + c) * bn->s, bn->s);
-  for (int c = 0; c < bn->c; c++) bn->mean[c] = (float)(bn->sum[c] / n);
-  for (int i = 0; i < B; i++)
-    for (int c = 0; c < bn->c; c++)
-      bn->sum2[c] += row_sq_dev(x + ((int64_t)i * bn->c + c) * bn->s, bn->s, bn->mean[c]);
-  for (int c = 0; c < bn->c; c++) {
-    double mean = bn->sum[c] / n, var = bn->sum2[c] / n;
+/* the batch mean and variance, the running averages, then y    (B, C, S) -> (B, C, S) */
+static void train_channels(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  batchnorm *bn = t->bn;
+  double n = (double)t->B * (double)bn->s, m = bn->momentum;
+  for (int64_t c = lo; c < hi; c++) {
+    /* two passes, mean then sum (x - mean)^2: no cancellation in the variance */
+    double sum = 0.0, sq = 0.0;
+    for (int i = 0; i < t->B; i++) sum += row_sum(t->x + ((int64_t)i * bn->c + c) * bn->s, bn->s);
+    float mean = (float)(sum / n);
+    for (int i = 0; i < t->B; i++) sq += row_sq_dev(t->x + ((int64_t)i * bn->c + c) * bn->s, bn->s, mean);
+    double var = sq / n;
+    bn->mean[c] = mean;
     bn->istd[c] = (float)(1.0 / sqrt(var + bn->eps));
-    bn->rm.data[c] = (float)((1 - m) * bn->rm.data[c] + m * mean);
+    bn->rm.data[c] = (float)((1 - m) * bn->rm.data[c] + m * (sum / n));
     bn->rv.data[c] = (float)((1 - m) * bn->rv.data[c] + m * var * n / (n - 1));
+    normalize_channel(t, (int)c, bn->mean[c], bn->istd[c]);
   }
-  normalize(bn, x, y, B, 1);
-  return 0;
+}
+
+/* y with the running statistics; bn->mean and bn->istd stay those of training */
+static void eval_channels(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  const batchnorm *bn = t->bn;
+  for (int64_t c = lo; c < hi; c++)
+    normalize_channel(t, (int)c, bn->rm.data[c], (float)(1.0 / sqrt((double)bn->rv.data[c] + bn->eps)));
+}
+
+/* dgamma = sum dy xhat,  dbeta = sum dy,  xhat = (x - mean) istd,
+** dx = gamma istd (dy - sum dy / n - xhat sum dy xhat / n)    (B, C, S) -> (B, C, S) */
+static void backward_channels(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  batchnorm *bn = t->bn;
+  double n = (double)t->B * (double)bn->s;
+  for (int64_t c = lo; c < hi; c++) {
+    double sg = 0.0, sgx = 0.0;
+    float mean = bn->mean[c], istd = bn->istd[c];
+    for (int i = 0; i < t->B; i++) {
+      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+      sg += row_sum(t->dy + at, bn->s);
+      sgx += row_dot_dev(t->dy + at, t->x + at, bn->s, mean);
+    }
+    sgx *= istd;
+    bn->db.data[c] = (float)sg;
+    bn->dw.data[c] = (float)sgx;
+    if (!t->dx) continue;
+    float a = (float)(sg / n), b = (float)(sgx / n), scale = bn->w.data[c] * istd;
+    for (int i = 0; i < t->B; i++) {
+      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+      const float *restrict x = t->x + at, *restrict dy = t->dy + at;
+      float *restrict dx = t->dx + at;
+      for (int64_t k = 0; k < bn->s; k++) dx[k] = scale * (dy[k] - a - (x[k] - mean) * istd * b);
+    }
+  }
+}
+
+/* Runs a pass over the channels, at least ~32k values per chunk. */
+static void each_channel(pass *t, lunet_range_fn fn) {
+  lunet_parallel_for(host, t->bn->c, 1 + (1 << 15) / ((int64_t)t->B * t->bn->s), fn, t);
 }
 
 /* y = gamma (x - mean) / sqrt(var + eps) + beta    (B, C, S) -> (B, C, S) */
 static int batchnorm_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                              const lunet_ctx *ctx) {
   batchnorm *bn = self;
-  int B = in->shape.dim[0];
-  if (ctx->train) return forward_train(bn, in->data, out->data, B);
-  normalize(bn, in->data, out->data, B, 0); /* bn->mean, bn->istd stay those of training */
+  pass t = {bn, in->data, NULL, out->data, NULL, in->shape.dim[0]};
+  double n = (double)t.B * (double)bn->s;
+  if (ctx->train && n < 2) {
+    host->error("batchnorm: training with %.0f value per channel (batch %d), expected at least "
+                "2 to compute a variance (as PyTorch)", n, t.B);
+    return 1;
+  }
+  each_channel(&t, ctx->train ? train_channels : eval_channels);
   return 0;
 }
 
-/* dgamma = sum dy xhat,  dbeta = sum dy, xhat = (x - mean) istd,
-** dx = gamma istd (dy - sum dy / n - xhat sum dy xhat / n), per channel    (B, C, S) -> (B, C, S) */
+/* the gradient through the batch statistics    (B, C, S) -> (B, C, S) */
 static int batchnorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                               const lunet_tensor *dout, lunet_tensor *din) {
-  batchnorm *bn = self;
-  int B = in->shape.dim[0];
-  const float *x = in->data, *dy = dout->data;
-  double n = (double)B * (double)bn->s;
+  pass t = {self, in->data, dout->data, NULL, din ? din->data : NULL, in->shape.dim[0]};
   (void)out;
-  memset(bn->sum, 0, sizeof(double) * (size_t)bn->c);
-  memset(bn->sum2, 0, sizeof(double) * (size_t)bn->c);
-  for (int i = 0; i < B; i++)
-    for (int c = 0; c < bn->c; c++) {
-      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-      bn->sum[c] += row_sum(dy + at, bn->s);
-      bn->sum2[c] += row_dot_dev(dy + at, x + at, bn->s, bn->mean[c]);
-    }
-  for (int c = 0; c < bn->c; c++) {
-    bn->db.data[c] = (float)bn->sum[c];
-    bn->dw.data[c] = (float)(bn->sum2[c] * bn->istd[c]);
-  }
-  if (!din) return 0;
-  /* dx = scale (dy - a - (x - mean) istd b) = dy scale + (x - mean) (-scale istd b) - scale a */
-  for (int i = 0; i < B; i++)
-    for (int c = 0; c < bn->c; c++) {
-      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-      float istd = bn->istd[c], scale = bn->w.data[c] * istd;
-      float a = (float)(bn->sum[c] / n), b = (float)(bn->sum2[c] * istd / n);
-      const float *restrict xr = x + at, *restrict dyr = dy + at;
-      float *restrict dx = din->data + at, mean = bn->mean[c];
-      for (int64_t k = 0; k < bn->s; k++) dx[k] = scale * (dyr[k] - a - (xr[k] - mean) * istd * b);
-    }
+  each_channel(&t, backward_channels);
   return 0;
 }
 

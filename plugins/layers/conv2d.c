@@ -154,24 +154,6 @@ static void col2im(const geom *g, const float *col, size_t ld, float *x) {
       }
 }
 
-/* yk[o][b P + q] = y[b][o][q];  (B, K, P) -> (K, B P) */
-static void to_channel_major(const float *y, float *yk, int B, int K, int P) {
-  for (int b = 0; b < B; b++)
-    for (int o = 0; o < K; o++)
-      memcpy(yk + (size_t)o * B * P + (size_t)b * P, y + ((size_t)b * K + o) * P, sizeof(float) * (size_t)P);
-}
-
-/* y[b][o][q] = yk[o][b P + q] + bias[o] (bias may be NULL);  (K, B P) -> (B, K, P) */
-static void to_batch_major(const float *yk, const float *bias, float *y, int B, int K, int P) {
-  for (int b = 0; b < B; b++)
-    for (int o = 0; o < K; o++) {
-      const float *src = yk + (size_t)o * B * P + (size_t)b * P;
-      float *dst = y + ((size_t)b * K + o) * P;
-      float add = bias ? bias[o] : 0.0f;
-      for (int q = 0; q < P; q++) dst[q] = src[q] + add;
-    }
-}
-
 static int alloc_tensor(lunet_tensor *t, int ndim, const int *dim) {
   t->shape.ndim = ndim;
   memcpy(t->shape.dim, dim, sizeof(int) * (size_t)ndim);
@@ -305,10 +287,61 @@ static int batch_of(const conv2d *cv, const lunet_tensor *in) {
   return B;
 }
 
-/* col = im2col of every sample;  (B, C, H, W) -> (C k k, B Ho Wo) */
-static void unroll_batch(const conv2d *cv, const float *x, int B) {
-  size_t P = (size_t)cv->g.Ho * cv->g.Wo, N = (size_t)B * P, img = (size_t)cv->g.C * cv->g.H * cv->g.W;
-  for (int b = 0; b < B; b++) im2col(&cv->g, x + b * img, cv->col + b * P, N);
+/* ---- per-sample passes, spread over the host's threads --------------------
+** Each pass below handles samples [lo, hi) of a batch of B; the GEMM
+** matrices hold sample b in columns [b P, (b + 1) P), P = Ho Wo, of rows
+** N = B P floats long. */
+typedef struct pass {
+  const conv2d *cv;
+  const float *src;
+  float *dst;
+  int B;
+} pass;
+
+/* col = im2col of each sample;  (B, C, H, W) -> (C k k, B P) */
+static void unroll_samples(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  const geom *g = &t->cv->g;
+  size_t P = (size_t)g->Ho * g->Wo, img = (size_t)g->C * g->H * g->W;
+  for (int64_t b = lo; b < hi; b++) im2col(g, t->src + b * img, t->cv->col + b * P, P * t->B);
+}
+
+/* dx = col2im of each sample's columns of dcol;  (C k k, B P) -> (B, C, H, W) */
+static void roll_samples(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  const geom *g = &t->cv->g;
+  size_t P = (size_t)g->Ho * g->Wo, img = (size_t)g->C * g->H * g->W;
+  memset(t->dst + lo * img, 0, sizeof(float) * img * (size_t)(hi - lo));
+  for (int64_t b = lo; b < hi; b++) col2im(g, t->cv->col + b * P, P * t->B, t->dst + b * img);
+}
+
+/* yk[o][b P + q] = dy[b][o][q];  (B, K, P) -> (K, B P) */
+static void channel_major_samples(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  size_t P = (size_t)t->cv->g.Ho * t->cv->g.Wo, K = (size_t)t->cv->K, N = P * t->B;
+  for (int64_t b = lo; b < hi; b++)
+    for (size_t o = 0; o < K; o++) memcpy(t->cv->yk + o * N + b * P, t->src + (b * K + o) * P, sizeof(float) * P);
+}
+
+/* y[b][o][q] = yk[o][b P + q] + bias[o];  (K, B P) -> (B, K, P) */
+static void batch_major_samples(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  size_t P = (size_t)t->cv->g.Ho * t->cv->g.Wo, K = (size_t)t->cv->K, N = P * t->B;
+  for (int64_t b = lo; b < hi; b++)
+    for (size_t o = 0; o < K; o++) {
+      const float *restrict src = t->cv->yk + o * N + b * P;
+      float *restrict dst = t->dst + (b * K + o) * P;
+      float add = t->cv->has_bias ? t->cv->b.data[o] : 0.0f;
+      for (size_t q = 0; q < P; q++) dst[q] = src[q] + add;
+    }
+}
+
+/* Runs a pass over the batch, a few samples per chunk: at least ~32k floats
+** of work each, so that waking a thread pays. */
+static void each_sample(const conv2d *cv, lunet_range_fn fn, const float *src, float *dst, int B,
+                        int64_t floats_per_sample) {
+  pass t = {cv, src, dst, B};
+  lunet_parallel_for(host, B, 1 + (1 << 15) / floats_per_sample, fn, &t);
 }
 
 /* y = W col + bias    (B, C, H, W) -> (B, K, Ho, Wo) */
@@ -317,11 +350,11 @@ static int conv2d_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
   conv2d *cv = self;
   int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
   if (B < 0) return -1;
-  unroll_batch(cv, in->data, B);
+  each_sample(cv, unroll_samples, in->data, NULL, B, (int64_t)cv->rows * P);
   cv->col_valid = ctx->train;
   host->gemm(0, 0, cv->K, B * P, cv->rows, 1.0f, cv->w.data, cv->rows, cv->col, B * P, 0.0f,
              cv->yk, B * P);
-  to_batch_major(cv->yk, cv->has_bias ? cv->b.data : NULL, out->data, B, cv->K, P);
+  each_sample(cv, batch_major_samples, NULL, out->data, B, (int64_t)cv->K * P);
   return 0;
 }
 
@@ -333,17 +366,15 @@ static int conv2d_backward(void *self, const lunet_tensor *in, const lunet_tenso
   (void)out;
   if (B < 0) return -1;
   int N = B * P;
-  size_t img = (size_t)cv->g.C * cv->g.H * cv->g.W;
-  if (!cv->col_valid) unroll_batch(cv, in->data, B);
+  if (!cv->col_valid) each_sample(cv, unroll_samples, in->data, NULL, B, (int64_t)cv->rows * P);
   cv->col_valid = 0; /* about to become dcol */
-  to_channel_major(dout->data, cv->yk, B, cv->K, P);
+  each_sample(cv, channel_major_samples, dout->data, NULL, B, (int64_t)cv->K * P);
   host->gemm(0, 1, cv->K, cv->rows, N, 1.0f, cv->yk, N, cv->col, N, 0.0f, cv->dw.data, cv->rows);
   if (cv->has_bias) /* db[o] = sum_{b,q} dY[o][b P + q]    (K, B P) -> (K) */
     host->gemm(0, 0, cv->K, 1, N, 1.0f, cv->yk, N, cv->ones, 1, 0.0f, cv->db.data, 1);
   if (!din) return 0;
   host->gemm(1, 0, cv->rows, N, cv->K, 1.0f, cv->w.data, cv->rows, cv->yk, N, 0.0f, cv->col, N);
-  memset(din->data, 0, sizeof(float) * img * (size_t)B);
-  for (int b = 0; b < B; b++) col2im(&cv->g, cv->col + (size_t)b * P, (size_t)N, din->data + b * img);
+  each_sample(cv, roll_samples, NULL, din->data, B, (int64_t)cv->rows * P);
   return 0;
 }
 

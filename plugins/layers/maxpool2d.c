@@ -12,6 +12,8 @@
 */
 #include <float.h>
 
+#include <string.h>
+
 #include <lunet/plugin.h>
 
 static const lunet_host *host;
@@ -137,35 +139,57 @@ static void pool_plane(const maxpool *m, const float *x, float *y, int *arg) {
     }
 }
 
+/* One call's tensors; the kernels run on image planes [lo, hi) of B C. */
+typedef struct planes {
+  const maxpool *m;
+  const float *src; /* forward: x; backward: dy */
+  float *dst;       /* forward: y; backward: dx */
+} planes;
+
 /* y = max over each window    (B, C, H, W) -> (B, C, Ho, Wo) */
+static void forward_planes(void *ctx, int64_t lo, int64_t hi) {
+  const planes *t = ctx;
+  const maxpool *m = t->m;
+  for (int64_t q = lo; q < hi; q++)
+    pool_plane(m, t->src + q * m->H * m->W, t->dst + q * m->Ho * m->Wo, m->argmax + q * m->Ho * m->Wo);
+}
+
+/* dx[argmax] += dy, zero elsewhere    (B, C, Ho, Wo) -> (B, C, H, W) */
+static void backward_planes(void *ctx, int64_t lo, int64_t hi) {
+  const planes *t = ctx;
+  const maxpool *m = t->m;
+  int n_out = m->Ho * m->Wo, n_in = m->H * m->W;
+  for (int64_t q = lo; q < hi; q++) {
+    float *dx = t->dst + q * n_in;
+    const float *dy = t->src + q * n_out;
+    const int *arg = m->argmax + q * n_out;
+    memset(dx, 0, sizeof(float) * (size_t)n_in);
+    for (int o = 0; o < n_out; o++) dx[arg[o]] += dy[o];
+  }
+}
+
+/* Planes per thread at least: ~32k input values. */
+static int64_t grain(const maxpool *m) { return 1 + (1 << 15) / (m->H * m->W); }
+
 static int maxpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
   maxpool *m = self;
-  int planes = in->shape.dim[0] * m->C;
+  planes t = {m, in->data, out->data};
   (void)ctx;
   if (in->shape.dim[0] > m->cap) {
     host->error("maxpool2d: batch of %d rows but reserve() sized %d", in->shape.dim[0], m->cap);
     return 1;
   }
-  for (int q = 0; q < planes; q++)
-    pool_plane(m, in->data + (size_t)q * m->H * m->W, out->data + (size_t)q * m->Ho * m->Wo,
-               m->argmax + (size_t)q * m->Ho * m->Wo);
+  lunet_parallel_for(host, (int64_t)in->shape.dim[0] * m->C, grain(m), forward_planes, &t);
   return 0;
 }
 
-/* dx[argmax] += dy, zero elsewhere    (B, C, Ho, Wo) -> (B, C, H, W) */
 static int maxpool_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                             const lunet_tensor *dout, lunet_tensor *din) {
   maxpool *m = self;
   (void)out;
   if (!din) return 0;
-  int planes = in->shape.dim[0] * m->C, n_out = m->Ho * m->Wo, n_in = m->H * m->W;
-  for (int q = 0; q < planes; q++) {
-    float *dx = din->data + (size_t)q * n_in;
-    const float *dy = dout->data + (size_t)q * n_out;
-    const int *arg = m->argmax + (size_t)q * n_out;
-    for (int i = 0; i < n_in; i++) dx[i] = 0;
-    for (int o = 0; o < n_out; o++) dx[arg[o]] += dy[o];
-  }
+  planes t = {m, dout->data, din->data};
+  lunet_parallel_for(host, (int64_t)in->shape.dim[0] * m->C, grain(m), backward_planes, &t);
   return 0;
 }
 

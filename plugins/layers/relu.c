@@ -5,6 +5,9 @@
 ** the input. Kernels see every tensor as (B, n), n = elements per sample.
 ** The derivative at exactly 0 is taken as 0 (as PyTorch does); a NaN input
 ** stays NaN, so a diverging run shows up instead of being hidden.
+**
+** It also shows how a kernel uses the host's threads: the loop body takes
+** a range of elements, and lunet_parallel_for splits the batch into ranges.
 */
 #include <lunet/plugin.h>
 
@@ -34,29 +37,49 @@ static int relu_parameters(void *self, lunet_param *out, int cap) {
   return 0;
 }
 
+/* The arrays of one call. The kernels below run on elements [lo, hi), a
+** chunk of the batch that host->parallel_for hands to one thread; the
+** restrict pointers let the compiler vectorize (without them it reloads
+** the data pointers after every store). */
+typedef struct arrays {
+  const float *src;  /* forward: x; backward: y */
+  const float *grad; /* backward: dy */
+  float *dst;        /* forward: y; backward: dx */
+} arrays;
+
+#define GRAIN (1 << 15) /* elements per thread at least: waking one costs ~10 us */
+
 /* y = max(0, x)    (B, n) -> (B, n) */
-static int relu_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
-                        const lunet_ctx *ctx) {
-  relu *r = self;
-  int64_t n = in->shape.dim[0] * r->n;
-  const float *restrict x = in->data;
-  float *restrict y = out->data;
-  (void)ctx;
-  for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
-  return 0;
+static void forward_range(void *ctx, int64_t lo, int64_t hi) {
+  const arrays *a = ctx;
+  const float *restrict x = a->src;
+  float *restrict y = a->dst;
+  for (int64_t i = lo; i < hi; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 /* dx = dy * [y > 0]    (B, n) -> (B, n) */
+static void backward_range(void *ctx, int64_t lo, int64_t hi) {
+  const arrays *a = ctx;
+  const float *restrict y = a->src, *restrict dy = a->grad;
+  float *restrict dx = a->dst;
+  for (int64_t i = lo; i < hi; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+static int relu_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
+                        const lunet_ctx *ctx) {
+  relu *r = self;
+  arrays a = {in->data, NULL, out->data};
+  (void)ctx;
+  lunet_parallel_for(host, in->shape.dim[0] * r->n, GRAIN, forward_range, &a);
+  return 0;
+}
+
 static int relu_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                          const lunet_tensor *dout, lunet_tensor *din) {
   relu *r = self;
-  int64_t n = in->shape.dim[0] * r->n;
   if (!din) return 0;
-  /* restrict locals: without them the compiler reloads the data pointers
-  ** after every store and the loop stays scalar and branchy */
-  const float *restrict y = out->data, *restrict dy = dout->data;
-  float *restrict dx = din->data;
-  for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  arrays a = {out->data, dout->data, din->data};
+  lunet_parallel_for(host, in->shape.dim[0] * r->n, GRAIN, backward_range, &a);
   return 0;
 }
 
