@@ -10,6 +10,7 @@
 #include "services.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -285,7 +286,33 @@ void services_set_threads(int n) {
 
 int services_threads(void) { return n_threads; }
 
+/* OpenBLAS's idle workers spin on sched_yield for 2^28 cycles (about 0.1
+** s) after each GEMM before they sleep. Between two GEMMs the pool runs
+** the elementwise loops on the same cores, and the spinning took a third of
+** their time (perf, CNN epoch at 2 threads on 2 cores: 29% of samples in
+** sched_yield; epoch 3.1 s -> 2.6 s without it). OPENBLAS_THREAD_TIMEOUT=n
+** makes them sleep after 2^n cycles, but OpenBLAS reads it when it loads,
+** before main, and starts its workers then. So set it, have OpenBLAS read
+** the environment again and stop its workers; the next threaded GEMM
+** starts them anew with the short timeout. Both functions are exported by
+** OpenBLAS but not declared in cblas.h: look them up, and leave any other
+** BLAS alone. A user's own OPENBLAS_THREAD_TIMEOUT is kept. */
+static void blas_workers_sleep_soon(void) {
+  if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+  void *self = dlopen(NULL, RTLD_LAZY);
+  if (!self) return;
+  void (*read_env)(void), (*stop_workers)(void);
+  *(void **)&read_env = dlsym(self, "openblas_read_env"); /* POSIX's idiom, as registry.c */
+  *(void **)&stop_workers = dlsym(self, "blas_thread_shutdown_");
+  if (read_env && stop_workers && setenv("OPENBLAS_THREAD_TIMEOUT", "16", 0) == 0) {
+    read_env();
+    stop_workers();
+  }
+  dlclose(self);
+}
+
 void services_init_threads(void) {
+  blas_workers_sleep_soon();
   const char *env = getenv("LUNET_THREADS");
   long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
   services_set_threads(n > 0 ? (int)n : 1);
