@@ -290,7 +290,7 @@ int services_threads(void) { return n_threads; }
 ** s) after each GEMM before they sleep. Between two GEMMs the pool runs
 ** the elementwise loops on the same cores, and the spinning took a third of
 ** their time (perf, CNN epoch at 2 threads on 2 cores: 29% of samples in
-** sched_yield; epoch 3.1 s -> 2.6 s without it). OPENBLAS_THREAD_TIMEOUT=n
+** sched_yield; epoch on 4k images, median of 4: 3.27 s -> 2.79 s). OPENBLAS_THREAD_TIMEOUT=n
 ** makes them sleep after 2^n cycles, but OpenBLAS reads it when it loads,
 ** before main, and starts its workers then. So set it, have OpenBLAS read
 ** the environment again and stop its workers; the next threaded GEMM
