@@ -23,7 +23,7 @@ static void node_free(node *nd) {
   if (nd->kind == NODE_LAYER) params_free(&nd->params);
   node_free_all(nd->body, nd->n_body);
   free(nd->y.data);
-  free(nd->dy.data);
+  free(nd->dy_own);
 }
 
 void node_free_all(node *nodes, int n) {
@@ -179,17 +179,33 @@ static void set_batch(lunet_tensor *t, const lunet_shape *per_sample, int batch)
   t->device = LUNET_CPU;
 }
 
+/* The two gradient buffers of a sequence (see model.h), owned by its
+** first two nodes: node i writes its dy into nodes[i % 2].dy_own, and node
+** i-1's backward reads it while writing into the other one. */
+static int reserve_grads(node *nodes, int n, int batch) {
+  int64_t most = 0;
+  for (int i = 0; i < n; i++)
+    if (lunet_numel(&nodes[i].out) > most) most = lunet_numel(&nodes[i].out);
+  for (int i = 0; i < n && i < 2; i++) {
+    free(nodes[i].dy_own);
+    nodes[i].dy_own = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)most);
+    if (!nodes[i].dy_own) return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    nodes[i].dy.data = nodes[i % 2].dy_own;
+    set_batch(&nodes[i].dy, &nodes[i].out, batch);
+  }
+  return 0;
+}
+
 static int reserve_seq(node *nodes, int n, int batch) {
+  if (reserve_grads(nodes, n, batch)) return -1;
   for (int i = 0; i < n; i++) {
     node *nd = &nodes[i];
-    size_t bytes = sizeof(float) * (size_t)batch * (size_t)lunet_numel(&nd->out);
     free(nd->y.data);
-    free(nd->dy.data);
-    nd->y.data = services_host()->alloc(bytes);
-    nd->dy.data = services_host()->alloc(bytes);
-    if (!nd->y.data || !nd->dy.data) return -1;
+    nd->y.data = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)lunet_numel(&nd->out));
+    if (!nd->y.data) return -1;
     set_batch(&nd->y, &nd->out, batch);
-    set_batch(&nd->dy, &nd->out, batch);
     if (nd->kind == NODE_RESIDUAL && reserve_seq(nd->body, nd->n_body, batch)) return -1;
     const lunet_layer_api *api = nd->kind == NODE_LAYER ? nd->plugin->desc->layer : NULL;
     if (api && api->reserve && api->reserve(nd->self, batch)) return -1;

@@ -7,10 +7,16 @@
 ** checking that consecutive shapes fit; model_reserve() sizes activation
 ** buffers for a batch size once, so forward and backward never allocate.
 **
-** Memory: every node owns its output activations `y` and their gradient
-** `dy`, both (max_batch, out...). A node reads its input from the previous
-** node's `y` (or the caller's x) and writes its input gradient into the
-** previous node's `dy` (or the caller's dx, skipped when NULL).
+** Memory: every node owns its output activations `y`, (max_batch, out...),
+** which backward needs. A node reads its input from the previous node's `y`
+** (or the caller's x) and writes its input gradient into the previous
+** node's `dy` (or the caller's dx, skipped when NULL). Gradients are only
+** needed one step back, so the nodes of a sequence alternate between two
+** buffers, each as large as the sequence's largest output: node i's dy is
+** the buffer nodes[i % 2] owns (in dy_own). A residual body is a sequence
+** with its own two, since the block's dy must outlive its body's pass.
+** Hence a node's dy is valid only from its own backward step until the
+** next node's: nothing reads it afterwards.
 */
 #ifndef LUNET_MODEL_H
 #define LUNET_MODEL_H
@@ -30,7 +36,9 @@ typedef struct node {
   struct node *body;          /* NODE_RESIDUAL: its nodes */
   int n_body;
   lunet_shape in, out;        /* per-sample shapes, once built */
-  lunet_tensor y, dy;         /* (max_batch, out...) */
+  lunet_tensor y, dy;         /* (max_batch, out...); dy in a shared buffer */
+  float *dy_own;              /* nodes 0 and 1 of a sequence: the gradient
+                                 buffer they own and lend; others NULL */
 } node;
 
 typedef struct model {

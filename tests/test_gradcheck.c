@@ -7,6 +7,7 @@
 ** is checked without a new test; it asserts a minimum count so that it
 ** cannot pass by finding nothing.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,86 @@ Test(gradcheck, misuse_is_an_error_not_a_crash) {
   const param_given out[] = {P_NUM("out", 2)};
   cr_expect_neq(gradcheck_layer(dense, out, 1, &bad, &rep), 0);
   cr_expect(strstr(services_last_error(), "(0)"), "%s", services_last_error());
+}
+
+/* ---- a whole model: the gradient buffers the nodes share ---------------- */
+
+/* dense -> tanh -> residual(dense, tanh, residual(dense, sigmoid)) -> tanh
+** -> dense: sequences of one, two and more nodes, nested blocks, and
+** outputs of several sizes, so that each node's dy lives in a buffer that
+** another node reuses. */
+static const layer_spec NESTED[] = {
+  {"dense", {P_NUM("out", 6)}, 1},
+  {"tanh", {{0}}, 0},
+  {"(", {{0}}, 0},
+  {"dense", {P_NUM("out", 6)}, 1},
+  {"tanh", {{0}}, 0},
+  {"(", {{0}}, 0},
+  {"dense", {P_NUM("out", 6)}, 1},
+  {"sigmoid", {{0}}, 0},
+  {")", {{0}}, 0},
+  {")", {{0}}, 0},
+  {"tanh", {{0}}, 0},
+  {"dense", {P_NUM("out", 3)}, 1},
+};
+
+enum { NB = 4, NX = 5, NY = 3 };
+
+/* L = sum y r, in float64 from the float32 forward. */
+static double weighted_output(model *m, const float *x, const float *r) {
+  lunet_ctx eval = {sizeof eval, 0, NULL};
+  lunet_tensor xt = {(float *)x, {2, {NB, NX}}, LUNET_CPU};
+  const lunet_tensor *y = model_forward(m, &xt, &eval);
+  cr_assert(y, "%s", services_last_error());
+  double l = 0;
+  for (int i = 0; i < NB * NY; i++) l += (double)y->data[i] * r[i];
+  return l;
+}
+
+/* Central difference of L in one float; returns dL/dv. */
+static double numeric(model *m, float *v, const float *x, const float *r) {
+  const float h = 1e-2f, keep = *v;
+  *v = keep + h;
+  double up = weighted_output(m, x, r);
+  *v = keep - h;
+  double down = weighted_output(m, x, r);
+  *v = keep;
+  return (up - down) / (2.0 * h);
+}
+
+static void expect_close(double analytic, double fd, const char *what, int i) {
+  double tol = 2e-3 + 2e-2 * fabs(fd);
+  cr_expect(fabs(analytic - fd) <= tol, "%s[%d]: backward %g, finite difference %g", what, i, analytic, fd);
+}
+
+Test(gradcheck, model_backward_through_nested_residual_blocks) {
+  const lunet_shape in = {1, {NX}};
+  model *m = common_model(NESTED, sizeof NESTED / sizeof NESTED[0], 3, &in);
+  cr_assert(m, "%s", services_last_error());
+  cr_assert_eq(model_reserve(m, NB), 0, "%s", services_last_error());
+  float x[NB * NX], r[NB * NY], dx[NB * NX];
+  common_fill_normal(x, NB * NX, 1);
+  common_fill_normal(r, NB * NY, 2);
+  weighted_output(m, x, r);
+  memcpy(model_output_grad(m)->data, r, sizeof r);
+  lunet_tensor xt = {x, {2, {NB, NX}}, LUNET_CPU}, dxt = {dx, {2, {NB, NX}}, LUNET_CPU};
+  cr_assert_eq(model_backward(m, &xt, &dxt), 0, "%s", services_last_error());
+  float *grads[16];
+  int n_grads = 0;
+  for (int k = 0; k < m->n_params && n_grads < 16; k++) /* copies: the probes below overwrite them */
+    if (m->params[k].grad) {
+      size_t n = (size_t)lunet_numel(&m->params[k].grad->shape);
+      grads[n_grads] = malloc(sizeof(float) * n);
+      memcpy(grads[n_grads++], m->params[k].grad->data, sizeof(float) * n);
+    }
+  cr_assert_eq(n_grads, 8, "four dense layers, weights and biases");
+  for (int i = 0; i < NB * NX; i++) expect_close(dx[i], numeric(m, &x[i], x, r), "dx", i);
+  for (int k = 0, g = 0; k < m->n_params; k++) {
+    if (!m->params[k].grad) continue;
+    lunet_tensor *v = m->params[k].value;
+    for (int i = 0; i < lunet_numel(&v->shape); i++)
+      expect_close(grads[g][i], numeric(m, &v->data[i], x, r), m->param_names[k], i);
+    free(grads[g++]);
+  }
+  model_free(m);
 }
