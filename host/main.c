@@ -36,8 +36,11 @@ static void usage(FILE *f) {
 }
 
 static int cmd_version(void) {
-  printf("lunet %s\nplugin ABI %d.%d\nBLAS: OpenBLAS (%d threads)\nCUDA: no\n", LUNET_VERSION,
-         LUNET_ABI_MAJOR, LUNET_ABI_MINOR, services_threads());
+  printf("lunet %s\nplugin ABI %d.%d\nthreads: %d (BLAS: OpenBLAS, and the plugins' loops)\n"
+         "compiled for: %s\nCUDA: no\n", LUNET_VERSION, LUNET_ABI_MAJOR, LUNET_ABI_MINOR,
+         services_threads(),
+         LUNET_NATIVE ? "this CPU (-Dnative=true, -march=native)"
+                      : "the compiler's default target (-Dnative=false)");
   return 0;
 }
 
