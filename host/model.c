@@ -180,16 +180,23 @@ static void set_batch(lunet_tensor *t, const lunet_shape *per_sample, int batch)
 }
 
 /* The two gradient buffers of a sequence (see model.h), owned by its
-** first two nodes: node i writes its dy into nodes[i % 2].dy_own, and node
-** i-1's backward reads it while writing into the other one. */
+** first two nodes: node i's dy is nodes[i % 2].dy_own, written by node
+** i+1's backward (or the loss) and read by node i's own, which writes node
+** i-1's dy into the other buffer. The new buffers are allocated before the
+** old ones go, so that a failure leaves the old ones in place. */
 static int reserve_grads(node *nodes, int n, int batch) {
   int64_t most = 0;
   for (int i = 0; i < n; i++)
     if (lunet_numel(&nodes[i].out) > most) most = lunet_numel(&nodes[i].out);
+  float *fresh[2] = {NULL, NULL};
+  for (int i = 0; i < n && i < 2; i++)
+    if (!(fresh[i] = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)most))) {
+      free(fresh[0]);
+      return -1;
+    }
   for (int i = 0; i < n && i < 2; i++) {
     free(nodes[i].dy_own);
-    nodes[i].dy_own = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)most);
-    if (!nodes[i].dy_own) return -1;
+    nodes[i].dy_own = fresh[i];
   }
   for (int i = 0; i < n; i++) {
     nodes[i].dy.data = nodes[i % 2].dy_own;

@@ -10,8 +10,8 @@
 ** Work split. parallel_for(n, grain, fn, ctx) cuts [0, n) into T contiguous
 ** chunks of near-equal size, T = min(threads, n / grain); the caller runs
 ** chunk 0 and worker i chunk i. Items are independent by contract, so the
-** result does not depend on T: a run is bitwise the same at any thread
-** count.
+** result of a parallel_for does not depend on T: its loops give bitwise the
+** same numbers at any thread count (OpenBLAS's GEMMs need not).
 **
 ** Lifetime. Workers are started on the first parallel_for that needs them
 ** (after a change of the thread count: never in the steady state) and
@@ -40,6 +40,7 @@ typedef struct pool {
   unsigned long born;      /* job when the newest workers were created */
   int quit;                /* workers exit at the next job */
   int busy;                /* workers still on the current job */
+  int64_t split_jobs;      /* jobs that ran on more than one thread */
   /* the current job */
   lunet_range_fn fn;
   void *ctx;
@@ -68,8 +69,9 @@ static void *worker_main(void *arg) {
     void *ctx = P.ctx;
     int64_t n = P.n;
     int parts = P.parts;
+    if (k >= parts) continue; /* not needed for this one: only parts - 1 workers count */
     pthread_mutex_unlock(&P.mu);
-    if (k < parts) run_part(fn, ctx, n, parts, k);
+    run_part(fn, ctx, n, parts, k);
     pthread_mutex_lock(&P.mu);
     if (--P.busy == 0) pthread_cond_signal(&P.done);
   }
@@ -129,7 +131,8 @@ void pool_parallel_for(int64_t n, int64_t grain, lunet_range_fn fn, void *ctx) {
   if (parts > P.started + 1) parts = P.started + 1;
   pthread_mutex_lock(&P.mu);
   P.fn = fn, P.ctx = ctx, P.n = n, P.parts = parts;
-  P.busy = P.started;
+  P.busy = parts - 1; /* workers 1..parts-1 */
+  P.split_jobs++;
   P.job++;
   pthread_cond_broadcast(&P.start);
   pthread_mutex_unlock(&P.mu);
@@ -138,3 +141,5 @@ void pool_parallel_for(int64_t n, int64_t grain, lunet_range_fn fn, void *ctx) {
   while (P.busy > 0) pthread_cond_wait(&P.done, &P.mu);
   pthread_mutex_unlock(&P.mu);
 }
+
+int64_t pool_split_jobs(void) { return P.split_jobs; }

@@ -13,4 +13,8 @@ void pool_set_threads(int n);
 ** items, in parallel; returns when every chunk is done. */
 void pool_parallel_for(int64_t n, int64_t grain, lunet_range_fn fn, void *ctx);
 
+/* How many parallel_for calls so far ran on more than one thread (for
+** tests: that a layer's loops really were split). */
+int64_t pool_split_jobs(void);
+
 #endif

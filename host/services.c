@@ -293,18 +293,23 @@ int services_threads(void) { return n_threads; }
 ** sched_yield; epoch on 4k images, median of 4: 3.27 s -> 2.79 s). OPENBLAS_THREAD_TIMEOUT=n
 ** makes them sleep after 2^n cycles, but OpenBLAS reads it when it loads,
 ** before main, and starts its workers then. So set it, have OpenBLAS read
-** the environment again and stop its workers; the next threaded GEMM
-** starts them anew with the short timeout. Both functions are exported by
-** OpenBLAS but not declared in cblas.h: look them up, and leave any other
-** BLAS alone. A user's own OPENBLAS_THREAD_TIMEOUT is kept. */
+** the environment again and stop its workers; services_set_threads()
+** restarts them (OpenBLAS >= 0.3.4 does so in openblas_set_num_threads)
+** with the short timeout. The two functions are exported by OpenBLAS but
+** not declared in cblas.h: look them up, and leave any other BLAS, and
+** OpenBLAS's OpenMP build (openblas_get_parallel() == 2, no such workers),
+** alone. A user's own OPENBLAS_THREAD_TIMEOUT is kept. */
 static void blas_workers_sleep_soon(void) {
   if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
   void *self = dlopen(NULL, RTLD_LAZY);
   if (!self) return;
   void (*read_env)(void), (*stop_workers)(void);
+  int (*parallel)(void);
   *(void **)&read_env = dlsym(self, "openblas_read_env"); /* POSIX's idiom, as registry.c */
   *(void **)&stop_workers = dlsym(self, "blas_thread_shutdown_");
-  if (read_env && stop_workers && setenv("OPENBLAS_THREAD_TIMEOUT", "16", 0) == 0) {
+  *(void **)&parallel = dlsym(self, "openblas_get_parallel");
+  if (read_env && stop_workers && parallel && parallel() == 1 &&
+      setenv("OPENBLAS_THREAD_TIMEOUT", "16", 0) == 0) {
     read_env();
     stop_workers();
   }

@@ -109,11 +109,16 @@ Test(gradcheck, misuse_is_an_error_not_a_crash) {
 
 /* ---- a whole model: the gradient buffers the nodes share ---------------- */
 
-/* dense -> tanh -> residual(dense, tanh, residual(dense, sigmoid)) -> tanh
-** -> dense: sequences of one, two and more nodes, nested blocks, and
-** outputs of several sizes, so that each node's dy lives in a buffer that
-** another node reuses. */
+enum { NB = 4, NX = 5, NY = 3 };
+
+/* residual(dense) -> dense -> tanh -> residual(dense, tanh, residual(dense,
+** sigmoid)) -> tanh -> dense: a block first, bodies of one, two and three
+** nodes, nested blocks, and outputs of several sizes, so that each node's
+** dy lives in a buffer that another node reuses. */
 static const layer_spec NESTED[] = {
+  {"(", {{0}}, 0},
+  {"dense", {P_NUM("out", NX)}, 1},
+  {")", {{0}}, 0},
   {"dense", {P_NUM("out", 6)}, 1},
   {"tanh", {{0}}, 0},
   {"(", {{0}}, 0},
@@ -128,13 +133,12 @@ static const layer_spec NESTED[] = {
   {"dense", {P_NUM("out", 3)}, 1},
 };
 
-enum { NB = 4, NX = 5, NY = 3 };
-
-/* L = sum y r, in float64 from the float32 forward. */
+/* L = sum y r, in float64 from the float32 forward (in training mode, as
+** backward requires; these layers behave the same in both). */
 static double weighted_output(model *m, const float *x, const float *r) {
-  lunet_ctx eval = {sizeof eval, 0, NULL};
+  lunet_ctx train = {sizeof train, 1, NULL};
   lunet_tensor xt = {(float *)x, {2, {NB, NX}}, LUNET_CPU};
-  const lunet_tensor *y = model_forward(m, &xt, &eval);
+  const lunet_tensor *y = model_forward(m, &xt, &train);
   cr_assert(y, "%s", services_last_error());
   double l = 0;
   for (int i = 0; i < NB * NY; i++) l += (double)y->data[i] * r[i];
@@ -177,7 +181,7 @@ Test(gradcheck, model_backward_through_nested_residual_blocks) {
       grads[n_grads] = malloc(sizeof(float) * n);
       memcpy(grads[n_grads++], m->params[k].grad->data, sizeof(float) * n);
     }
-  cr_assert_eq(n_grads, 8, "four dense layers, weights and biases");
+  cr_assert_eq(n_grads, 10, "five dense layers, weights and biases");
   for (int i = 0; i < NB * NX; i++) expect_close(dx[i], numeric(m, &x[i], x, r), "dx", i);
   for (int k = 0, g = 0; k < m->n_params; k++) {
     if (!m->params[k].grad) continue;

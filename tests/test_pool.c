@@ -3,7 +3,8 @@
 ** is visited exactly once, in chunks of at least `grain`, on as many
 ** threads as asked; it survives thousands of jobs, changes of the thread
 ** count and fork(); and the layers that use it (conv2d, batchnorm, relu,
-** maxpool2d) give bitwise the same step at 1 and at 3 threads.
+** maxpool2d) give bitwise the same step at 1 and at 3 threads, with every
+** one of their passes split.
 */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -110,35 +111,42 @@ Test(pool, a_forked_child_starts_threads_of_its_own) {
 
 /* ---- layers: the same numbers at any thread count ---------------------- */
 
-enum { B = 32, C = 3, H = 16, W = 16, NX = B * C * H * W };
+/* Sizes at which every pass of these layers is split at 3 threads (each
+** has at least two grains of ~32k floats): 9 passes forward (conv2d im2col
+** and output permutation twice, batchnorm twice, relu, maxpool2d twice) and
+** 9 backward (their adjoints; conv2d reuses its columns). */
+enum { B = 64, C = 3, H = 16, W = 16, NX = B * C * H * W, SPLIT_PASSES = 18 };
 
 typedef struct step {
   float *out, *dx, *values; /* the output, dL/dx, then every parameter and its gradient */
   size_t n_out, n_values;
+  int64_t split; /* passes that ran on more than one thread */
 } step;
 
 /* One training forward and backward of a small CNN at `threads` pool
 ** threads (the BLAS stays at 1). */
 static step cnn_step(int threads, const float *x, const float *dy) {
   const layer_spec spec[] = {
-    {"conv2d", {P_NUM("out_channels", 8), P_NUM("kernel", 3), P_NUM("padding", 1)}, 3},
+    {"conv2d", {P_NUM("out_channels", 16), P_NUM("kernel", 3), P_NUM("padding", 1)}, 3},
     {"batchnorm", {{0}}, 0},
     {"relu", {{0}}, 0},
     {"maxpool2d", {P_NUM("kernel", 2)}, 1},
-    {"conv2d", {P_NUM("out_channels", 4), P_NUM("kernel", 3), P_NUM("stride", 2)}, 2},
+    {"conv2d", {P_NUM("out_channels", 32), P_NUM("kernel", 3), P_NUM("padding", 1)}, 3},
+    {"batchnorm", {{0}}, 0},
     {"maxpool2d", {P_NUM("kernel", 3), P_NUM("stride", 1), P_NUM("padding", 1)}, 3},
     {"flatten", {{0}}, 0},
     {"dense", {P_NUM("out", 10)}, 1},
   };
   const lunet_shape in = {3, {C, H, W}};
   pool_set_threads(threads);
-  model *m = common_model(spec, 8, 17, &in);
+  model *m = common_model(spec, 9, 17, &in);
   cr_assert(m, "%s", services_last_error());
   cr_assert_eq(model_reserve(m, B), 0, "%s", services_last_error());
   lunet_rng rng;
   rng_seed(&rng, 1);
   lunet_ctx train = {sizeof train, 1, &rng};
   lunet_tensor xt = {(float *)x, {4, {B, C, H, W}}, LUNET_CPU};
+  int64_t split_before = pool_split_jobs();
   const lunet_tensor *y = model_forward(m, &xt, &train);
   cr_assert(y, "%s", services_last_error());
   step s = {0};
@@ -149,6 +157,7 @@ static step cnn_step(int threads, const float *x, const float *dy) {
   s.dx = malloc(sizeof(float) * NX);
   lunet_tensor dxt = {s.dx, xt.shape, LUNET_CPU};
   cr_assert_eq(model_backward(m, &xt, &dxt), 0, "%s", services_last_error());
+  s.split = pool_split_jobs() - split_before;
   for (int i = 0; i < m->n_params; i++) s.n_values += 2 * (size_t)lunet_numel(&m->params[i].value->shape);
   s.values = malloc(sizeof(float) * s.n_values);
   float *v = s.values;
@@ -170,6 +179,9 @@ Test(pool, a_cnn_step_is_bitwise_the_same_at_1_and_3_threads) {
   common_fill_normal(dy, B * 10, 5);
   step one = cnn_step(1, x, dy), three = cnn_step(3, x, dy);
   cr_assert_eq(one.n_out, (size_t)B * 10);
+  cr_expect_eq(one.split, 0, "at 1 thread nothing is split");
+  cr_expect_geq(three.split, SPLIT_PASSES, "at 3 threads only %ld of the %d passes were split",
+                (long)three.split, SPLIT_PASSES);
   cr_expect_eq(memcmp(one.out, three.out, sizeof(float) * one.n_out), 0, "outputs differ");
   cr_expect_eq(memcmp(one.dx, three.dx, sizeof(float) * NX), 0, "dL/dx differs");
   cr_assert_eq(one.n_values, three.n_values);

@@ -207,7 +207,9 @@ typedef struct lunet_host {
   ** small n runs inline. fn must write disjoint outputs per item, and an
   ** item's result must not depend on where the chunks are cut (no sums
   ** across items): then results are the same at every thread count. fn
-  ** must not call parallel_for. Use lunet_parallel_for (below). */
+  ** runs on other threads too: it may call no host service but alloc and
+  ** free (not error, the generator, gemm or parallel_for). Use
+  ** lunet_parallel_for (below). */
   void (*parallel_for)(int64_t n, int64_t grain, lunet_range_fn fn, void *ctx);
 } lunet_host;
 

@@ -238,7 +238,8 @@ static void backward_channels(void *ctx, int64_t lo, int64_t hi) {
 
 /* Runs a pass over the channels, at least ~32k values per chunk. */
 static void each_channel(pass *t, lunet_range_fn fn) {
-  lunet_parallel_for(host, t->bn->c, 1 + (1 << 15) / ((int64_t)t->B * t->bn->s), fn, t);
+  int64_t per_channel = (int64_t)t->B * t->bn->s;
+  lunet_parallel_for(host, t->bn->c, 1 + (1 << 15) / (per_channel > 0 ? per_channel : 1), fn, t);
 }
 
 /* y = gamma (x - mean) / sqrt(var + eps) + beta    (B, C, S) -> (B, C, S) */

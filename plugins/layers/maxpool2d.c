@@ -38,6 +38,11 @@ static void *maxpool_create(const lunet_value *pv, const lunet_shape *in, lunet_
     host->error("maxpool2d: expected input (C, H, W), got %d dimension%s", in->ndim, in->ndim == 1 ? "" : "s");
     return NULL;
   }
+  if (in->dim[0] < 1 || in->dim[1] < 1 || in->dim[2] < 1) {
+    host->error("maxpool2d: got input (%d, %d, %d), expected (C, H, W) all >= 1", in->dim[0], in->dim[1],
+                in->dim[2]);
+    return NULL;
+  }
   int k = (int)pv[P_KERNEL].num, s = pv[P_STRIDE].num ? (int)pv[P_STRIDE].num : k, p = (int)pv[P_PAD].num;
   if (2 * p > k) {
     host->error("maxpool2d: padding %d is more than half the kernel %d: windows would hold only padding", p, k);
@@ -169,7 +174,7 @@ static void backward_planes(void *ctx, int64_t lo, int64_t hi) {
 }
 
 /* Planes per thread at least: ~32k input values. */
-static int64_t grain(const maxpool *m) { return 1 + (1 << 15) / (m->H * m->W); }
+static int64_t grain(const maxpool *m) { return 1 + (1 << 15) / ((int64_t)m->H * m->W); }
 
 static int maxpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
   maxpool *m = self;
