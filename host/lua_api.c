@@ -167,7 +167,7 @@ static int l_clock(lua_State *L) {
   return 1;
 }
 
-/* lunet.threads([n]): BLAS threads; returns the current count. */
+/* lunet.threads([n]): threads for the BLAS and the plugins' loops; returns the count. */
 static int l_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) services_set_threads((int)luaL_checkinteger(L, 1));
   lua_pushinteger(L, services_threads());

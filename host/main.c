@@ -32,7 +32,7 @@ static void usage(FILE *f) {
           "  version                        version, ABI and build options\n"
           "\n"
           "environment: LUNET_PLUGIN_PATH (extra plugin folders, ':'-separated),\n"
-          "             LUNET_DATA_DIR (data files), LUNET_THREADS (BLAS threads)\n");
+          "             LUNET_DATA_DIR (data files), LUNET_THREADS (threads: BLAS and loops)\n");
 }
 
 static int cmd_version(void) {
