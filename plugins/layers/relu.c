@@ -7,21 +7,18 @@
 ** stays NaN, so a diverging run shows up instead of being hidden.
 **
 ** It also shows how a kernel uses the host's threads: the loop body takes
-** a range of elements, and lunet_parallel_for splits the batch into ranges.
+** a range of elements, and host->parallel_for splits the batch into ranges.
 */
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 typedef struct relu {
   int64_t n; /* elements per sample */
 } relu;
 
 static void *relu_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                         lunet_rng *rng) {
+                         lunet_build *b) {
   relu *r = host->alloc(sizeof *r);
-  (void)p;
-  (void)rng;
+  (void)p, (void)b;
   if (!r) return NULL;
   r->n = lunet_numel(in);
   *out = *in;
@@ -29,13 +26,6 @@ static void *relu_create(const lunet_value *p, const lunet_shape *in, lunet_shap
 }
 
 static void relu_destroy(void *self) { host->free(self); }
-
-static int relu_parameters(void *self, lunet_param *out, int cap) {
-  (void)self;
-  (void)out;
-  (void)cap;
-  return 0;
-}
 
 /* The arrays of one call. The kernels below run on elements [lo, hi), a
 ** chunk of the batch that host->parallel_for hands to one thread; the
@@ -68,9 +58,9 @@ static void backward_range(void *ctx, int64_t lo, int64_t hi) {
 static int relu_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                         const lunet_ctx *ctx) {
   relu *r = self;
-  arrays a = {in->data, NULL, out->data};
+  arrays a = {in->f32, NULL, out->f32};
   (void)ctx;
-  lunet_parallel_for(host, in->shape.dim[0] * r->n, GRAIN, forward_range, &a);
+  host->parallel_for(in->shape.dim[0] * r->n, GRAIN, forward_range, &a);
   return 0;
 }
 
@@ -78,8 +68,8 @@ static int relu_backward(void *self, const lunet_tensor *in, const lunet_tensor 
                          const lunet_tensor *dout, lunet_tensor *din) {
   relu *r = self;
   if (!din) return 0;
-  arrays a = {out->data, dout->data, din->data};
-  lunet_parallel_for(host, in->shape.dim[0] * r->n, GRAIN, backward_range, &a);
+  arrays a = {out->f32, dout->f32, din->f32};
+  host->parallel_for(in->shape.dim[0] * r->n, GRAIN, backward_range, &a);
   return 0;
 }
 
@@ -87,25 +77,9 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = relu_create,
   .destroy = relu_destroy,
-  .parameters = relu_parameters,
   .forward = {[LUNET_CPU] = relu_forward},
   .backward = {[LUNET_CPU] = relu_backward},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "relu",
-  .version = "1.0.0",
-  .summary = "rectified linear unit y = max(0, x), elementwise",
-  .params = NULL,
-  .n_params = 0,
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "relu", "2.0.0", "rectified linear unit y = max(0, x), elementwise",
+                   LUNET_NO_PARAMS)

@@ -1,20 +1,16 @@
 /*
 ** adam.c -- Adam with bias correction, as torch.optim.Adam (amsgrad off).
 **
-** For every trained tensor w with gradient g, step t = 1, 2, ... does
+** For every trained value w with gradient g, step t = 1, 2, ... does
 **     g = g + weight_decay * w           (L2 in the gradient, not AdamW)
 **     m = beta1 * m + (1 - beta1) * g
 **     v = beta2 * v + (1 - beta2) * g^2
 **     w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 ** As in PyTorch, eps is added after the bias correction of sqrt(v). The
-** moments m and v are allocated in create, one pair per trained tensor.
+** host hands every trained value in one flat buffer, so the moments are two
+** buffers of the same size and a step is one pass over all of them.
 */
-#include <math.h>
-#include <string.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_LR, P_BETA1, P_BETA2, P_EPS, P_WEIGHT_DECAY, N_PARAMS };
 
@@ -30,33 +26,19 @@ static const lunet_param_decl params[] = {
                       "L2 penalty: adds weight_decay * w to the gradient", 0},
 };
 
-typedef struct slot {
-  float *m, *v; /* first and second moments, n floats each */
-  int64_t n;    /* elements of the tensor; 0 for one without gradient */
-} slot;
-
 typedef struct adam {
   double h[N_PARAMS]; /* hyper-parameters in declaration order */
   int64_t t;          /* steps taken */
-  int n;              /* number of tensors */
-  slot *s;            /* one per tensor */
+  int64_t n;          /* trained values */
+  float *m, *v;       /* first and second moments, n each */
 } adam;
 
-/* checks value v for hyper-parameter `index`: its declared range, betas < 1 */
+/* value v for hyper-parameter `index`: its declared range, betas < 1 */
 static int check_value(int index, double v) {
-  const lunet_param_decl *d;
-  if (index < 0 || index >= N_PARAMS) {
-    host->error("adam: no hyper-parameter number %d, expected 0..%d", index, N_PARAMS - 1);
-    return 1;
-  }
-  d = &params[index];
-  if (!(v >= d->min && v <= d->max)) {
-    host->error("adam: %s = %g, expected %g to %g", d->name, v, d->min, d->max);
-    return 1;
-  }
+  if (lunet_hyper_check("adam", params, N_PARAMS, index, v)) return -1;
   if ((index == P_BETA1 || index == P_BETA2) && v >= 1) {
-    host->error("adam: %s = %g, expected 0 <= %s < 1", d->name, v, d->name);
-    return 1;
+    host->error("adam: %s = %g, expected 0 <= %s < 1", params[index].name, v, params[index].name);
+    return -1;
   }
   return 0;
 }
@@ -64,54 +46,35 @@ static int check_value(int index, double v) {
 static void adam_destroy(void *self) {
   adam *o = self;
   if (!o) return;
-  for (int i = 0; o->s && i < o->n; i++) {
-    host->free(o->s[i].m);
-    host->free(o->s[i].v);
-  }
-  host->free(o->s);
+  host->free(o->m);
+  host->free(o->v);
   host->free(o);
 }
 
-/* n floats, at least one so that an empty tensor still gets a valid buffer */
-static float *alloc_floats(int64_t n) {
-  return host->alloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-}
-
-static void *adam_create(const lunet_value *p, const lunet_param *t, int n) {
-  adam *o;
+static void *adam_create(const lunet_value *p, const lunet_params *ps) {
   for (int i = 0; i < N_PARAMS; i++)
     if (check_value(i, p[i].num)) return NULL;
-  o = host->alloc(sizeof *o);
+  adam *o = host->alloc(sizeof *o);
   if (!o) return NULL;
   for (int i = 0; i < N_PARAMS; i++) o->h[i] = p[i].num;
-  o->n = n;
-  o->s = host->alloc(sizeof *o->s * (size_t)(n > 0 ? n : 1));
-  if (!o->s) {
+  o->n = lunet_numel(&ps->value.shape);
+  o->m = host->alloc(sizeof(float) * (size_t)(o->n ? o->n : 1));
+  o->v = host->alloc(sizeof(float) * (size_t)(o->n ? o->n : 1));
+  if (!o->m || !o->v) {
     adam_destroy(o);
     return NULL;
-  }
-  for (int i = 0; i < n; i++) {
-    if (!t[i].grad) continue;
-    o->s[i].n = lunet_numel(&t[i].value->shape);
-    o->s[i].m = alloc_floats(o->s[i].n);
-    o->s[i].v = alloc_floats(o->s[i].n);
-    if (!o->s[i].m || !o->s[i].v) {
-      adam_destroy(o);
-      return NULL;
-    }
   }
   return o;
 }
 
 /* m, v = moving means of g, g^2;  w -= step_size m / (sqrt(v) / bc2_sqrt + eps)    (n) -> (n) */
-static void update(const adam *o, slot *s, float *restrict w, const float *restrict grad,
-                   float step_size, float bc2_sqrt) {
+static void update(adam *o, float *restrict w, const float *restrict grad, float step_size,
+                   float bc2_sqrt) {
   float b1 = (float)o->h[P_BETA1], b2 = (float)o->h[P_BETA2];
   float c1 = (float)(1.0 - o->h[P_BETA1]), c2 = (float)(1.0 - o->h[P_BETA2]); /* as PyTorch */
   float eps = (float)o->h[P_EPS], wd = (float)o->h[P_WEIGHT_DECAY];
-  float *restrict m = s->m, *restrict v = s->v; /* no overlap: lets the loop vectorize */
-  int64_t n = s->n;
-  for (int64_t i = 0; i < n; i++) {
+  float *restrict m = o->m, *restrict v = o->v; /* no overlap: lets the loop vectorize */
+  for (int64_t i = 0; i < o->n; i++) {
     float g = grad[i] + wd * w[i];
     m[i] = b1 * m[i] + c1 * g;
     v[i] = b2 * v[i] + c2 * g * g;
@@ -119,33 +82,22 @@ static void update(const adam *o, slot *s, float *restrict w, const float *restr
   }
 }
 
-static int adam_step(void *self, lunet_param *t, int n) {
+static int adam_step(void *self, lunet_params *ps) {
   adam *o = self;
-  double bc1, bc2;
-  if (n != o->n) {
-    host->error("adam: step got %d tensors, expected the %d given to create", n, o->n);
-    return 1;
+  if (lunet_numel(&ps->value.shape) != o->n) {
+    host->error("adam: step got %lld values, expected the %lld given to create",
+                (long long)lunet_numel(&ps->value.shape), (long long)o->n);
+    return -1;
   }
   o->t++;
-  bc1 = 1.0 - pow(o->h[P_BETA1], (double)o->t);
-  bc2 = 1.0 - pow(o->h[P_BETA2], (double)o->t);
-  for (int i = 0; i < n; i++) {
-    if (!t[i].grad) continue;
-    if (lunet_numel(&t[i].value->shape) != o->s[i].n) {
-      host->error("adam: tensor %d (%s) has %lld elements, expected %lld as at create", i,
-                  t[i].name ? t[i].name : "?", (long long)lunet_numel(&t[i].value->shape),
-                  (long long)o->s[i].n);
-      return 1;
-    }
-    update(o, &o->s[i], t[i].value->data, t[i].grad->data, (float)(o->h[P_LR] / bc1),
-           (float)sqrt(bc2));
-  }
+  double bc1 = 1.0 - pow(o->h[P_BETA1], (double)o->t), bc2 = 1.0 - pow(o->h[P_BETA2], (double)o->t);
+  update(o, ps->value.f32, ps->grad.f32, (float)(o->h[P_LR] / bc1), (float)sqrt(bc2));
   return 0;
 }
 
 static int adam_set(void *self, int index, double value) {
   adam *o = self;
-  if (check_value(index, value)) return 1;
+  if (check_value(index, value)) return -1;
   o->h[index] = value;
   return 0;
 }
@@ -158,20 +110,6 @@ static const lunet_optimizer_api api = {
   .set = adam_set,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_OPTIMIZER,
-  .name = "adam",
-  .version = "1.0.0",
-  .summary = "Adam with bias correction and L2 weight decay (as torch.optim.Adam)",
-  .params = params,
-  .n_params = N_PARAMS,
-  .optimizer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_OPTIMIZER_PLUGIN(api, "adam", "2.0.0",
+                       "Adam with bias correction and L2 weight decay (as torch.optim.Adam)",
+                       LUNET_PARAMS(params))
