@@ -16,7 +16,10 @@
 **   - lunet_expect_rank(): the common "expected (C, H, W)" check;
 **   - lunet_init_weights(): the he / xavier / normal initialisations of
 **     dense and convolution layers, with LUNET_INIT_CHOICES for their decl;
-**   - lunet_hyper_check(): an optimizer's set() value against its decl.
+**   - lunet_hyper_check(): an optimizer's set() value against its decl;
+**   - lunet_alloc_floats(), lunet_expect_values(): an optimizer's state of
+**     one float per trained value, and step()'s check of that count;
+**   - lunet_check_samples(): a dataset get()'s sample indices.
 */
 #ifndef LUNET_HELPERS_H
 #define LUNET_HELPERS_H
@@ -121,6 +124,42 @@ static inline int lunet_hyper_check(const char *plugin, const lunet_param_decl *
   if ((d->type == LUNET_INT || d->type == LUNET_NUMBER) && !(v >= d->min && v <= d->max)) {
     host->error("%s: %s = %g, expected %g to %g", plugin, d->name, v, d->min, d->max);
     return -1;
+  }
+  return 0;
+}
+
+/* n zero-filled floats of CPU memory, at least one so that a model with
+** nothing to train still gets a valid buffer; NULL after an error. */
+static inline float *lunet_alloc_floats(int64_t n) {
+  return host->alloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+}
+
+/* 0 when `ps` holds the n trained values that create() saw; else an error
+** naming the plugin and -1. */
+static inline int lunet_expect_values(const char *plugin, const lunet_params *ps, int64_t n) {
+  int64_t got = lunet_numel(&ps->value.shape);
+  if (got == n) return 0;
+  host->error("%s: step got %lld values, expected the %lld given to create", plugin,
+              (long long)got, (long long)n);
+  return -1;
+}
+
+/* ---- datasets ---------------------------------------------------------- */
+
+/* Checks the sample indices idx[0..n) given to a dataset's get() against
+** its `count` samples. 0, or -1 after an error naming the plugin. */
+static inline int lunet_check_samples(const char *plugin, const int64_t *idx, int n,
+                                      int64_t count) {
+  if (n < 0) {
+    host->error("%s: get() of %d samples, expected a count >= 0", plugin, n);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    if (idx[i] < 0 || idx[i] >= count) {
+      host->error("%s: sample index %lld (batch position %d) is out of range, expected 0..%lld",
+                  plugin, (long long)idx[i], i, (long long)count - 1);
+      return -1;
+    }
   }
   return 0;
 }

@@ -21,15 +21,10 @@
 */
 #include <errno.h>
 #include <float.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <csv.h>
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_PATH, P_TARGET, P_HEADER, P_TASK };
 
@@ -419,10 +414,10 @@ static void *csv_open(const lunet_value *p, lunet_dataset_info *info) {
     if ((classes = assign_classes(&r, n, t->y)) < 0) goto fail;
   }
   info->n = n;
-  info->input.ndim = 1;
-  info->input.dim[0] = r.ncols - 1;
-  info->target.ndim = 1;
-  info->target.dim[0] = 1;
+  info->n_inputs = 1;
+  info->input[0] = (lunet_shape){1, {r.ncols - 1}};
+  info->input_dtype[0] = LUNET_F32;
+  info->target = (lunet_shape){1, {1}};
   info->classes = classes;
   release_reader(&r);
   return t;
@@ -433,23 +428,13 @@ fail:
 }
 
 /* Copies rows idx[0..n) into x and y; every index is checked first. */
-static int csv_get(void *self, const int64_t *idx, int n, float *x, float *y) {
+static int csv_get(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
   const table *t = self;
-  if (n < 0) {
-    host->error("csv: get() of %d samples, expected a count >= 0", n);
-    return 1;
-  }
-  for (int i = 0; i < n; i++) {
-    if (idx[i] < 0 || idx[i] >= t->n) {
-      host->error("csv: sample index %lld (batch position %d) is out of range, expected "
-                  "0..%lld", (long long)idx[i], i, (long long)t->n - 1);
-      return 1;
-    }
-  }
+  if (lunet_check_samples("csv", idx, n, t->n)) return -1;
   for (int i = 0; i < n; i++) {
     size_t from = (size_t)idx[i], to = (size_t)i;
-    memcpy(x + to * t->nin, t->x + from * t->nin, sizeof(float) * t->nin);
-    y[to] = t->y[from];
+    memcpy(x[0].f32 + to * t->nin, t->x + from * t->nin, sizeof(float) * t->nin);
+    y->f32[to] = t->y[from];
   }
   return 0;
 }
@@ -461,20 +446,6 @@ static const lunet_dataset_api api = {
   .get = csv_get,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_DATASET,
-  .name = "csv",
-  .version = "1.0.0",
-  .summary = "a CSV file: numeric input columns and one class or regression target column",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .dataset = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_DATASET_PLUGIN(api, "csv", "2.0.0",
+                     "a CSV file: numeric input columns and one class or regression target column",
+                     LUNET_PARAMS(params))

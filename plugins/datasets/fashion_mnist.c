@@ -27,14 +27,10 @@
 ** class index as a float, or {K} one-hot (1/0) with targets = "onehot".
 */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <zlib.h>
 
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 #define SIDE 28               /* images are SIDE x SIDE bytes */
 #define PIXELS (SIDE * SIDE)
@@ -436,17 +432,11 @@ static void fm_close(void *self) {
 
 static void describe(const fmnist *d, const config *c, lunet_dataset_info *info) {
   info->n = d->n;
-  if (c->flatten) {
-    info->input.ndim = 1;
-    info->input.dim[0] = c->side * c->side;
-  } else {
-    info->input.ndim = 3;
-    info->input.dim[0] = 1;
-    info->input.dim[1] = c->side;
-    info->input.dim[2] = c->side;
-  }
-  info->target.ndim = 1;
-  info->target.dim[0] = c->onehot ? c->k : 1;
+  info->n_inputs = 1;
+  info->input[0] = c->flatten ? (lunet_shape){1, {c->side * c->side}}
+                              : (lunet_shape){3, {1, c->side, c->side}};
+  info->input_dtype[0] = LUNET_F32;
+  info->target = (lunet_shape){1, {c->onehot ? c->k : 1}};
   info->classes = c->k;
 }
 
@@ -494,25 +484,15 @@ fail:
 }
 
 /* Copies rows idx[0..n) into x and y; every index is checked first. */
-static int fm_get(void *self, const int64_t *idx, int n, float *x, float *y) {
+static int fm_get(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
   const fmnist *d = self;
-  if (n < 0) {
-    host->error("fashion_mnist: get() of %d samples, expected a count >= 0", n);
-    return 1;
-  }
-  for (int i = 0; i < n; i++) {
-    if (idx[i] < 0 || idx[i] >= d->n) {
-      host->error("fashion_mnist: sample index %lld (batch position %d) is out of range, "
-                  "expected 0..%lld", (long long)idx[i], i, (long long)d->n - 1);
-      return 1;
-    }
-  }
+  if (lunet_check_samples("fashion_mnist", idx, n, d->n)) return -1;
   for (int i = 0; i < n; i++) {
     size_t from = (size_t)idx[i], to = (size_t)i;
     const uint16_t *src = d->x + from * d->in_size;
-    float *dst = x + to * d->in_size;
+    float *dst = x[0].f32 + to * d->in_size;
     for (size_t k = 0; k < d->in_size; k++) dst[k] = (float)(src[k] * d->scale); /* in [0, 1] */
-    memcpy(y + to * d->tgt_size, d->y + from * d->tgt_size, sizeof(float) * d->tgt_size);
+    memcpy(y->f32 + to * d->tgt_size, d->y + from * d->tgt_size, sizeof(float) * d->tgt_size);
   }
   return 0;
 }
@@ -524,20 +504,6 @@ static const lunet_dataset_api api = {
   .get = fm_get,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_DATASET,
-  .name = "fashion_mnist",
-  .version = "1.0.0",
-  .summary = "Fashion-MNIST 28x28 clothing images, 10 classes (Debian dataset-fashion-mnist)",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .dataset = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_DATASET_PLUGIN(api, "fashion_mnist", "2.0.0",
+                     "Fashion-MNIST 28x28 clothing images, 10 classes (Debian dataset-fashion-mnist)",
+                     LUNET_PARAMS(params))

@@ -9,12 +9,7 @@
 ** samples, and changing `noise` keeps the same x and the same unit draws.
 ** Input {1} holds x, target {1} holds t; classes = 0 (regression).
 */
-#include <math.h>
-#include <string.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_N, P_NOISE, P_SEED, P_X };
 
@@ -75,31 +70,21 @@ static void *sin_open(const lunet_value *p, lunet_dataset_info *info) {
   }
   generate(d, noise, strcmp(p[P_X].str, "grid") == 0, (uint64_t)p[P_SEED].num);
   info->n = n;
-  info->input.ndim = 1;
-  info->input.dim[0] = 1;
-  info->target.ndim = 1;
-  info->target.dim[0] = 1;
+  info->n_inputs = 1;
+  info->input[0] = (lunet_shape){1, {1}};
+  info->input_dtype[0] = LUNET_F32;
+  info->target = (lunet_shape){1, {1}};
   info->classes = 0;
   return d;
 }
 
 /* Copies samples idx[0..n) into x and y; every index is checked first. */
-static int sin_get(void *self, const int64_t *idx, int n, float *x, float *y) {
+static int sin_get(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
   const sinusoid *d = self;
-  if (n < 0) {
-    host->error("sinusoid: get() of %d samples, expected a count >= 0", n);
-    return 1;
-  }
+  if (lunet_check_samples("sinusoid", idx, n, d->n)) return -1;
   for (int i = 0; i < n; i++) {
-    if (idx[i] < 0 || idx[i] >= d->n) {
-      host->error("sinusoid: sample index %lld (batch position %d) is out of range, "
-                  "expected 0..%lld", (long long)idx[i], i, (long long)d->n - 1);
-      return 1;
-    }
-  }
-  for (int i = 0; i < n; i++) {
-    x[i] = d->x[idx[i]];
-    y[i] = d->t[idx[i]];
+    x[0].f32[i] = d->x[idx[i]];
+    y->f32[i] = d->t[idx[i]];
   }
   return 0;
 }
@@ -111,20 +96,6 @@ static const lunet_dataset_api api = {
   .get = sin_get,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_DATASET,
-  .name = "sinusoid",
-  .version = "1.0.0",
-  .summary = "Bishop's toy regression data t = sin(2 pi x) + N(0, noise^2), x in [0, 1]",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .dataset = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_DATASET_PLUGIN(api, "sinusoid", "2.0.0",
+                     "Bishop's toy regression data t = sin(2 pi x) + N(0, noise^2), x in [0, 1]",
+                     LUNET_PARAMS(params))
