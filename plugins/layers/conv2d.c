@@ -22,18 +22,16 @@
 ** training forward (whose `in` it is given, by the ABI's contract) unless an
 ** eval forward has overwritten it since, then reuses the buffer for dcol.
 **
-** im2col and col2im split each row of taps into the zero padding and the
-** run of window positions that fall inside the image, so the inner loops
-** have no bounds checks (at stride 1 they are a memcpy and a vector add).
+** im2col and col2im (window2d.h, shared with conv_transpose2d) split each
+** row of taps into the zero padding and the run of window positions that
+** fall inside the image, so the inner loops have no bounds checks.
+**
+** Parameters: "weight" (K, C, k, k), then "bias" (K) when bias is set; the
+** host owns their memory (see lunet/plugin.h).
 */
 #include <limits.h>
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
 
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include "window2d.h"
 
 enum { P_OUT, P_KERNEL, P_STRIDE, P_PAD, P_DIL, P_BIAS, P_INIT, P_STD };
 
@@ -44,19 +42,10 @@ static const lunet_param_decl params[] = {
   [P_PAD] = {"padding", LUNET_INT, 0, 0, 1024, NULL, NULL, "zeros p added on each side", 0},
   [P_DIL] = {"dilation", LUNET_INT, 1, 1, 1024, NULL, NULL, "spacing d between kernel taps", 0},
   [P_BIAS] = {"bias", LUNET_BOOL, 1, 0, 1, NULL, NULL, "add a learned bias per output channel", 0},
-  [P_INIT] = {"init", LUNET_STRING, 0, 0, 0, "he", "he|xavier|normal",
+  [P_INIT] = {"init", LUNET_STRING, 0, 0, 0, "he", LUNET_INIT_CHOICES,
               "weight init: he N(0,2/(C k^2)), xavier U(+-sqrt(6/((C+K) k^2))), normal N(0,std^2)", 0},
   [P_STD] = {"std", LUNET_NUMBER, 0.01, 0, 1e6, NULL, NULL, "standard deviation for init=normal", 0},
 };
-
-/* Where the taps of a k x k kernel fall: an image (C, H, W) and the grid
-** (Ho, Wo) of window positions, tap (u, v) of window (i, j) reading pixel
-** (i s - p + u d, j s - p + v d). */
-typedef struct geom {
-  int C, H, W;
-  int k, s, p, d;
-  int Ho, Wo;
-} geom;
 
 typedef struct conv2d {
   geom g;
@@ -71,135 +60,23 @@ typedef struct conv2d {
   float *ones;              /* (max_batch Ho Wo) ones: db = dY ones is a GEMM too */
 } conv2d;
 
-static void shape_text(const lunet_shape *s, char *buf, size_t sz) {
-  size_t len = (size_t)snprintf(buf, sz, "(");
-  for (int i = 0; i < s->ndim && len < sz; i++)
-    len += (size_t)snprintf(buf + len, sz - len, i ? ", %d" : "%d", s->dim[i]);
-  if (len < sz) snprintf(buf + len, sz - len, ")");
-}
-
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
-/* Ho = floor((n + 2p - d (k - 1) - 1) / s) + 1 */
-static int64_t conv_out_size(int64_t n, int k, int s, int p, int d) {
-  return floor_div(n + 2 * (int64_t)p - (int64_t)d * (k - 1) - 1, s) + 1;
-}
-
-/* The outputs j in [*lo, *hi) whose tap j s + off lands inside [0, n);
-** the others read the zero padding. */
-static void inside_range(int n_out, int n, int s, int off, int *lo, int *hi) {
-  int a = off >= 0 ? 0 : (-off + s - 1) / s;          /* first j with j s + off >= 0 */
-  int b = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1; /* first j with j s + off >= n */
-  *lo = a < n_out ? a : n_out;
-  *hi = b < n_out ? b : n_out;
-  if (*hi < *lo) *hi = *lo;
-}
-
-/* dst[j] = src[j s + off] inside the image, 0 in the padding    (n) -> (n_out) */
-static void gather_row(float *restrict dst, const float *restrict src, int n_out, int lo, int hi,
-                       int s, int off) {
-  memset(dst, 0, sizeof(float) * (size_t)lo);
-  if (s == 1) {
-    memcpy(dst + lo, src + lo + off, sizeof(float) * (size_t)(hi - lo));
-  } else {
-    for (int j = lo; j < hi; j++) dst[j] = src[j * s + off];
-  }
-  memset(dst + hi, 0, sizeof(float) * (size_t)(n_out - hi));
-}
-
-/* dst[j s + off] += src[j] inside the image; the adjoint of gather_row */
-static void scatter_add_row(float *restrict dst, const float *restrict src, int lo, int hi, int s,
-                            int off) {
-  if (s == 1) {
-    for (int j = lo; j < hi; j++) dst[j + off] += src[j];
-  } else {
-    for (int j = lo; j < hi; j++) dst[j * s + off] += src[j];
-  }
-}
-
-/* col[(c k + u) k + v][i Wo + j] = x[c, i s - p + u d, j s - p + v d] or 0
-** outside;  (C, H, W) -> (C k k, Ho Wo), rows ld floats apart */
-static void im2col(const geom *g, const float *x, float *col, size_t ld) {
-  for (int c = 0; c < g->C; c++)
-    for (int u = 0; u < g->k; u++)
-      for (int v = 0; v < g->k; v++) {
-        float *row = col + ((size_t)(c * g->k + u) * g->k + v) * ld;
-        int off = v * g->d - g->p, lo, hi;
-        inside_range(g->Wo, g->W, g->s, off, &lo, &hi);
-        for (int i = 0; i < g->Ho; i++) {
-          int h = i * g->s - g->p + u * g->d;
-          float *dst = row + (size_t)i * g->Wo;
-          if (h < 0 || h >= g->H)
-            memset(dst, 0, sizeof(float) * (size_t)g->Wo);
-          else
-            gather_row(dst, x + ((size_t)c * g->H + h) * g->W, g->Wo, lo, hi, g->s, off);
-        }
-      }
-}
-
-/* x[c, i s - p + u d, j s - p + v d] += col[(c k + u) k + v][i Wo + j], the
-** adjoint of im2col;  (C k k, Ho Wo) -> (C, H, W), x accumulated */
-static void col2im(const geom *g, const float *col, size_t ld, float *x) {
-  for (int c = 0; c < g->C; c++)
-    for (int u = 0; u < g->k; u++)
-      for (int v = 0; v < g->k; v++) {
-        const float *row = col + ((size_t)(c * g->k + u) * g->k + v) * ld;
-        int off = v * g->d - g->p, lo, hi;
-        inside_range(g->Wo, g->W, g->s, off, &lo, &hi);
-        for (int i = 0; i < g->Ho; i++) {
-          int h = i * g->s - g->p + u * g->d;
-          if (h < 0 || h >= g->H) continue;
-          scatter_add_row(x + ((size_t)c * g->H + h) * g->W, row + (size_t)i * g->Wo, lo, hi, g->s, off);
-        }
-      }
-}
-
-static int alloc_tensor(lunet_tensor *t, int ndim, const int *dim) {
-  t->shape.ndim = ndim;
-  memcpy(t->shape.dim, dim, sizeof(int) * (size_t)ndim);
-  t->device = LUNET_CPU;
-  t->data = host->alloc(sizeof(float) * (size_t)lunet_numel(&t->shape));
-  return t->data != NULL;
-}
-
 static void conv2d_destroy(void *self) {
   conv2d *cv = self;
   if (!cv) return;
-  host->free(cv->w.data);
-  host->free(cv->dw.data);
-  host->free(cv->b.data);
-  host->free(cv->db.data);
   host->free(cv->col);
   host->free(cv->yk);
   host->free(cv->ones);
   host->free(cv);
 }
 
-/* he: N(0, 2/fan_in); xavier: U(+-sqrt(6/(fan_in+fan_out))); normal: N(0, std^2),
-** fan_in = C k^2, fan_out = K k^2 */
-static void init_weights(conv2d *cv, const char *scheme, double std, lunet_rng *rng) {
-  int64_t n = lunet_numel(&cv->w.shape);
-  double kk = (double)cv->g.k * cv->g.k, fan_in = cv->g.C * kk, fan_out = cv->K * kk;
-  if (strcmp(scheme, "xavier") == 0) {
-    double a = sqrt(6.0 / (fan_in + fan_out));
-    for (int64_t i = 0; i < n; i++) cv->w.data[i] = (float)(a * (2 * host->rng_uniform(rng) - 1));
-    return;
-  }
-  if (strcmp(scheme, "he") == 0) std = sqrt(2.0 / fan_in);
-  for (int64_t i = 0; i < n; i++) cv->w.data[i] = (float)(std * host->rng_normal(rng));
-}
-
 /* Reads (C, H, W) and the hyper-parameters into g; 0, or -1 after an error. */
 static int plan_geometry(geom *g, int K, const lunet_value *p, const lunet_shape *in) {
-  char shp[128];
-  shape_text(in, shp, sizeof shp);
-  if (in->ndim != 3 || in->dim[0] < 1 || in->dim[1] < 1 || in->dim[2] < 1) {
-    host->error("conv2d: expected input (C, H, W) with every size at least 1, got %s", shp);
-    return -1;
-  }
+  char shp[LUNET_SHAPE_TEXT];
+  if (lunet_expect_rank("conv2d", in, 3, "(C, H, W)")) return -1;
+  lunet_shape_text(in, shp);
   *g = (geom){.C = in->dim[0], .H = in->dim[1], .W = in->dim[2], .k = (int)p[P_KERNEL].num,
               .s = (int)p[P_STRIDE].num, .p = (int)p[P_PAD].num, .d = (int)p[P_DIL].num};
-  int64_t ho = conv_out_size(g->H, g->k, g->s, g->p, g->d), wo = conv_out_size(g->W, g->k, g->s, g->p, g->d);
+  int64_t ho = window_count(g->H, g->k, g->s, g->p, g->d), wo = window_count(g->W, g->k, g->s, g->p, g->d);
   if (ho < 1 || wo < 1) {
     host->error("conv2d: output would be %lld x %lld for input (C, H, W) = %s with kernel k = %d, "
                 "stride s = %d, padding p = %d, dilation d = %d: Ho = floor((H + 2p - d(k-1) - 1)/s) + 1 "
@@ -219,8 +96,9 @@ static int plan_geometry(geom *g, int K, const lunet_value *p, const lunet_shape
   return 0;
 }
 
+/* Weights as lunet_init_weights with fan_in = C k^2, fan_out = K k^2. */
 static void *conv2d_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                           lunet_rng *rng) {
+                           lunet_build *b) {
   geom g;
   int K = (int)p[P_OUT].num;
   if (plan_geometry(&g, K, p, in)) return NULL;
@@ -230,29 +108,23 @@ static void *conv2d_create(const lunet_value *p, const lunet_shape *in, lunet_sh
   cv->K = K;
   cv->rows = g.C * g.k * g.k;
   cv->has_bias = p[P_BIAS].num != 0;
-  int wdim[4] = {K, g.C, g.k, g.k};
-  if (!alloc_tensor(&cv->w, 4, wdim) || !alloc_tensor(&cv->dw, 4, wdim) ||
-      !alloc_tensor(&cv->b, 1, &K) || !alloc_tensor(&cv->db, 1, &K)) {
+  if (b->param(b, "weight", &cv->w, &cv->dw, &(lunet_shape){4, {K, g.C, g.k, g.k}}) ||
+      (cv->has_bias && b->param(b, "bias", &cv->b, &cv->db, &(lunet_shape){1, {K}}))) {
     conv2d_destroy(cv);
     return NULL;
   }
-  init_weights(cv, p[P_INIT].str, p[P_STD].num, rng);
+  double kk = (double)g.k * g.k, fan_in = g.C * kk, fan_out = K * kk;
+  lunet_init_weights(cv->w.f32, lunet_numel(&cv->w.shape), p[P_INIT].str, fan_in, fan_out,
+                     p[P_STD].num, b->rng);
   *out = (lunet_shape){3, {K, g.Ho, g.Wo}};
   return cv;
 }
 
-static int conv2d_parameters(void *self, lunet_param *out, int cap) {
-  conv2d *cv = self;
-  lunet_param all[2] = {{"weight", &cv->w, &cv->dw}, {"bias", &cv->b, &cv->db}};
-  int n = cv->has_bias ? 2 : 1;
-  for (int i = 0; i < n && i < cap; i++) out[i] = all[i];
-  return n;
-}
-
 /* col (C k k, B Ho Wo), yk (K, B Ho Wo) and ones (B Ho Wo) for B = max_batch */
-static int conv2d_reserve(void *self, int max_batch) {
+static int conv2d_reserve(void *self, int max_batch, int device) {
   conv2d *cv = self;
   int64_t n = (int64_t)max_batch * cv->g.Ho * cv->g.Wo;
+  (void)device;
   if (max_batch <= cv->max_batch) return 0;
   if (n > INT_MAX) {
     host->error("conv2d: batch %d of %d x %d outputs has %lld GEMM columns, more than %d",
@@ -278,10 +150,9 @@ static int batch_of(const conv2d *cv, const lunet_tensor *in) {
   int B = in->shape.ndim > 0 ? in->shape.dim[0] : 0;
   int64_t row = lunet_row_size(in), want = (int64_t)cv->g.C * cv->g.H * cv->g.W;
   if (B < 1 || B > cv->max_batch || row != want) {
-    char shp[128];
-    shape_text(&in->shape, shp, sizeof shp);
+    char shp[LUNET_SHAPE_TEXT];
     host->error("conv2d: got input %s, expected (B, %d, %d, %d) with 1 <= B <= %d (the reserved batch)",
-                shp, cv->g.C, cv->g.H, cv->g.W, cv->max_batch);
+                lunet_shape_text(&in->shape, shp), cv->g.C, cv->g.H, cv->g.W, cv->max_batch);
     return -1;
   }
   return B;
@@ -331,7 +202,7 @@ static void batch_major_samples(void *ctx, int64_t lo, int64_t hi) {
     for (size_t o = 0; o < K; o++) {
       const float *restrict src = t->cv->yk + o * N + b * P;
       float *restrict dst = t->dst + (b * K + o) * P;
-      float add = t->cv->has_bias ? t->cv->b.data[o] : 0.0f;
+      float add = t->cv->has_bias ? t->cv->b.f32[o] : 0.0f;
       for (size_t q = 0; q < P; q++) dst[q] = src[q] + add;
     }
 }
@@ -341,7 +212,7 @@ static void batch_major_samples(void *ctx, int64_t lo, int64_t hi) {
 static void each_sample(const conv2d *cv, lunet_range_fn fn, const float *src, float *dst, int B,
                         int64_t floats_per_sample) {
   pass t = {cv, src, dst, B};
-  lunet_parallel_for(host, B, 1 + (1 << 15) / floats_per_sample, fn, &t);
+  host->parallel_for(B, 1 + (1 << 15) / floats_per_sample, fn, &t);
 }
 
 /* y = W col + bias    (B, C, H, W) -> (B, K, Ho, Wo) */
@@ -350,11 +221,11 @@ static int conv2d_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
   conv2d *cv = self;
   int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
   if (B < 0) return -1;
-  each_sample(cv, unroll_samples, in->data, NULL, B, (int64_t)cv->rows * P);
+  each_sample(cv, unroll_samples, in->f32, NULL, B, (int64_t)cv->rows * P);
   cv->col_valid = ctx->train;
-  host->gemm(0, 0, cv->K, B * P, cv->rows, 1.0f, cv->w.data, cv->rows, cv->col, B * P, 0.0f,
+  host->gemm(0, 0, cv->K, B * P, cv->rows, 1.0f, cv->w.f32, cv->rows, cv->col, B * P, 0.0f,
              cv->yk, B * P);
-  each_sample(cv, batch_major_samples, NULL, out->data, B, (int64_t)cv->K * P);
+  each_sample(cv, batch_major_samples, NULL, out->f32, B, (int64_t)cv->K * P);
   return 0;
 }
 
@@ -366,15 +237,15 @@ static int conv2d_backward(void *self, const lunet_tensor *in, const lunet_tenso
   (void)out;
   if (B < 0) return -1;
   int N = B * P;
-  if (!cv->col_valid) each_sample(cv, unroll_samples, in->data, NULL, B, (int64_t)cv->rows * P);
+  if (!cv->col_valid) each_sample(cv, unroll_samples, in->f32, NULL, B, (int64_t)cv->rows * P);
   cv->col_valid = 0; /* about to become dcol */
-  each_sample(cv, channel_major_samples, dout->data, NULL, B, (int64_t)cv->K * P);
-  host->gemm(0, 1, cv->K, cv->rows, N, 1.0f, cv->yk, N, cv->col, N, 0.0f, cv->dw.data, cv->rows);
+  each_sample(cv, channel_major_samples, dout->f32, NULL, B, (int64_t)cv->K * P);
+  host->gemm(0, 1, cv->K, cv->rows, N, 1.0f, cv->yk, N, cv->col, N, 0.0f, cv->dw.f32, cv->rows);
   if (cv->has_bias) /* db[o] = sum_{b,q} dY[o][b P + q]    (K, B P) -> (K) */
-    host->gemm(0, 0, cv->K, 1, N, 1.0f, cv->yk, N, cv->ones, 1, 0.0f, cv->db.data, 1);
+    host->gemm(0, 0, cv->K, 1, N, 1.0f, cv->yk, N, cv->ones, 1, 0.0f, cv->db.f32, 1);
   if (!din) return 0;
-  host->gemm(1, 0, cv->rows, N, cv->K, 1.0f, cv->w.data, cv->rows, cv->yk, N, 0.0f, cv->col, N);
-  each_sample(cv, roll_samples, NULL, din->data, B, (int64_t)cv->rows * P);
+  host->gemm(1, 0, cv->rows, N, cv->K, 1.0f, cv->w.f32, cv->rows, cv->yk, N, 0.0f, cv->col, N);
+  each_sample(cv, roll_samples, NULL, din->f32, B, (int64_t)cv->rows * P);
   return 0;
 }
 
@@ -382,27 +253,12 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = conv2d_create,
   .destroy = conv2d_destroy,
-  .parameters = conv2d_parameters,
   .reserve = conv2d_reserve,
   .forward = {[LUNET_CPU] = conv2d_forward},
   .backward = {[LUNET_CPU] = conv2d_backward},
-  .check_input = {3, {2, 6, 6}},
+  .check_input = {{3, {2, 6, 6}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "conv2d",
-  .version = "1.0.0",
-  .summary = "2-D convolution with stride, padding and dilation, (B, C, H, W) -> (B, K, Ho, Wo)",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "conv2d", "2.0.0",
+                   "2-D convolution with stride, padding and dilation, (B, C, H, W) -> (B, K, Ho, Wo)",
+                   LUNET_PARAMS(params))

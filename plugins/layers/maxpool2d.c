@@ -8,15 +8,11 @@
 ** wholly in the padding is refused at create. Forward remembers, for each
 ** output, which input element won (ties: the first in row-major order);
 ** backward routes the gradient there. The argmax indices live in scratch
-** sized by reserve(max_batch).
+** sized by reserve(max_batch). The geometry is window2d.h's.
 */
 #include <float.h>
 
-#include <string.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include "window2d.h"
 
 enum { P_KERNEL, P_STRIDE, P_PAD };
 
@@ -27,37 +23,20 @@ static const lunet_param_decl params[] = {
 };
 
 typedef struct maxpool {
-  int C, H, W, k, s, p, Ho, Wo;
+  geom g;      /* d = 1 */
   int *argmax; /* (max_batch, C, Ho, Wo): flat index into the input image */
   int cap;     /* rows argmax holds */
 } maxpool;
 
-static void *maxpool_create(const lunet_value *pv, const lunet_shape *in, lunet_shape *out, lunet_rng *rng) {
-  (void)rng;
-  if (in->ndim != 3) {
-    host->error("maxpool2d: expected input (C, H, W), got %d dimension%s", in->ndim, in->ndim == 1 ? "" : "s");
-    return NULL;
-  }
-  if (in->dim[0] < 1 || in->dim[1] < 1 || in->dim[2] < 1) {
-    host->error("maxpool2d: got input (%d, %d, %d), expected (C, H, W) all >= 1", in->dim[0], in->dim[1],
-                in->dim[2]);
-    return NULL;
-  }
-  int k = (int)pv[P_KERNEL].num, s = pv[P_STRIDE].num ? (int)pv[P_STRIDE].num : k, p = (int)pv[P_PAD].num;
-  if (2 * p > k) {
-    host->error("maxpool2d: padding %d is more than half the kernel %d: windows would hold only padding", p, k);
-    return NULL;
-  }
-  int Ho = (in->dim[1] + 2 * p - k) / s + 1, Wo = (in->dim[2] + 2 * p - k) / s + 1;
-  if (in->dim[1] + 2 * p < k || in->dim[2] + 2 * p < k) {
-    host->error("maxpool2d: a %dx%d window does not fit the %dx%d input with padding %d", k, k, in->dim[1],
-                in->dim[2], p);
-    return NULL;
-  }
+static void *maxpool_create(const lunet_value *pv, const lunet_shape *in, lunet_shape *out, lunet_build *b) {
+  geom g;
+  int k = (int)pv[P_KERNEL].num, s = pv[P_STRIDE].num ? (int)pv[P_STRIDE].num : k;
+  (void)b;
+  if (pool_geometry("maxpool2d", in, k, s, (int)pv[P_PAD].num, &g)) return NULL;
   maxpool *m = host->alloc(sizeof *m);
   if (!m) return NULL;
-  *m = (maxpool){in->dim[0], in->dim[1], in->dim[2], k, s, p, Ho, Wo, NULL, 0};
-  *out = (lunet_shape){3, {m->C, Ho, Wo}};
+  *m = (maxpool){g, NULL, 0};
+  *out = (lunet_shape){3, {g.C, g.Ho, g.Wo}};
   return m;
 }
 
@@ -67,22 +46,18 @@ static void maxpool_destroy(void *self) {
   host->free(m);
 }
 
-static int maxpool_parameters(void *self, lunet_param *out, int cap) {
-  (void)self, (void)out, (void)cap;
-  return 0;
-}
-
-static int maxpool_reserve(void *self, int max_batch) {
+static int maxpool_reserve(void *self, int max_batch, int device) {
   maxpool *m = self;
+  (void)device;
   host->free(m->argmax);
-  m->argmax = host->alloc(sizeof(int) * (size_t)max_batch * (size_t)(m->C * m->Ho * m->Wo));
+  m->argmax = host->alloc(sizeof(int) * (size_t)max_batch * (size_t)(m->g.C * m->g.Ho * m->g.Wo));
   m->cap = m->argmax ? max_batch : 0;
   return m->argmax ? 0 : 1;
 }
 
 /* The common case, windows wholly inside the image (no padding): no bounds
 ** checks in the inner loops. Same winners as pool_plane: the first maximum. */
-static void pool_plane_inside(const maxpool *m, const float *x, float *y, int *arg) {
+static void pool_plane_inside(const geom *m, const float *x, float *y, int *arg) {
   for (int i = 0; i < m->Ho; i++)
     for (int j = 0; j < m->Wo; j++) {
       int where = i * m->s * m->W + j * m->s;
@@ -100,7 +75,7 @@ static void pool_plane_inside(const maxpool *m, const float *x, float *y, int *a
 /* 2x2 windows at stride 2, the usual downsampling: window (i, j) reads
 ** r0[2j], r0[2j + 1], r1[2j], r1[2j + 1] of image rows r0 = 2i, r1 = 2i + 1.
 ** Same scan order and strict > as the general paths. */
-static void pool_plane_2x2(const maxpool *m, const float *x, float *restrict y, int *restrict arg) {
+static void pool_plane_2x2(const geom *m, const float *x, float *restrict y, int *restrict arg) {
   for (int i = 0; i < m->Ho; i++, y += m->Wo, arg += m->Wo) {
     int top = 2 * i * m->W;
     const float *r0 = x + top, *r1 = r0 + m->W;
@@ -117,7 +92,7 @@ static void pool_plane_2x2(const maxpool *m, const float *x, float *restrict y, 
 }
 
 /* One image plane (H, W) -> (Ho, Wo), recording the winners. */
-static void pool_plane(const maxpool *m, const float *x, float *y, int *arg) {
+static void pool_plane(const geom *m, const float *x, float *y, int *arg) {
   if (m->p == 0 && m->k == 2 && m->s == 2) {
     pool_plane_2x2(m, x, y, arg);
     return;
@@ -130,15 +105,7 @@ static void pool_plane(const maxpool *m, const float *x, float *y, int *arg) {
     for (int j = 0; j < m->Wo; j++) {
       float best = -FLT_MAX;
       int where = -1;
-      for (int u = 0; u < m->k; u++) {
-        int r = i * m->s - m->p + u;
-        if (r < 0 || r >= m->H) continue;
-        for (int v = 0; v < m->k; v++) {
-          int c = j * m->s - m->p + v;
-          if (c < 0 || c >= m->W) continue;
-          if (where < 0 || x[r * m->W + c] > best) best = x[r * m->W + c], where = r * m->W + c;
-        }
-      }
+      FOR_WINDOW(m, i, j, if (where < 0 || x[at] > best) best = x[at], where = at);
       y[i * m->Wo + j] = best;
       arg[i * m->Wo + j] = where;
     }
@@ -154,37 +121,37 @@ typedef struct planes {
 /* y = max over each window    (B, C, H, W) -> (B, C, Ho, Wo) */
 static void forward_planes(void *ctx, int64_t lo, int64_t hi) {
   const planes *t = ctx;
-  const maxpool *m = t->m;
+  const geom *g = &t->m->g;
   for (int64_t q = lo; q < hi; q++)
-    pool_plane(m, t->src + q * m->H * m->W, t->dst + q * m->Ho * m->Wo, m->argmax + q * m->Ho * m->Wo);
+    pool_plane(g, t->src + q * g->H * g->W, t->dst + q * g->Ho * g->Wo, t->m->argmax + q * g->Ho * g->Wo);
 }
 
 /* dx[argmax] += dy, zero elsewhere    (B, C, Ho, Wo) -> (B, C, H, W) */
 static void backward_planes(void *ctx, int64_t lo, int64_t hi) {
   const planes *t = ctx;
-  const maxpool *m = t->m;
-  int n_out = m->Ho * m->Wo, n_in = m->H * m->W;
+  const geom *g = &t->m->g;
+  int n_out = g->Ho * g->Wo, n_in = g->H * g->W;
   for (int64_t q = lo; q < hi; q++) {
     float *dx = t->dst + q * n_in;
     const float *dy = t->src + q * n_out;
-    const int *arg = m->argmax + q * n_out;
+    const int *arg = t->m->argmax + q * n_out;
     memset(dx, 0, sizeof(float) * (size_t)n_in);
     for (int o = 0; o < n_out; o++) dx[arg[o]] += dy[o];
   }
 }
 
 /* Planes per thread at least: ~32k input values. */
-static int64_t grain(const maxpool *m) { return 1 + (1 << 15) / ((int64_t)m->H * m->W); }
+static int64_t grain(const maxpool *m) { return 1 + (1 << 15) / ((int64_t)m->g.H * m->g.W); }
 
 static int maxpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
   maxpool *m = self;
-  planes t = {m, in->data, out->data};
+  planes t = {m, in->f32, out->f32};
   (void)ctx;
   if (in->shape.dim[0] > m->cap) {
     host->error("maxpool2d: batch of %d rows but reserve() sized %d", in->shape.dim[0], m->cap);
     return 1;
   }
-  lunet_parallel_for(host, (int64_t)in->shape.dim[0] * m->C, grain(m), forward_planes, &t);
+  host->parallel_for((int64_t)in->shape.dim[0] * m->g.C, grain(m), forward_planes, &t);
   return 0;
 }
 
@@ -193,8 +160,8 @@ static int maxpool_backward(void *self, const lunet_tensor *in, const lunet_tens
   maxpool *m = self;
   (void)out;
   if (!din) return 0;
-  planes t = {m, dout->data, din->data};
-  lunet_parallel_for(host, (int64_t)in->shape.dim[0] * m->C, grain(m), backward_planes, &t);
+  planes t = {m, dout->f32, din->f32};
+  host->parallel_for((int64_t)in->shape.dim[0] * m->g.C, grain(m), backward_planes, &t);
   return 0;
 }
 
@@ -202,27 +169,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = maxpool_create,
   .destroy = maxpool_destroy,
-  .parameters = maxpool_parameters,
   .reserve = maxpool_reserve,
   .forward = {[LUNET_CPU] = maxpool_forward},
   .backward = {[LUNET_CPU] = maxpool_backward},
-  .check_input = {3, {2, 6, 6}},
+  .check_input = {{3, {2, 6, 6}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "maxpool2d",
-  .version = "1.0.0",
-  .summary = "2-D max pooling over k x k windows (stride, -inf padding)",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "maxpool2d", "2.0.0", "2-D max pooling over k x k windows (stride, -inf padding)",
+                   LUNET_PARAMS(params))
