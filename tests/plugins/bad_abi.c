@@ -3,7 +3,9 @@
 **
 ** Otherwise a valid layer (the identity), its descriptor claims
 ** abi_major = LUNET_ABI_MAJOR + 1. The host must refuse it at load time with
-** a message naming the file and both versions, and never call into it.
+** a message naming the file and both versions, and never call into it. It
+** writes its descriptor by hand: LUNET_LAYER_PLUGIN (helpers.h) would claim
+** this header's ABI.
 */
 #include <string.h>
 
@@ -12,37 +14,27 @@
 static const lunet_host *host;
 
 static void *ident_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                          lunet_rng *rng) {
-  (void)p;
-  (void)rng;
+                          lunet_build *b) {
+  (void)p, (void)b;
   *out = *in;
   return host->alloc(1);
 }
 
 static void ident_destroy(void *self) { host->free(self); }
 
-static int ident_parameters(void *self, lunet_param *out, int cap) {
-  (void)self;
-  (void)out;
-  (void)cap;
-  return 0;
-}
-
 /* y = x */
 static int ident_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                          const lunet_ctx *ctx) {
-  (void)self;
-  (void)ctx;
-  memcpy(out->data, in->data, sizeof(float) * (size_t)lunet_numel(&in->shape));
+  (void)self, (void)ctx;
+  memcpy(out->f32, in->f32, sizeof(float) * (size_t)lunet_numel(&in->shape));
   return 0;
 }
 
 /* dx = dy */
 static int ident_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                           const lunet_tensor *dout, lunet_tensor *din) {
-  (void)self;
-  (void)out;
-  if (din) memcpy(din->data, dout->data, sizeof(float) * (size_t)lunet_numel(&in->shape));
+  (void)self, (void)out;
+  if (din) memcpy(din->f32, dout->f32, sizeof(float) * (size_t)lunet_numel(&in->shape));
   return 0;
 }
 
@@ -50,7 +42,6 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = ident_create,
   .destroy = ident_destroy,
-  .parameters = ident_parameters,
   .forward = {[LUNET_CPU] = ident_forward},
   .backward = {[LUNET_CPU] = ident_backward},
 };
@@ -61,7 +52,7 @@ static const lunet_plugin plugin = {
   .abi_minor = 0,
   .kind = LUNET_LAYER,
   .name = "bad_abi",
-  .version = "1.0.0",
+  .version = "2.0.0",
   .summary = "test plugin: the identity, built for an incompatible ABI",
   .layer = &api,
 };
