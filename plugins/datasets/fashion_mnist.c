@@ -505,5 +505,6 @@ static const lunet_dataset_api api = {
 };
 
 LUNET_DATASET_PLUGIN(api, "fashion_mnist", "2.0.0",
-                     "Fashion-MNIST 28x28 clothing images, 10 classes (Debian dataset-fashion-mnist)",
+                     "Fashion-MNIST 28x28 clothing images, 10 classes "
+                     "(Debian dataset-fashion-mnist)",
                      LUNET_PARAMS(params))

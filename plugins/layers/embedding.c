@@ -27,7 +27,8 @@ typedef struct embedding {
 
 static void embedding_destroy(void *self) { host->free(self); }
 
-/* ids of every shape but one that leaves no room for `dim` */
+/* 0 when `in` is a shape of ids (every size at least 1) with room left for
+** `dim`; else an error and -1. */
 static int check_ids_shape(const lunet_shape *in) {
   int ok = in->ndim >= 1 && in->ndim < LUNET_MAX_DIMS;
   for (int i = 0; ok && i < in->ndim; i++) ok = in->dim[i] >= 1;
@@ -141,5 +142,5 @@ static const lunet_layer_api api = {
 };
 
 LUNET_LAYER_PLUGIN(api, "embedding", "2.0.0",
-                   "token embedding y = W[id]: int32 ids -> vectors of size dim, as torch.nn.Embedding",
+                   "token embedding y = W[id]: int32 ids -> vectors (dim), as torch.nn.Embedding",
                    LUNET_PARAMS(params))

@@ -16,7 +16,8 @@ typedef struct crashy {
   int64_t n;
 } crashy;
 
-static void *crashy_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out, lunet_build *b) {
+static void *crashy_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
+                           lunet_build *b) {
   (void)b;
   crashy *c = host->alloc(sizeof *c);
   if (!c) return NULL;
