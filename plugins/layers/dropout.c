@@ -11,11 +11,7 @@
 ** last training forward is kept for backward, in scratch sized by
 ** reserve(max_batch). Kernels see every tensor as (B, n).
 */
-#include <string.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_P };
 
@@ -32,9 +28,9 @@ typedef struct dropout {
 } dropout;
 
 static void *dropout_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                            lunet_rng *rng) {
+                            lunet_build *b) {
   dropout *d;
-  (void)rng;
+  (void)b;
   if (!(p[P_P].num >= 0 && p[P_P].num < 1)) {
     host->error("dropout: p = %g, expected 0 <= p < 1 (p = 1 would drop every element)",
                 p[P_P].num);
@@ -55,15 +51,9 @@ static void dropout_destroy(void *self) {
   host->free(d);
 }
 
-static int dropout_parameters(void *self, lunet_param *out, int cap) {
-  (void)self;
-  (void)out;
-  (void)cap;
-  return 0;
-}
-
-static int dropout_reserve(void *self, int max_batch) {
+static int dropout_reserve(void *self, int max_batch, int device) {
   dropout *d = self;
+  (void)device;
   if (max_batch <= d->max_batch) return 0;
   host->free(d->mask);
   d->max_batch = 0;
@@ -98,8 +88,8 @@ static int dropout_forward(void *self, const lunet_tensor *in, lunet_tensor *out
                            const lunet_ctx *ctx) {
   dropout *d = self;
   int B = in->shape.dim[0];
-  if (ctx->train) return forward_train(d, in->data, out->data, B, ctx->rng);
-  if (out->data != in->data) memcpy(out->data, in->data, sizeof(float) * (size_t)(B * d->n));
+  if (ctx->train) return forward_train(d, in->f32, out->f32, B, ctx->rng);
+  if (out->f32 != in->f32) memcpy(out->f32, in->f32, sizeof(float) * (size_t)(B * d->n));
   return 0;
 }
 
@@ -116,8 +106,8 @@ static int dropout_backward(void *self, const lunet_tensor *in, const lunet_tens
                 d->max_batch);
     return 1;
   }
-  const float *restrict dy = dout->data, *restrict mask = d->mask;
-  float *restrict dx = din->data;
+  const float *restrict dy = dout->f32, *restrict mask = d->mask;
+  float *restrict dx = din->f32;
   for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];
   return 0;
 }
@@ -126,27 +116,12 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = dropout_create,
   .destroy = dropout_destroy,
-  .parameters = dropout_parameters,
   .reserve = dropout_reserve,
   .forward = {[LUNET_CPU] = dropout_forward},
   .backward = {[LUNET_CPU] = dropout_backward},
-  .check_input = {1, {6}},
+  .check_input = {{1, {6}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "dropout",
-  .version = "1.0.0",
-  .summary = "inverted dropout y = x mask / (1 - p) in training, identity in eval",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "dropout", "2.0.0",
+                   "inverted dropout y = x mask / (1 - p) in training, identity in eval",
+                   LUNET_PARAMS(params))

@@ -6,22 +6,18 @@
 ** shape changes from {d1, d2, ...} to {n}, n = d1 * d2 * ...
 */
 #include <limits.h>
-#include <string.h>
 
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 typedef struct flatten {
   int64_t n; /* elements per sample */
 } flatten;
 
 static void *flatten_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                            lunet_rng *rng) {
+                            lunet_build *b) {
   int64_t n = lunet_numel(in);
   flatten *f;
-  (void)p;
-  (void)rng;
+  (void)p, (void)b;
   if (n < 1 || n > INT_MAX) {
     host->error("flatten: input has %lld elements per sample, expected 1 to %d",
                 (long long)n, INT_MAX);
@@ -37,13 +33,6 @@ static void *flatten_create(const lunet_value *p, const lunet_shape *in, lunet_s
 
 static void flatten_destroy(void *self) { host->free(self); }
 
-static int flatten_parameters(void *self, lunet_param *out, int cap) {
-  (void)self;
-  (void)out;
-  (void)cap;
-  return 0;
-}
-
 /* copies src to dst unless they are the same buffer */
 static void copy(float *dst, const float *src, int64_t n) {
   if (dst != src) memcpy(dst, src, sizeof(float) * (size_t)n);
@@ -54,7 +43,7 @@ static int flatten_forward(void *self, const lunet_tensor *in, lunet_tensor *out
                            const lunet_ctx *ctx) {
   flatten *f = self;
   (void)ctx;
-  copy(out->data, in->data, in->shape.dim[0] * f->n);
+  copy(out->f32, in->f32, in->shape.dim[0] * f->n);
   return 0;
 }
 
@@ -63,7 +52,7 @@ static int flatten_backward(void *self, const lunet_tensor *in, const lunet_tens
                             const lunet_tensor *dout, lunet_tensor *din) {
   flatten *f = self;
   (void)out;
-  if (din) copy(din->data, dout->data, in->shape.dim[0] * f->n);
+  if (din) copy(din->f32, dout->f32, in->shape.dim[0] * f->n);
   return 0;
 }
 
@@ -71,26 +60,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = flatten_create,
   .destroy = flatten_destroy,
-  .parameters = flatten_parameters,
   .forward = {[LUNET_CPU] = flatten_forward},
   .backward = {[LUNET_CPU] = flatten_backward},
-  .check_input = {3, {2, 3, 4}},
+  .check_input = {{3, {2, 3, 4}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "flatten",
-  .version = "1.0.0",
-  .summary = "reshapes each sample to one dimension, (B, d1, d2, ...) -> (B, n)",
-  .params = NULL,
-  .n_params = 0,
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "flatten", "2.0.0",
+                   "reshapes each sample to one dimension, (B, d1, d2, ...) -> (B, n)",
+                   LUNET_NO_PARAMS)

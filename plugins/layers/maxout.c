@@ -12,9 +12,7 @@
 */
 #include <limits.h>
 
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_PIECES };
 
@@ -29,11 +27,11 @@ typedef struct maxout {
 } maxout;
 
 static void *maxout_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                           lunet_rng *rng) {
+                           lunet_build *b) {
   int64_t n = lunet_numel(in);
   int k = (int)p[P_PIECES].num;
   maxout *m;
-  (void)rng;
+  (void)b;
   if (k < 1 || n < 1 || n % k != 0) {
     host->error("maxout: input has %lld features, not divisible by pieces = %d; expected a "
                 "multiple of %d", (long long)n, k, k);
@@ -55,13 +53,6 @@ static void *maxout_create(const lunet_value *p, const lunet_shape *in, lunet_sh
 
 static void maxout_destroy(void *self) { host->free(self); }
 
-static int maxout_parameters(void *self, lunet_param *out, int cap) {
-  (void)self;
-  (void)out;
-  (void)cap;
-  return 0;
-}
-
 /* index of the first maximum of x[0..k), or of the first NaN    (k) -> scalar */
 static int argmax(const float *x, int k) {
   int best = 0;
@@ -80,8 +71,8 @@ static int maxout_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
   int64_t rows = in->shape.dim[0] * m->groups;
   (void)ctx;
   for (int64_t g = 0; g < rows; g++) {
-    const float *x = in->data + g * m->k;
-    out->data[g] = x[argmax(x, m->k)];
+    const float *x = in->f32 + g * m->k;
+    out->f32[g] = x[argmax(x, m->k)];
   }
   return 0;
 }
@@ -94,10 +85,10 @@ static int maxout_backward(void *self, const lunet_tensor *in, const lunet_tenso
   (void)out;
   if (!din) return 0;
   for (int64_t g = 0; g < rows; g++) {
-    const float *x = in->data + g * m->k;
-    float *dx = din->data + g * m->k;
+    const float *x = in->f32 + g * m->k;
+    float *dx = din->f32 + g * m->k;
     int best = argmax(x, m->k);
-    for (int j = 0; j < m->k; j++) dx[j] = j == best ? dout->data[g] : 0.0f;
+    for (int j = 0; j < m->k; j++) dx[j] = j == best ? dout->f32[g] : 0.0f;
   }
   return 0;
 }
@@ -106,26 +97,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = maxout_create,
   .destroy = maxout_destroy,
-  .parameters = maxout_parameters,
   .forward = {[LUNET_CPU] = maxout_forward},
   .backward = {[LUNET_CPU] = maxout_backward},
-  .check_input = {1, {6}},
+  .check_input = {{1, {6}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "maxout",
-  .version = "1.0.0",
-  .summary = "maxout: each group of k consecutive features -> its maximum, (n) -> (n / k)",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "maxout", "2.0.0",
+                   "maxout: each group of k consecutive features -> its maximum, (n) -> (n / k)",
+                   LUNET_PARAMS(params))

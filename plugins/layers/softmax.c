@@ -9,21 +9,16 @@
 ** product from the saved output, dx_j = y_j (dy_j - sum_k dy_k y_k), which
 ** costs O(n) per row instead of forming the n x n Jacobian.
 */
-#include <math.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 typedef struct softmax {
   int64_t n; /* elements per sample */
 } softmax;
 
 static void *softmax_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                            lunet_rng *rng) {
+                            lunet_build *b) {
   softmax *s;
-  (void)p;
-  (void)rng;
+  (void)p, (void)b;
   if (lunet_numel(in) < 1) {
     host->error("softmax: input has %lld elements per sample, expected at least 1",
                 (long long)lunet_numel(in));
@@ -37,13 +32,6 @@ static void *softmax_create(const lunet_value *p, const lunet_shape *in, lunet_s
 }
 
 static void softmax_destroy(void *self) { host->free(self); }
-
-static int softmax_parameters(void *self, lunet_param *out, int cap) {
-  (void)self;
-  (void)out;
-  (void)cap;
-  return 0;
-}
 
 /* y_j = exp(x_j - m) / sum_k exp(x_k - m),  m = max_k x_k    (n) -> (n) */
 static void softmax_row(const float *x, float *y, int64_t n) {
@@ -64,7 +52,7 @@ static int softmax_forward(void *self, const lunet_tensor *in, lunet_tensor *out
   softmax *s = self;
   int B = in->shape.dim[0];
   (void)ctx;
-  for (int i = 0; i < B; i++) softmax_row(in->data + i * s->n, out->data + i * s->n, s->n);
+  for (int i = 0; i < B; i++) softmax_row(in->f32 + i * s->n, out->f32 + i * s->n, s->n);
   return 0;
 }
 
@@ -75,8 +63,8 @@ static int softmax_backward(void *self, const lunet_tensor *in, const lunet_tens
   int B = in->shape.dim[0];
   if (!din) return 0;
   for (int i = 0; i < B; i++) {
-    const float *y = out->data + i * s->n, *dy = dout->data + i * s->n;
-    float *dx = din->data + i * s->n;
+    const float *y = out->f32 + i * s->n, *dy = dout->f32 + i * s->n;
+    float *dx = din->f32 + i * s->n;
     double dot = 0.0;
     for (int64_t j = 0; j < s->n; j++) dot += (double)dy[j] * y[j];
     for (int64_t j = 0; j < s->n; j++) dx[j] = y[j] * (dy[j] - (float)dot);
@@ -88,26 +76,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = softmax_create,
   .destroy = softmax_destroy,
-  .parameters = softmax_parameters,
   .forward = {[LUNET_CPU] = softmax_forward},
   .backward = {[LUNET_CPU] = softmax_backward},
-  .check_input = {1, {6}},
+  .check_input = {{1, {6}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "softmax",
-  .version = "1.0.0",
-  .summary = "softmax over the features of each sample, stable (as torch.softmax(x.flatten(1), 1))",
-  .params = NULL,
-  .n_params = 0,
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "softmax", "2.0.0",
+                   "softmax over the features of each sample, stable (as torch.softmax(x.flatten(1), 1))",
+                   LUNET_NO_PARAMS)
