@@ -18,46 +18,31 @@
 ** errors() counts the rows where some (p_j > 0) != (t_j > 0.5); for class
 ** indices that is (p > 0) != t.
 */
-#include <math.h>
-#include <stdio.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 typedef struct binary_cross_entropy {
   int64_t p;   /* logits per sample, P */
   int indices; /* 1: class indices 0 and 1 (classes = 2, P = 1) */
 } binary_cross_entropy;
 
-/* writes a shape as "{2, 3}" into buf */
-static const char *shape_str(const lunet_shape *s, char *buf, size_t size) {
-  int k = snprintf(buf, size, "{");
-  for (int i = 0; i < s->ndim && k > 0 && (size_t)k < size; i++)
-    k += snprintf(buf + k, size - (size_t)k, i ? ", %d" : "%d", s->dim[i]);
-  if (k > 0 && (size_t)k < size) snprintf(buf + k, size - (size_t)k, "}");
-  return buf;
-}
-
 static void *binary_cross_entropy_create(const lunet_value *p, const lunet_shape *pred,
-                                         const lunet_shape *target, int classes) {
+                                         const lunet_shape *target, int classes, int device) {
   int64_t np = lunet_numel(pred), nt = lunet_numel(target);
-  char ps[96], ts[96];
-  binary_cross_entropy *b;
-  (void)p;
+  char ps[LUNET_SHAPE_TEXT], ts[LUNET_SHAPE_TEXT];
+  (void)p, (void)device;
   if (classes > 0 && nt == 1 && (np != 1 || classes != 2)) {
     host->error("binary_cross_entropy: class-index targets with classes=%d and prediction shape "
-                "%s, expected classes=2 and one logit per sample {1}; for more classes use "
-                "cross_entropy or one-hot targets", classes, shape_str(pred, ps, sizeof ps));
+                "%s, expected classes=2 and one logit per sample (1); for more classes use "
+                "cross_entropy or one-hot targets", classes, lunet_shape_text(pred, ps));
     return NULL;
   }
   if (nt != np) {
     host->error("binary_cross_entropy: target shape %s has %lld elements per sample, expected "
-                "%lld as the prediction shape %s", shape_str(target, ts, sizeof ts),
-                (long long)nt, (long long)np, shape_str(pred, ps, sizeof ps));
+                "%lld as the prediction shape %s", lunet_shape_text(target, ts),
+                (long long)nt, (long long)np, lunet_shape_text(pred, ps));
     return NULL;
   }
-  b = host->alloc(sizeof *b);
+  binary_cross_entropy *b = host->alloc(sizeof *b);
   if (!b) return NULL;
   b->p = np;
   b->indices = classes == 2 && np == 1;
@@ -66,7 +51,7 @@ static void *binary_cross_entropy_create(const lunet_value *p, const lunet_shape
 
 static void binary_cross_entropy_destroy(void *self) { host->free(self); }
 
-/* reports target t of row i, element j as invalid; returns 1 */
+/* reports target t of row i, element j as invalid; returns -1 */
 static int bad_target(const binary_cross_entropy *b, int i, int64_t j, float t) {
   if (b->indices)
     host->error("binary_cross_entropy: target of row %d is %g, expected class index 0 or 1",
@@ -74,7 +59,7 @@ static int bad_target(const binary_cross_entropy *b, int i, int64_t j, float t) 
   else
     host->error("binary_cross_entropy: target of row %d, element %lld is %g, expected a "
                 "probability in [0, 1]", i, (long long)j, t);
-  return 1;
+  return -1;
 }
 
 /* l = max(p, 0) - p t + log1p(exp(-|p|)),  g = (sigmoid(p) - t) scale    scalars -> scalar */
@@ -94,15 +79,15 @@ static int binary_cross_entropy_forward(void *self, const lunet_tensor *pred,
   if (B < 1 || target->shape.dim[0] != B) {
     host->error("binary_cross_entropy: batch of %d predictions and %d targets, expected the "
                 "same number, at least 1", B, target->shape.dim[0]);
-    return 1;
+    return -1;
   }
   for (int i = 0; i < B; i++) {
     for (int64_t j = 0; j < b->p; j++) {
       int64_t at = (int64_t)i * b->p + j;
-      float t = target->data[at];
+      float t = target->f32[at];
       if (b->indices ? !(t == 0.0f || t == 1.0f) : !(t >= 0.0f && t <= 1.0f))
         return bad_target(b, i, j, t);
-      sum += element(pred->data[at], t, grad ? grad->data + at : NULL, scale);
+      sum += element(pred->f32[at], t, grad ? grad->f32 + at : NULL, scale);
     }
   }
   *loss = sum * scale;
@@ -116,7 +101,7 @@ static int64_t binary_cross_entropy_errors(void *self, const lunet_tensor *pred,
   int B = pred->shape.dim[0];
   int64_t wrong = 0;
   for (int i = 0; i < B; i++) {
-    const float *p = pred->data + (int64_t)i * b->p, *t = target->data + (int64_t)i * b->p;
+    const float *p = pred->f32 + (int64_t)i * b->p, *t = target->f32 + (int64_t)i * b->p;
     int64_t j = 0;
     while (j < b->p && (p[j] > 0.0f) == (t[j] > 0.5f)) j++;
     wrong += j < b->p;
@@ -132,20 +117,6 @@ static const lunet_loss_api api = {
   .errors = binary_cross_entropy_errors,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LOSS,
-  .name = "binary_cross_entropy",
-  .version = "1.0.0",
-  .summary = "binary cross-entropy on logits, stable, mean over all elements (BCEWithLogitsLoss)",
-  .params = NULL,
-  .n_params = 0,
-  .loss = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LOSS_PLUGIN(api, "binary_cross_entropy", "2.0.0",
+                  "binary cross-entropy on logits, stable, mean over all elements "
+                  "(BCEWithLogitsLoss)", LUNET_NO_PARAMS)

@@ -16,52 +16,38 @@
 ** errors() is left to the host, which compares argmaxes.
 */
 #include <limits.h>
-#include <math.h>
-#include <stdio.h>
 
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 typedef struct cross_entropy {
   int k;       /* logits per sample = number of classes */
   int indices; /* 1: targets are class indices {1}; 0: K probabilities */
 } cross_entropy;
 
-/* writes a shape as "{2, 3}" into buf */
-static const char *shape_str(const lunet_shape *s, char *buf, size_t size) {
-  int k = snprintf(buf, size, "{");
-  for (int i = 0; i < s->ndim && k > 0 && (size_t)k < size; i++)
-    k += snprintf(buf + k, size - (size_t)k, i ? ", %d" : "%d", s->dim[i]);
-  if (k > 0 && (size_t)k < size) snprintf(buf + k, size - (size_t)k, "}");
-  return buf;
-}
-
 static void *cross_entropy_create(const lunet_value *p, const lunet_shape *pred,
-                                  const lunet_shape *target, int classes) {
+                                  const lunet_shape *target, int classes, int device) {
   int64_t k = lunet_numel(pred), t = lunet_numel(target);
-  char ps[96], ts[96];
-  cross_entropy *ce;
-  (void)p;
+  char ps[LUNET_SHAPE_TEXT], ts[LUNET_SHAPE_TEXT];
+  (void)p, (void)device;
   if (k < 2 || k > INT_MAX) {
     host->error("cross_entropy: prediction shape %s gives K=%lld logits per sample, expected "
-                "K >= 2 (one logit per class)", shape_str(pred, ps, sizeof ps), (long long)k);
+                "K >= 2 (one logit per class)", lunet_shape_text(pred, ps), (long long)k);
     return NULL;
   }
   if (classes > 0 && k != classes) {
     host->error("cross_entropy: prediction shape %s gives K=%lld logits but the data has "
-                "classes=%d, expected K == classes", shape_str(pred, ps, sizeof ps),
+                "classes=%d, expected K == classes", lunet_shape_text(pred, ps),
                 (long long)k, classes);
     return NULL;
   }
   if (t != 1 && t != k) {
-    host->error("cross_entropy: target shape %s has %lld elements per sample, expected {1} "
+    host->error("cross_entropy: target shape %s has %lld elements per sample, expected (1) "
                 "(class index) or %lld (probabilities, as prediction shape %s)",
-                shape_str(target, ts, sizeof ts), (long long)t, (long long)k,
-                shape_str(pred, ps, sizeof ps));
+                lunet_shape_text(target, ts), (long long)t, (long long)k,
+                lunet_shape_text(pred, ps));
     return NULL;
   }
-  ce = host->alloc(sizeof *ce);
+  cross_entropy *ce = host->alloc(sizeof *ce);
   if (!ce) return NULL;
   ce->k = (int)k;
   ce->indices = t == 1;
@@ -116,21 +102,21 @@ static int cross_entropy_forward(void *self, const lunet_tensor *pred,
   if (B < 1 || target->shape.dim[0] != B) {
     host->error("cross_entropy: batch of %d predictions and %d targets, expected the same "
                 "number, at least 1", B, target->shape.dim[0]);
-    return 1;
+    return -1;
   }
   for (int i = 0; i < B; i++) {
-    const float *p = pred->data + (int64_t)i * k;
-    float *g = grad ? grad->data + (int64_t)i * k : NULL;
+    const float *p = pred->f32 + (int64_t)i * k;
+    float *g = grad ? grad->f32 + (int64_t)i * k : NULL;
     if (ce->indices) {
-      int c = class_of(target->data[i], k);
+      int c = class_of(target->f32[i], k);
       if (c < 0) {
         host->error("cross_entropy: target of row %d is %g, expected a class index 0..%d",
-                    i, target->data[i], k - 1);
-        return 1;
+                    i, target->f32[i], k - 1);
+        return -1;
       }
       sum += row_index(p, c, g, k, B);
     } else {
-      sum += row_probs(p, target->data + (int64_t)i * k, g, k, B);
+      sum += row_probs(p, target->f32 + (int64_t)i * k, g, k, B);
     }
   }
   *loss = sum / B;
@@ -142,23 +128,7 @@ static const lunet_loss_api api = {
   .create = cross_entropy_create,
   .destroy = cross_entropy_destroy,
   .forward = {[LUNET_CPU] = cross_entropy_forward},
-  .errors = NULL,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LOSS,
-  .name = "cross_entropy",
-  .version = "1.0.0",
-  .summary = "softmax + negative log-likelihood, stable, mean over the batch",
-  .params = NULL,
-  .n_params = 0,
-  .loss = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LOSS_PLUGIN(api, "cross_entropy", "2.0.0",
+                  "softmax + negative log-likelihood, stable, mean over the batch", LUNET_NO_PARAMS)

@@ -12,130 +12,31 @@
 ** as t = -1, index 1 as t = +1. Any other target is an error in forward that
 ** names the row and the value. errors() counts the rows with sign(p) != t,
 ** so a score of exactly 0 is an error, and so is an invalid target.
+** All but the row function is margin.h, shared with logistic.c and perceptron.c.
 */
-#include <stdio.h>
+#include "margin.h"
 
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
-
-typedef struct hinge {
-  int indices; /* 1: class indices 0 and 1 (classes = 2); 0: targets -1 and +1 */
-} hinge;
-
-/* writes a shape as "{2, 3}" into buf */
-static const char *shape_str(const lunet_shape *s, char *buf, size_t size) {
-  int k = snprintf(buf, size, "{");
-  for (int i = 0; i < s->ndim && k > 0 && (size_t)k < size; i++)
-    k += snprintf(buf + k, size - (size_t)k, i ? ", %d" : "%d", s->dim[i]);
-  if (k > 0 && (size_t)k < size) snprintf(buf + k, size - (size_t)k, "}");
-  return buf;
+/* l = max(0, 1 - t p),  g = -t [1 - t p > 0] / B    scalars -> scalar */
+static double hinge_row(float t, float p, int B, float *g) {
+  double margin = 1.0 - t * (double)p;
+  if (g) *g = margin > 0 ? (float)(-t / (double)B) : 0.0f;
+  return margin > 0 ? margin : 0.0;
 }
 
 static void *hinge_create(const lunet_value *p, const lunet_shape *pred,
-                          const lunet_shape *target, int classes) {
-  char buf[96];
-  hinge *h;
-  (void)p;
-  if (lunet_numel(pred) != 1) {
-    host->error("hinge: prediction shape %s has %lld elements per sample, expected {1}: one "
-                "score per sample, positive for +1", shape_str(pred, buf, sizeof buf),
-                (long long)lunet_numel(pred));
-    return NULL;
-  }
-  if (classes != 0 && classes != 2) {
-    host->error("hinge: the data has classes=%d, expected classes=2 (class 0 -> -1, class 1 "
-                "-> +1) or regression targets -1 and +1", classes);
-    return NULL;
-  }
-  if (lunet_numel(target) != 1) {
-    host->error("hinge: target shape %s has %lld elements per sample, expected {1}: -1 or +1, "
-                "or a class index 0 or 1", shape_str(target, buf, sizeof buf),
-                (long long)lunet_numel(target));
-    return NULL;
-  }
-  h = host->alloc(sizeof *h);
-  if (!h) return NULL;
-  h->indices = classes == 2;
-  return h;
-}
-
-static void hinge_destroy(void *self) { host->free(self); }
-
-/* the target t as -1 or +1 (class 0 -> -1, 1 -> +1), or 0 when invalid */
-static float sign_target(const hinge *h, float t) {
-  if (h->indices) return t == 0.0f ? -1.0f : t == 1.0f ? 1.0f : 0.0f;
-  return t == -1.0f || t == 1.0f ? t : 0.0f;
-}
-
-/* reports target t of row i as invalid; returns 1 */
-static int bad_target(const hinge *h, int i, float t) {
-  if (h->indices)
-    host->error("hinge: target of row %d is %g, expected class index 0 (-> -1) or 1 (-> +1)",
-                i, t);
-  else
-    host->error("hinge: target of row %d is %g, expected -1 or +1", i, t);
-  return 1;
-}
-
-/* l = max(0, 1 - t p),  g = -t [1 - t p > 0] / B    (B, 1), (B, 1) -> scalar */
-static int hinge_forward(void *self, const lunet_tensor *pred, const lunet_tensor *target,
-                         double *loss, lunet_tensor *grad) {
-  hinge *h = self;
-  int B = pred->shape.dim[0];
-  double sum = 0.0;
-  if (B < 1 || target->shape.dim[0] != B) {
-    host->error("hinge: batch of %d predictions and %d targets, expected the same number, at "
-                "least 1", B, target->shape.dim[0]);
-    return 1;
-  }
-  for (int i = 0; i < B; i++) {
-    float t = sign_target(h, target->data[i]);
-    double margin;
-    if (t == 0.0f) return bad_target(h, i, target->data[i]);
-    margin = 1.0 - t * (double)pred->data[i];
-    if (margin > 0) sum += margin;
-    if (grad) grad->data[i] = margin > 0 ? (float)(-t / (double)B) : 0.0f;
-  }
-  *loss = sum / B;
-  return 0;
-}
-
-/* rows with sign(p) != t    (B, 1), (B, 1) -> count */
-static int64_t hinge_errors(void *self, const lunet_tensor *pred, const lunet_tensor *target) {
-  hinge *h = self;
-  int B = pred->shape.dim[0];
-  int64_t wrong = 0;
-  for (int i = 0; i < B; i++) {
-    float t = sign_target(h, target->data[i]), p = pred->data[i];
-    float s = (float)((p > 0.0f) - (p < 0.0f));
-    wrong += t == 0.0f || s != t;
-  }
-  return wrong;
+                          const lunet_shape *target, int classes, int device) {
+  (void)p, (void)device;
+  return margin_create("hinge", hinge_row, pred, target, classes);
 }
 
 static const lunet_loss_api api = {
   .size = sizeof(lunet_loss_api),
   .create = hinge_create,
-  .destroy = hinge_destroy,
-  .forward = {[LUNET_CPU] = hinge_forward},
-  .errors = hinge_errors,
+  .destroy = margin_destroy,
+  .forward = {[LUNET_CPU] = margin_forward},
+  .errors = margin_errors,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LOSS,
-  .name = "hinge",
-  .version = "1.0.0",
-  .summary = "binary hinge loss max(0, 1 - t p), t = -1/+1 or class 0/1, mean over the batch",
-  .params = NULL,
-  .n_params = 0,
-  .loss = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LOSS_PLUGIN(api, "hinge", "2.0.0",
+                  "binary hinge loss max(0, 1 - t p), t = -1/+1 or class 0/1, mean over the batch",
+                  LUNET_NO_PARAMS)

@@ -11,30 +11,15 @@
 ** class targets work too. Class indices (classes > 0, target {1}) are
 ** refused at create: use one-hot targets or cross_entropy for those.
 */
-#include <stdio.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 typedef struct mse {
   int64_t n; /* elements per sample, P */
 } mse;
 
-/* writes a shape as "{2, 3}" into buf */
-static const char *shape_str(const lunet_shape *s, char *buf, size_t size) {
-  int k = snprintf(buf, size, "{");
-  for (int i = 0; i < s->ndim && k > 0 && (size_t)k < size; i++)
-    k += snprintf(buf + k, size - (size_t)k, i ? ", %d" : "%d", s->dim[i]);
-  if (k > 0 && (size_t)k < size) snprintf(buf + k, size - (size_t)k, "}");
-  return buf;
-}
-
 static void *mse_create(const lunet_value *p, const lunet_shape *pred,
-                        const lunet_shape *target, int classes) {
-  char ps[96], ts[96];
-  mse *m;
-  (void)p;
+                        const lunet_shape *target, int classes, int device) {
+  (void)p, (void)device;
   if (classes > 0 && lunet_numel(target) == 1) {
     host->error("mse: targets are class indices (classes=%d); use a dataset with one-hot "
                 "targets or cross_entropy", classes);
@@ -42,12 +27,12 @@ static void *mse_create(const lunet_value *p, const lunet_shape *pred,
   }
   if (lunet_numel(target) != lunet_numel(pred)) {
     host->error("mse: target shape %s has %lld elements per sample, expected %lld as the "
-                "prediction shape %s", shape_str(target, ts, sizeof ts),
+                "prediction shape %s", lunet_shape_text(target, (char[LUNET_SHAPE_TEXT]){0}),
                 (long long)lunet_numel(target), (long long)lunet_numel(pred),
-                shape_str(pred, ps, sizeof ps));
+                lunet_shape_text(pred, (char[LUNET_SHAPE_TEXT]){0}));
     return NULL;
   }
-  m = host->alloc(sizeof *m);
+  mse *m = host->alloc(sizeof *m);
   if (!m) return NULL;
   m->n = lunet_numel(pred);
   return m;
@@ -65,12 +50,12 @@ static int mse_forward(void *self, const lunet_tensor *pred, const lunet_tensor 
   if (B < 1 || target->shape.dim[0] != B) {
     host->error("mse: batch of %d predictions and %d targets, expected the same number, "
                 "at least 1", B, target->shape.dim[0]);
-    return 1;
+    return -1;
   }
   for (int64_t i = 0; i < n; i++) {
-    double d = (double)pred->data[i] - (double)target->data[i];
+    double d = (double)pred->f32[i] - (double)target->f32[i];
     sum += d * d;
-    if (grad) grad->data[i] = (float)(2.0 * scale * d);
+    if (grad) grad->f32[i] = (float)(2.0 * scale * d);
   }
   *loss = sum * scale;
   return 0;
@@ -81,23 +66,8 @@ static const lunet_loss_api api = {
   .create = mse_create,
   .destroy = mse_destroy,
   .forward = {[LUNET_CPU] = mse_forward},
-  .errors = NULL,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LOSS,
-  .name = "mse",
-  .version = "1.0.0",
-  .summary = "mean squared error over all B*P elements (PyTorch MSELoss, reduction='mean')",
-  .params = NULL,
-  .n_params = 0,
-  .loss = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LOSS_PLUGIN(api, "mse", "2.0.0",
+                  "mean squared error over all B*P elements (PyTorch MSELoss, reduction='mean')",
+                  LUNET_NO_PARAMS)

@@ -8,108 +8,15 @@
 **     w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 ** As in PyTorch, eps is added after the bias correction of sqrt(v). The
 ** host hands every trained value in one flat buffer, so the moments are two
-** buffers of the same size and a step is one pass over all of them.
+** buffers of the same size and a step is one pass over all of them. The
+** code is adam_core.h, shared with adamw.c.
 */
-#include <lunet/helpers.h>
+#define ADAM_NAME "adam"
+#define ADAM_DECOUPLED 0
+#define ADAM_DECAY_DEFAULT 0
+#define ADAM_DECAY_DOC "L2 penalty: adds weight_decay * w to the gradient"
+#include "adam_core.h"
 
-enum { P_LR, P_BETA1, P_BETA2, P_EPS, P_WEIGHT_DECAY, N_PARAMS };
-
-static const lunet_param_decl params[] = {
-  [P_LR] = {"lr", LUNET_NUMBER, 0.001, 0, 100, NULL, NULL, "learning rate", 0},
-  [P_BETA1] = {"beta1", LUNET_NUMBER, 0.9, 0, 1, NULL, NULL,
-               "decay of the gradient mean m, 0 <= beta1 < 1", 0},
-  [P_BETA2] = {"beta2", LUNET_NUMBER, 0.999, 0, 1, NULL, NULL,
-               "decay of the squared-gradient mean v, 0 <= beta2 < 1", 0},
-  [P_EPS] = {"eps", LUNET_NUMBER, 1e-8, 0, 1, NULL, NULL,
-             "added to the denominator sqrt(v_hat) for stability", 0},
-  [P_WEIGHT_DECAY] = {"weight_decay", LUNET_NUMBER, 0, 0, 10, NULL, NULL,
-                      "L2 penalty: adds weight_decay * w to the gradient", 0},
-};
-
-typedef struct adam {
-  double h[N_PARAMS]; /* hyper-parameters in declaration order */
-  int64_t t;          /* steps taken */
-  int64_t n;          /* trained values */
-  float *m, *v;       /* first and second moments, n each */
-} adam;
-
-/* value v for hyper-parameter `index`: its declared range, betas < 1 */
-static int check_value(int index, double v) {
-  if (lunet_hyper_check("adam", params, N_PARAMS, index, v)) return -1;
-  if ((index == P_BETA1 || index == P_BETA2) && v >= 1) {
-    host->error("adam: %s = %g, expected 0 <= %s < 1", params[index].name, v, params[index].name);
-    return -1;
-  }
-  return 0;
-}
-
-static void adam_destroy(void *self) {
-  adam *o = self;
-  if (!o) return;
-  host->free(o->m);
-  host->free(o->v);
-  host->free(o);
-}
-
-static void *adam_create(const lunet_value *p, const lunet_params *ps) {
-  for (int i = 0; i < N_PARAMS; i++)
-    if (check_value(i, p[i].num)) return NULL;
-  adam *o = host->alloc(sizeof *o);
-  if (!o) return NULL;
-  for (int i = 0; i < N_PARAMS; i++) o->h[i] = p[i].num;
-  o->n = lunet_numel(&ps->value.shape);
-  o->m = host->alloc(sizeof(float) * (size_t)(o->n ? o->n : 1));
-  o->v = host->alloc(sizeof(float) * (size_t)(o->n ? o->n : 1));
-  if (!o->m || !o->v) {
-    adam_destroy(o);
-    return NULL;
-  }
-  return o;
-}
-
-/* m, v = moving means of g, g^2;  w -= step_size m / (sqrt(v) / bc2_sqrt + eps)    (n) -> (n) */
-static void update(adam *o, float *restrict w, const float *restrict grad, float step_size,
-                   float bc2_sqrt) {
-  float b1 = (float)o->h[P_BETA1], b2 = (float)o->h[P_BETA2];
-  float c1 = (float)(1.0 - o->h[P_BETA1]), c2 = (float)(1.0 - o->h[P_BETA2]); /* as PyTorch */
-  float eps = (float)o->h[P_EPS], wd = (float)o->h[P_WEIGHT_DECAY];
-  float *restrict m = o->m, *restrict v = o->v; /* no overlap: lets the loop vectorize */
-  for (int64_t i = 0; i < o->n; i++) {
-    float g = grad[i] + wd * w[i];
-    m[i] = b1 * m[i] + c1 * g;
-    v[i] = b2 * v[i] + c2 * g * g;
-    w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
-  }
-}
-
-static int adam_step(void *self, lunet_params *ps) {
-  adam *o = self;
-  if (lunet_numel(&ps->value.shape) != o->n) {
-    host->error("adam: step got %lld values, expected the %lld given to create",
-                (long long)lunet_numel(&ps->value.shape), (long long)o->n);
-    return -1;
-  }
-  o->t++;
-  double bc1 = 1.0 - pow(o->h[P_BETA1], (double)o->t), bc2 = 1.0 - pow(o->h[P_BETA2], (double)o->t);
-  update(o, ps->value.f32, ps->grad.f32, (float)(o->h[P_LR] / bc1), (float)sqrt(bc2));
-  return 0;
-}
-
-static int adam_set(void *self, int index, double value) {
-  adam *o = self;
-  if (check_value(index, value)) return -1;
-  o->h[index] = value;
-  return 0;
-}
-
-static const lunet_optimizer_api api = {
-  .size = sizeof(lunet_optimizer_api),
-  .create = adam_create,
-  .destroy = adam_destroy,
-  .step = {[LUNET_CPU] = adam_step},
-  .set = adam_set,
-};
-
-LUNET_OPTIMIZER_PLUGIN(api, "adam", "2.0.0",
+LUNET_OPTIMIZER_PLUGIN(api, ADAM_NAME, "2.0.0",
                        "Adam with bias correction and L2 weight decay (as torch.optim.Adam)",
                        LUNET_PARAMS(params))

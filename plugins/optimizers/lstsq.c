@@ -21,14 +21,14 @@
 **     f(s) = 1/s if s > rcond s_max, 0 otherwise                  lambda = 0
 **
 ** Two paths compute it through the host:
-**   - lambda = 0: host->lstsq (ABI 1.2), LAPACK's dgelsd as in numpy's
-**     lstsq. It reduces a markedly tall (wide) A by QR (LQ) to a square
+**   - lambda = 0: host->lstsq, LAPACK's dgelsd as in numpy's lstsq.
+**     It reduces a markedly tall (wide) A by QR (LQ) to a square
 **     matrix, bidiagonalizes that and applies the divide-and-conquer SVD
 **     to Y directly: U and V are never formed (n = 2000 rows, 500..8000
 **     features: 1.4-3x faster), with the same cut, passed explicitly;
-**   - lambda > 0, or a host without lstsq: host->svd (dgesdd, U and V
-**     formed), then the filter and two dgemms: dgelsd only applies the
-**     truncated 1/s, not the ridge filter.
+**   - lambda > 0: host->svd (dgesdd, U and V formed), then the filter and
+**     two dgemms: dgelsd only applies the truncated 1/s, not the ridge
+**     filter.
 **
 ** Numerics at the interpolation threshold (q = n). There the smallest
 ** singular values of a random feature matrix approach 0 and the condition
@@ -58,12 +58,7 @@
 ** interpolant that float32 weights cannot hold; the reported training loss
 ** shows it, and lambda > 0 (as in Bishop) or rcond ~ 1e-7 is the remedy.
 */
-#include <math.h>
-#include <string.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_LAMBDA, P_PENALIZE_BIAS, P_RCOND, N_PARAMS };
 
@@ -96,8 +91,8 @@ typedef struct work {
   double *mean_y;    /* (T) target means (free bias only) */
 } work;
 
-static void *ls_create(const lunet_value *p, const lunet_param *t, int n) {
-  (void)t, (void)n;
+static void *ls_create(const lunet_value *p, const lunet_params *ps) {
+  (void)ps;
   lstsq *o = host->alloc(sizeof *o);
   if (!o) return NULL;
   for (int i = 0; i < N_PARAMS; i++) o->h[i] = p[i].num;
@@ -106,24 +101,16 @@ static void *ls_create(const lunet_value *p, const lunet_param *t, int n) {
 
 static void ls_destroy(void *self) { host->free(self); }
 
-static int ls_step(void *self, lunet_param *t, int n) {
-  (void)self, (void)t, (void)n;
+static int ls_step(void *self, lunet_params *ps) {
+  (void)self, (void)ps;
   host->error("lstsq: a closed-form optimizer has no gradient step; train with lunet.train, "
               "which calls its fit on the features of the final dense layer");
-  return 1;
+  return -1;
 }
 
 static int ls_set(void *self, int index, double v) {
   lstsq *o = self;
-  if (index < 0 || index >= N_PARAMS) {
-    host->error("lstsq: no hyper-parameter number %d, expected 0..%d", index, N_PARAMS - 1);
-    return 1;
-  }
-  if (!(v >= params[index].min && v <= params[index].max)) {
-    host->error("lstsq: %s = %g, expected %g to %g", params[index].name, v, params[index].min,
-                params[index].max);
-    return 1;
-  }
+  if (lunet_hyper_check("lstsq", params, N_PARAMS, index, v)) return -1;
   o->h[index] = v;
   return 0;
 }
@@ -218,51 +205,47 @@ static void store(const work *w, const double *x, float *weight, float *bias, in
 }
 
 /* The final layer's tensors must fit the features and targets. */
-static int check_shapes(const lunet_tensor *phi, const lunet_tensor *y, lunet_param *t, int nt) {
-  int n = phi->shape.dim[0], p = (int)lunet_row_size(phi), T = (int)lunet_row_size(y);
+static int check_shapes(const lunet_tensor *phi, const lunet_tensor *y, const lunet_params *ps) {
+  const lunet_param *t = ps->tensors;
+  int n = phi->shape.dim[0], p = (int)lunet_row_size(phi), T = (int)lunet_row_size(y), nt = ps->n;
   const lunet_tensor *wt = nt >= 1 ? t[0].value : NULL;
   if (!wt || wt->shape.ndim != 2 || wt->shape.dim[0] != T || wt->shape.dim[1] != p) {
     host->error("lstsq: the final layer's first tensor %s is not a (%d, %d) weight for %d "
                 "features and %d targets; expected a dense layer's weight",
                 nt >= 1 && t[0].name ? t[0].name : "(none)", T, p, p, T);
-    return 1;
+    return -1;
   }
   if (nt >= 2 && lunet_numel(&t[1].value->shape) != T) {
     host->error("lstsq: the final layer's bias has %lld values, expected %d (one per target)",
                 (long long)lunet_numel(&t[1].value->shape), T);
-    return 1;
+    return -1;
   }
   if (nt > 2 || y->shape.dim[0] != n || n < 1) {
     host->error("lstsq: %d tensors, %d feature rows and %d target rows; expected a weight, an "
                 "optional bias and as many targets as feature rows (>= 1)", nt, n, y->shape.dim[0]);
-    return 1;
+    return -1;
   }
   return 0;
 }
 
-static int ls_fit(void *self, const lunet_tensor *phi, const lunet_tensor *y, lunet_param *t,
-                  int nt) {
+static int ls_fit(void *self, const lunet_tensor *phi, const lunet_tensor *y, lunet_params *ps) {
   lstsq *o = self;
-  if (!LUNET_HAS_FIELD(host, lunet_host, svd)) {
-    host->error("lstsq: this lunet (ABI %d.%d) has no svd service, expected ABI 1.1 or later",
-                host->abi_major, host->abi_minor);
-    return 1;
-  }
-  if (check_shapes(phi, y, t, nt)) return 1;
-  int has_bias = nt == 2, free_bias = has_bias && o->h[P_PENALIZE_BIAS] == 0;
+  if (check_shapes(phi, y, ps)) return -1;
+  const lunet_param *t = ps->tensors;
+  int has_bias = ps->n == 2, free_bias = has_bias && o->h[P_PENALIZE_BIAS] == 0;
   work w = {0};
   w.n = phi->shape.dim[0], w.p = (int)lunet_row_size(phi), w.T = (int)lunet_row_size(y);
   w.q = w.p + (has_bias && !free_bias);
   w.k = w.n < w.q ? w.n : w.q;
-  int svd = o->h[P_LAMBDA] > 0 || !LUNET_HAS_FIELD(host, lunet_host, lstsq);
+  int svd = o->h[P_LAMBDA] > 0;
   const double *x = NULL;
   if (work_alloc(&w, free_bias, svd)) {
-    load(&w, phi->data, y->data, has_bias, free_bias);
+    load(&w, phi->f32, y->f32, has_bias, free_bias);
     x = svd ? solve_svd(&w, o->h[P_LAMBDA], o->h[P_RCOND]) : solve_min_norm(&w, o->h[P_RCOND]);
-    if (x) store(&w, x, t[0].value->data, has_bias ? t[1].value->data : NULL, free_bias);
+    if (x) store(&w, x, t[0].value->f32, has_bias ? t[1].value->f32 : NULL, free_bias);
   }
   work_free(&w);
-  return x ? 0 : 1;
+  return x ? 0 : -1;
 }
 
 static const lunet_optimizer_api api = {
@@ -274,20 +257,6 @@ static const lunet_optimizer_api api = {
   .fit = ls_fit,
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_OPTIMIZER,
-  .name = "lstsq",
-  .version = "1.1.0",
-  .summary = "closed-form fit of the final dense layer: ridge, or min-norm least squares",
-  .params = params,
-  .n_params = N_PARAMS,
-  .optimizer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_OPTIMIZER_PLUGIN(api, "lstsq", "2.0.0",
+                       "closed-form fit of the final dense layer: ridge, or min-norm least squares",
+                       LUNET_PARAMS(params))
