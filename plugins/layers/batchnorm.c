@@ -15,19 +15,15 @@
 ** channel: a batch of 1 after dense is an error. Eval mode normalizes with
 ** the running averages and changes nothing.
 **
-** Parameters: "weight" (gamma, init 1) and "bias" (beta, init 0), trained,
-** listed only when affine; "running_mean" (init 0) and "running_var" (init
-** 1) as buffers (grad NULL), so checkpoints save them. Without affine gamma
-** and beta stay 1 and 0, so one kernel serves both. The batch mean and
+** Parameters, declared in this order: "weight" (gamma, init 1) and "bias"
+** (beta, init 0), trained, only when affine; "running_mean" (init 0) and
+** "running_var" (init 1) as buffers (grad NULL), so checkpoints save them.
+** The host owns their memory. Without affine gamma and beta are taken as 1
+** and 0 (gamma_of, beta_of), so one kernel serves both. The batch mean and
 ** 1 / sqrt(var + eps) per channel are kept from the last training forward
 ** for backward; eval forwards leave them alone.
 */
-#include <math.h>
-#include <string.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_MOMENTUM, P_EPS, P_AFFINE };
 
@@ -43,7 +39,7 @@ static const lunet_param_decl params[] = {
 typedef struct batchnorm {
   int c;                 /* channels (features) C */
   int64_t s;             /* values per channel and sample, S */
-  int affine;            /* gamma and beta are trained and listed */
+  int affine;            /* gamma and beta are trained and declared */
   double momentum, eps;
   lunet_tensor w, dw;    /* gamma and its gradient, (C) */
   lunet_tensor b, db;    /* beta and its gradient, (C) */
@@ -51,32 +47,27 @@ typedef struct batchnorm {
   float *mean, *istd;    /* batch mean, 1 / sqrt(var + eps) of the last training forward, (C) */
 } batchnorm;
 
-static int alloc_tensor(lunet_tensor *t, int n) {
-  t->shape.ndim = 1;
-  t->shape.dim[0] = n;
-  t->device = LUNET_CPU;
-  t->data = host->alloc(sizeof(float) * (size_t)n);
-  return t->data != NULL;
-}
-
 static void batchnorm_destroy(void *self) {
   batchnorm *bn = self;
   if (!bn) return;
-  host->free(bn->w.data);
-  host->free(bn->dw.data);
-  host->free(bn->b.data);
-  host->free(bn->db.data);
-  host->free(bn->rm.data);
-  host->free(bn->rv.data);
   host->free(bn->mean);
   host->free(bn->istd);
   host->free(bn);
 }
 
+/* The parameters in their order: weight and bias when affine, then the
+** running statistics; 0, or non-zero after an error. */
+static int declare_params(batchnorm *bn, const lunet_build *b) {
+  const lunet_shape *c = &(lunet_shape){1, {bn->c}};
+  return (bn->affine && (b->param(b, "weight", &bn->w, &bn->dw, c) ||
+                         b->param(b, "bias", &bn->b, &bn->db, c))) ||
+         b->param(b, "running_mean", &bn->rm, NULL, c) ||
+         b->param(b, "running_var", &bn->rv, NULL, c);
+}
+
 static void *batchnorm_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                              lunet_rng *rng) {
+                              lunet_build *b) {
   batchnorm *bn;
-  (void)rng;
   if (in->ndim < 1 || in->dim[0] < 1) {
     host->error("batchnorm: input has %d dimensions, expected {C} (after dense) or {C, H, W} "
                 "(after conv) with C >= 1", in->ndim);
@@ -89,27 +80,22 @@ static void *batchnorm_create(const lunet_value *p, const lunet_shape *in, lunet
   bn->affine = p[P_AFFINE].num != 0;
   bn->momentum = p[P_MOMENTUM].num;
   bn->eps = p[P_EPS].num;
-  if (!alloc_tensor(&bn->w, bn->c) || !alloc_tensor(&bn->dw, bn->c) ||
-      !alloc_tensor(&bn->b, bn->c) || !alloc_tensor(&bn->db, bn->c) ||
-      !alloc_tensor(&bn->rm, bn->c) || !alloc_tensor(&bn->rv, bn->c) ||
-      !(bn->mean = host->alloc(sizeof(float) * (size_t)bn->c)) ||
+  if (declare_params(bn, b) || !(bn->mean = host->alloc(sizeof(float) * (size_t)bn->c)) ||
       !(bn->istd = host->alloc(sizeof(float) * (size_t)bn->c))) {
     batchnorm_destroy(bn);
     return NULL;
   }
-  for (int c = 0; c < bn->c; c++) bn->w.data[c] = bn->rv.data[c] = 1.0f;
+  for (int c = 0; c < bn->c; c++) {
+    if (bn->affine) bn->w.f32[c] = 1.0f;
+    bn->rv.f32[c] = 1.0f;
+  }
   *out = *in;
   return bn;
 }
 
-static int batchnorm_parameters(void *self, lunet_param *out, int cap) {
-  batchnorm *bn = self;
-  lunet_param all[4] = {{"weight", &bn->w, &bn->dw}, {"bias", &bn->b, &bn->db},
-                        {"running_mean", &bn->rm, NULL}, {"running_var", &bn->rv, NULL}};
-  int first = bn->affine ? 0 : 2, n = 4 - first;
-  for (int i = 0; i < n && i < cap; i++) out[i] = all[first + i];
-  return n;
-}
+/* gamma and beta of channel c: 1 and 0 without affine */
+static float gamma_of(const batchnorm *bn, int64_t c) { return bn->affine ? bn->w.f32[c] : 1.0f; }
+static float beta_of(const batchnorm *bn, int64_t c) { return bn->affine ? bn->b.f32[c] : 0.0f; }
 
 /* ---- row sums -------------------------------------------------------------
 ** The kernels walk the tensor as B C rows of S contiguous values, one row per
@@ -176,7 +162,7 @@ static void normalize_channel(const pass *t, int c, float mean, float istd) {
   const batchnorm *bn = t->bn;
   for (int i = 0; i < t->B; i++) {
     int64_t at = ((int64_t)i * bn->c + c) * bn->s;
-    row_affine(t->y + at, t->x + at, bn->s, mean, bn->w.data[c] * istd, bn->b.data[c]);
+    row_affine(t->y + at, t->x + at, bn->s, mean, gamma_of(bn, c) * istd, beta_of(bn, c));
   }
 }
 
@@ -194,8 +180,8 @@ static void train_channels(void *ctx, int64_t lo, int64_t hi) {
     double var = sq / n;
     bn->mean[c] = mean;
     bn->istd[c] = (float)(1.0 / sqrt(var + bn->eps));
-    bn->rm.data[c] = (float)((1 - m) * bn->rm.data[c] + m * (sum / n));
-    bn->rv.data[c] = (float)((1 - m) * bn->rv.data[c] + m * var * n / (n - 1));
+    bn->rm.f32[c] = (float)((1 - m) * bn->rm.f32[c] + m * (sum / n));
+    bn->rv.f32[c] = (float)((1 - m) * bn->rv.f32[c] + m * var * n / (n - 1));
     normalize_channel(t, (int)c, bn->mean[c], bn->istd[c]);
   }
 }
@@ -205,7 +191,7 @@ static void eval_channels(void *ctx, int64_t lo, int64_t hi) {
   const pass *t = ctx;
   const batchnorm *bn = t->bn;
   for (int64_t c = lo; c < hi; c++)
-    normalize_channel(t, (int)c, bn->rm.data[c], (float)(1.0 / sqrt((double)bn->rv.data[c] + bn->eps)));
+    normalize_channel(t, (int)c, bn->rm.f32[c], (float)(1.0 / sqrt((double)bn->rv.f32[c] + bn->eps)));
 }
 
 /* dgamma = sum dy xhat,  dbeta = sum dy,  xhat = (x - mean) istd,
@@ -223,10 +209,12 @@ static void backward_channels(void *ctx, int64_t lo, int64_t hi) {
       sgx += row_dot_dev(t->dy + at, t->x + at, bn->s, mean);
     }
     sgx *= istd;
-    bn->db.data[c] = (float)sg;
-    bn->dw.data[c] = (float)sgx;
+    if (bn->affine) {
+      bn->db.f32[c] = (float)sg;
+      bn->dw.f32[c] = (float)sgx;
+    }
     if (!t->dx) continue;
-    float a = (float)(sg / n), b = (float)(sgx / n), scale = bn->w.data[c] * istd;
+    float a = (float)(sg / n), b = (float)(sgx / n), scale = gamma_of(bn, c) * istd;
     for (int i = 0; i < t->B; i++) {
       int64_t at = ((int64_t)i * bn->c + c) * bn->s;
       const float *restrict x = t->x + at, *restrict dy = t->dy + at;
@@ -239,19 +227,19 @@ static void backward_channels(void *ctx, int64_t lo, int64_t hi) {
 /* Runs a pass over the channels, at least ~32k values per chunk. */
 static void each_channel(pass *t, lunet_range_fn fn) {
   int64_t per_channel = (int64_t)t->B * t->bn->s;
-  lunet_parallel_for(host, t->bn->c, 1 + (1 << 15) / (per_channel > 0 ? per_channel : 1), fn, t);
+  host->parallel_for(t->bn->c, 1 + (1 << 15) / (per_channel > 0 ? per_channel : 1), fn, t);
 }
 
 /* y = gamma (x - mean) / sqrt(var + eps) + beta    (B, C, S) -> (B, C, S) */
 static int batchnorm_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                              const lunet_ctx *ctx) {
   batchnorm *bn = self;
-  pass t = {bn, in->data, NULL, out->data, NULL, in->shape.dim[0]};
+  pass t = {bn, in->f32, NULL, out->f32, NULL, in->shape.dim[0]};
   double n = (double)t.B * (double)bn->s;
   if (ctx->train && n < 2) {
     host->error("batchnorm: training with %.0f value per channel (batch %d), expected at least "
                 "2 to compute a variance (as PyTorch)", n, t.B);
-    return 1;
+    return -1;
   }
   each_channel(&t, ctx->train ? train_channels : eval_channels);
   return 0;
@@ -260,7 +248,7 @@ static int batchnorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
 /* the gradient through the batch statistics    (B, C, S) -> (B, C, S) */
 static int batchnorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                               const lunet_tensor *dout, lunet_tensor *din) {
-  pass t = {self, in->data, dout->data, NULL, din ? din->data : NULL, in->shape.dim[0]};
+  pass t = {self, in->f32, dout->f32, NULL, din ? din->f32 : NULL, in->shape.dim[0]};
   (void)out;
   each_channel(&t, backward_channels);
   return 0;
@@ -270,26 +258,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = batchnorm_create,
   .destroy = batchnorm_destroy,
-  .parameters = batchnorm_parameters,
   .forward = {[LUNET_CPU] = batchnorm_forward},
   .backward = {[LUNET_CPU] = batchnorm_backward},
-  .check_input = {3, {2, 3, 3}},
+  .check_input = {{3, {2, 3, 3}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "batchnorm",
-  .version = "1.0.0",
-  .summary = "batch normalization per feature or per channel (as torch.nn.BatchNorm1d/2d)",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "batchnorm", "2.0.0",
+                   "batch normalization per feature or per channel (as torch.nn.BatchNorm1d/2d)",
+                   LUNET_PARAMS(params))

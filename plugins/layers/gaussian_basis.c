@@ -13,14 +13,11 @@
 ** y[i*centers + j] = phi_j(x_i). A dense layer on top is then an additive
 ** model sum_i f_i(x_i) -- the number of features grows linearly with d,
 ** where a grid of radial centres would grow like centers^d. Any input shape
-** is flattened. Nothing is trained; the layer back-propagates to its input.
-** The bias phi_0 = 1 is the dense layer's own bias.
+** is flattened. Nothing is trained and nothing is declared to the host (the
+** centres follow from the hyper-parameters); the layer back-propagates to
+** its input. The bias phi_0 = 1 is the dense layer's own bias.
 */
-#include <math.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_CENTERS, P_LO, P_HI, P_S };
 
@@ -47,8 +44,8 @@ static void gb_destroy(void *self) {
 }
 
 static void *gb_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                       lunet_rng *rng) {
-  (void)rng;
+                       lunet_build *b) {
+  (void)b;
   double lo = p[P_LO].num, hi = p[P_HI].num, s = p[P_S].num;
   int c = (int)p[P_CENTERS].num;
   if (!(hi >= lo)) {
@@ -70,14 +67,8 @@ static void *gb_create(const lunet_value *p, const lunet_shape *in, lunet_shape 
   l->c = c;
   l->inv2s2 = 1.0 / (2.0 * s * s);
   for (int j = 0; j < c; j++) l->mu[j] = c > 1 ? lo + j * (hi - lo) / (c - 1) : (lo + hi) / 2;
-  out->ndim = 1;
-  out->dim[0] = l->d * c;
+  *out = (lunet_shape){1, {l->d * c}};
   return l;
-}
-
-static int gb_parameters(void *self, lunet_param *out, int cap) {
-  (void)self, (void)out, (void)cap;
-  return 0;
 }
 
 /* y[i*c + j] = exp(-(x_i - mu_j)^2 / (2 s^2))    (B, d) -> (B, d c) */
@@ -87,9 +78,9 @@ static int gb_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
   int64_t n = (int64_t)in->shape.dim[0] * l->d;
   (void)ctx;
   for (int64_t i = 0; i < n; i++) {
-    float *y = out->data + i * l->c;
+    float *y = out->f32 + i * l->c;
     for (int j = 0; j < l->c; j++) {
-      double t = in->data[i] - l->mu[j];
+      double t = in->f32[i] - l->mu[j];
       y[j] = (float)exp(-t * t * l->inv2s2);
     }
   }
@@ -103,10 +94,10 @@ static int gb_backward(void *self, const lunet_tensor *in, const lunet_tensor *o
   int64_t n = (int64_t)in->shape.dim[0] * l->d;
   if (!din) return 0;
   for (int64_t i = 0; i < n; i++) {
-    const float *y = out->data + i * l->c, *dy = dout->data + i * l->c;
+    const float *y = out->f32 + i * l->c, *dy = dout->f32 + i * l->c;
     double g = 0;
-    for (int j = 0; j < l->c; j++) g += dy[j] * y[j] * (l->mu[j] - in->data[i]);
-    din->data[i] = (float)(g * 2.0 * l->inv2s2);
+    for (int j = 0; j < l->c; j++) g += dy[j] * y[j] * (l->mu[j] - in->f32[i]);
+    din->f32[i] = (float)(g * 2.0 * l->inv2s2);
   }
   return 0;
 }
@@ -115,26 +106,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = gb_create,
   .destroy = gb_destroy,
-  .parameters = gb_parameters,
   .forward = {[LUNET_CPU] = gb_forward},
   .backward = {[LUNET_CPU] = gb_backward},
-  .check_input = {1, {3}},
+  .check_input = {{1, {3}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "gaussian_basis",
-  .version = "1.0.0",
-  .summary = "fixed Gaussian basis exp(-(x - mu_j)^2 / (2 s^2)), centres evenly spaced (PRML 3.1)",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "gaussian_basis", "2.0.0",
+                   "fixed Gaussian basis exp(-(x - mu_j)^2 / (2 s^2)), centres evenly spaced (PRML 3.1)",
+                   LUNET_PARAMS(params))

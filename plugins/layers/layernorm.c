@@ -5,16 +5,13 @@
 ** each sample is normalized over all its n elements with its own mean and
 ** biased variance, the same in training and eval mode. Kernels see every
 ** tensor as (B, n). With affine, gamma ("weight", init 1) and beta ("bias",
-** init 0) have the per-sample shape and act elementwise; without, they stay
-** 1 and 0 and are not listed. The mean and 1 / sqrt(var + eps) of each row
-** of the last training forward are kept for backward, in scratch sized by
+** init 0) have the per-sample shape and act elementwise (the host owns
+** their memory); without, they are not declared and are taken as 1 and 0
+** (gamma_at, beta_at). The mean and 1 / sqrt(var + eps) of each row of the
+** last training forward are kept for backward, in scratch sized by
 ** reserve(max_batch).
 */
-#include <math.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_EPS, P_AFFINE };
 
@@ -27,7 +24,7 @@ static const lunet_param_decl params[] = {
 
 typedef struct layernorm {
   int64_t n;          /* elements per sample */
-  int affine;         /* gamma and beta are trained and listed */
+  int affine;         /* gamma and beta are trained and declared */
   double eps;
   lunet_tensor w, dw; /* gamma and its gradient, per-sample shape */
   lunet_tensor b, db; /* beta and its gradient, per-sample shape */
@@ -35,29 +32,17 @@ typedef struct layernorm {
   int max_batch;      /* rows the scratch holds */
 } layernorm;
 
-static int alloc_tensor(lunet_tensor *t, const lunet_shape *s) {
-  t->shape = *s;
-  t->device = LUNET_CPU;
-  t->data = host->alloc(sizeof(float) * (size_t)lunet_numel(s));
-  return t->data != NULL;
-}
-
 static void layernorm_destroy(void *self) {
   layernorm *ln = self;
   if (!ln) return;
-  host->free(ln->w.data);
-  host->free(ln->dw.data);
-  host->free(ln->b.data);
-  host->free(ln->db.data);
   host->free(ln->mean);
   host->free(ln->istd);
   host->free(ln);
 }
 
 static void *layernorm_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                              lunet_rng *rng) {
+                              lunet_build *b) {
   layernorm *ln;
-  (void)rng;
   if (in->ndim < 1 || lunet_numel(in) < 1) {
     host->error("layernorm: input has %d dimensions and %lld elements per sample, expected at "
                 "least 1 of each", in->ndim, (long long)lunet_numel(in));
@@ -68,36 +53,34 @@ static void *layernorm_create(const lunet_value *p, const lunet_shape *in, lunet
   ln->n = lunet_numel(in);
   ln->affine = p[P_AFFINE].num != 0;
   ln->eps = p[P_EPS].num;
-  if (!alloc_tensor(&ln->w, in) || !alloc_tensor(&ln->dw, in) || !alloc_tensor(&ln->b, in) ||
-      !alloc_tensor(&ln->db, in)) {
+  if (ln->affine && (b->param(b, "weight", &ln->w, &ln->dw, in) ||
+                     b->param(b, "bias", &ln->b, &ln->db, in))) {
     layernorm_destroy(ln);
     return NULL;
   }
-  for (int64_t j = 0; j < ln->n; j++) ln->w.data[j] = 1.0f;
+  if (ln->affine)
+    for (int64_t j = 0; j < ln->n; j++) ln->w.f32[j] = 1.0f; /* gamma */
   *out = *in;
   return ln;
 }
 
-static int layernorm_parameters(void *self, lunet_param *out, int cap) {
+static int layernorm_reserve(void *self, int max_batch, int device) {
   layernorm *ln = self;
-  lunet_param all[2] = {{"weight", &ln->w, &ln->dw}, {"bias", &ln->b, &ln->db}};
-  int n = ln->affine ? 2 : 0;
-  for (int i = 0; i < n && i < cap; i++) out[i] = all[i];
-  return n;
-}
-
-static int layernorm_reserve(void *self, int max_batch) {
-  layernorm *ln = self;
+  (void)device;
   if (max_batch <= ln->max_batch) return 0;
   host->free(ln->mean);
   host->free(ln->istd);
   ln->max_batch = 0;
   ln->mean = host->alloc(sizeof(float) * (size_t)max_batch);
   ln->istd = host->alloc(sizeof(float) * (size_t)max_batch);
-  if (!ln->mean || !ln->istd) return 1;
+  if (!ln->mean || !ln->istd) return -1;
   ln->max_batch = max_batch;
   return 0;
 }
+
+/* gamma and beta at element j: 1 and 0 without affine */
+static float gamma_at(const layernorm *ln, int64_t j) { return ln->affine ? ln->w.f32[j] : 1.0f; }
+static float beta_at(const layernorm *ln, int64_t j) { return ln->affine ? ln->b.f32[j] : 0.0f; }
 
 /* mean = sum x / n,  istd = 1 / sqrt(sum (x - mean)^2 / n + eps)    (n) -> scalars */
 static void row_stats(const layernorm *ln, const float *x, float *mean, float *istd) {
@@ -117,13 +100,13 @@ static int layernorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
   if (ctx->train && B > ln->max_batch) {
     host->error("layernorm: batch of %d rows, expected at most %d as given to reserve()", B,
                 ln->max_batch);
-    return 1;
+    return -1;
   }
   for (int i = 0; i < B; i++) {
-    const float *x = in->data + (int64_t)i * ln->n;
-    float *y = out->data + (int64_t)i * ln->n, mean, istd;
+    const float *x = in->f32 + (int64_t)i * ln->n;
+    float *y = out->f32 + (int64_t)i * ln->n, mean, istd;
     row_stats(ln, x, &mean, &istd);
-    for (int64_t j = 0; j < ln->n; j++) y[j] = (x[j] - mean) * istd * ln->w.data[j] + ln->b.data[j];
+    for (int64_t j = 0; j < ln->n; j++) y[j] = (x[j] - mean) * istd * gamma_at(ln, j) + beta_at(ln, j);
     if (ctx->train) {
       ln->mean[i] = mean;
       ln->istd[i] = istd;
@@ -138,17 +121,27 @@ static void backward_row(const layernorm *ln, const float *x, const float *dy, f
   double sg = 0.0, sgx = 0.0;
   float a, b;
   for (int64_t j = 0; j < ln->n; j++) {
-    float g = dy[j] * ln->w.data[j];
+    float g = dy[j] * gamma_at(ln, j);
     sg += g;
     sgx += (double)g * (x[j] - mean) * istd;
   }
   a = (float)(sg / (double)ln->n);
   b = (float)(sgx / (double)ln->n);
   for (int64_t j = 0; j < ln->n; j++)
-    dx[j] = istd * (dy[j] * ln->w.data[j] - a - (x[j] - mean) * istd * b);
+    dx[j] = istd * (dy[j] * gamma_at(ln, j) - a - (x[j] - mean) * istd * b);
 }
 
-/* dgamma = sum_i dy xhat,  dbeta = sum_i dy,  dx per row    (B, n) -> (B, n) */
+/* dgamma = sum_i dy xhat,  dbeta = sum_i dy    (B, n) -> (n) */
+static void param_grads(layernorm *ln, const float *x, const float *dy, int B) {
+  for (int64_t j = 0; j < ln->n; j++) ln->dw.f32[j] = ln->db.f32[j] = 0.0f;
+  for (int i = 0; i < B; i++, x += ln->n, dy += ln->n)
+    for (int64_t j = 0; j < ln->n; j++) {
+      ln->dw.f32[j] += dy[j] * (x[j] - ln->mean[i]) * ln->istd[i];
+      ln->db.f32[j] += dy[j];
+    }
+}
+
+/* dgamma, dbeta when affine; dx per row    (B, n) -> (B, n) */
 static int layernorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                               const lunet_tensor *dout, lunet_tensor *din) {
   layernorm *ln = self;
@@ -157,16 +150,12 @@ static int layernorm_backward(void *self, const lunet_tensor *in, const lunet_te
   if (B > ln->max_batch) {
     host->error("layernorm: backward of %d rows, expected at most %d as given to reserve()", B,
                 ln->max_batch);
-    return 1;
+    return -1;
   }
-  for (int64_t j = 0; j < ln->n; j++) ln->dw.data[j] = ln->db.data[j] = 0.0f;
-  for (int i = 0; i < B; i++) {
-    const float *x = in->data + (int64_t)i * ln->n, *dy = dout->data + (int64_t)i * ln->n;
-    for (int64_t j = 0; j < ln->n; j++) {
-      ln->dw.data[j] += dy[j] * (x[j] - ln->mean[i]) * ln->istd[i];
-      ln->db.data[j] += dy[j];
-    }
-    if (din) backward_row(ln, x, dy, din->data + (int64_t)i * ln->n, ln->mean[i], ln->istd[i]);
+  if (ln->affine) param_grads(ln, in->f32, dout->f32, B);
+  for (int i = 0; din && i < B; i++) {
+    int64_t at = (int64_t)i * ln->n;
+    backward_row(ln, in->f32 + at, dout->f32 + at, din->f32 + at, ln->mean[i], ln->istd[i]);
   }
   return 0;
 }
@@ -175,27 +164,12 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = layernorm_create,
   .destroy = layernorm_destroy,
-  .parameters = layernorm_parameters,
   .reserve = layernorm_reserve,
   .forward = {[LUNET_CPU] = layernorm_forward},
   .backward = {[LUNET_CPU] = layernorm_backward},
-  .check_input = {2, {2, 3}},
+  .check_input = {{2, {2, 3}}},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "layernorm",
-  .version = "1.0.0",
-  .summary = "layer normalization over each sample (as torch.nn.LayerNorm(input shape))",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "layernorm", "2.0.0",
+                   "layer normalization over each sample (as torch.nn.LayerNorm(input shape))",
+                   LUNET_PARAMS(params))

@@ -52,7 +52,7 @@ static int maxpool_reserve(void *self, int max_batch, int device) {
   host->free(m->argmax);
   m->argmax = host->alloc(sizeof(int) * (size_t)max_batch * (size_t)(m->g.C * m->g.Ho * m->g.Wo));
   m->cap = m->argmax ? max_batch : 0;
-  return m->argmax ? 0 : 1;
+  return m->argmax ? 0 : -1;
 }
 
 /* The common case, windows wholly inside the image (no padding): no bounds
@@ -149,7 +149,7 @@ static int maxpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out
   (void)ctx;
   if (in->shape.dim[0] > m->cap) {
     host->error("maxpool2d: batch of %d rows but reserve() sized %d", in->shape.dim[0], m->cap);
-    return 1;
+    return -1;
   }
   host->parallel_for((int64_t)in->shape.dim[0] * m->g.C, grain(m), forward_planes, &t);
   return 0;

@@ -20,14 +20,11 @@
 ** RKHS norm, which is what makes Belkin's norm curve meaningful. Without it
 ** the norm shrinks like 1/sqrt(N) for no interesting reason.
 **
-** Not trained: the frequencies are a buffer (grad NULL), saved in
-** checkpoints and never updated; the layer back-propagates to its input.
+** Not trained: the frequencies are the buffer "frequencies" (grad NULL),
+** owned by the host, saved in checkpoints and never updated; the layer
+** back-propagates to its input.
 */
-#include <math.h>
-
-#include <lunet/plugin.h>
-
-static const lunet_host *host;
+#include <lunet/helpers.h>
 
 enum { P_FEATURES, P_SIGMA, P_SEED, P_NORMALIZE };
 
@@ -54,14 +51,12 @@ typedef struct rff {
 static void rff_destroy(void *self) {
   rff *l = self;
   if (!l) return;
-  host->free(l->v.data);
   host->free(l->g);
   host->free(l);
 }
 
 static void *rff_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
-                        lunet_rng *rng) {
-  (void)rng; /* the frequencies come from the layer's own seed */
+                        lunet_build *b) {
   int features = (int)p[P_FEATURES].num;
   if (features % 2) {
     host->error("rff: features = %d, expected an even number (features/2 frequencies, each "
@@ -73,34 +68,26 @@ static void *rff_create(const lunet_value *p, const lunet_shape *in, lunet_shape
   l->d = (int)lunet_numel(in);
   l->nf = features / 2;
   l->scale = p[P_NORMALIZE].num != 0 ? (float)(1.0 / sqrt(l->nf)) : 1.0f;
-  l->v = (lunet_tensor){host->alloc(sizeof(float) * (size_t)l->nf * (size_t)l->d),
-                        {2, {l->nf, l->d}}, LUNET_CPU};
-  if (!l->v.data) {
+  if (b->param(b, "frequencies", &l->v, NULL, &(lunet_shape){2, {l->nf, l->d}})) {
     rff_destroy(l);
     return NULL;
   }
-  lunet_rng own;
+  lunet_rng own; /* the frequencies come from the layer's own seed, not b->rng */
   host->rng_seed(&own, (uint64_t)p[P_SEED].num);
   double sd = 1.0 / p[P_SIGMA].num;
-  for (int64_t i = 0; i < (int64_t)l->nf * l->d; i++) l->v.data[i] = (float)(sd * host->rng_normal(&own));
-  out->ndim = 1;
-  out->dim[0] = features;
+  for (int64_t i = 0; i < (int64_t)l->nf * l->d; i++) l->v.f32[i] = (float)(sd * host->rng_normal(&own));
+  *out = (lunet_shape){1, {features}};
   return l;
 }
 
-static int rff_parameters(void *self, lunet_param *out, int cap) {
+static int rff_reserve(void *self, int max_batch, int device) {
   rff *l = self;
-  if (cap > 0) out[0] = (lunet_param){"frequencies", &l->v, NULL};
-  return 1;
-}
-
-static int rff_reserve(void *self, int max_batch) {
-  rff *l = self;
+  (void)device;
   if (max_batch <= l->max_batch) return 0;
   host->free(l->g);
   l->g = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)l->nf);
   l->max_batch = l->g ? max_batch : 0;
-  return l->g ? 0 : 1;
+  return l->g ? 0 : -1;
 }
 
 /* z = x V^T, y = c [cos z, sin z]    (B, d) -> (B, 2N) */
@@ -110,9 +97,9 @@ static int rff_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
   int B = in->shape.dim[0], N = l->nf;
   (void)ctx;
   /* z goes into the cos half of each output row (leading dimension 2N) */
-  host->gemm(0, 1, B, N, l->d, 1.0f, in->data, l->d, l->v.data, l->d, 0.0f, out->data, 2 * N);
+  host->gemm(0, 1, B, N, l->d, 1.0f, in->f32, l->d, l->v.f32, l->d, 0.0f, out->f32, 2 * N);
   for (int i = 0; i < B; i++) {
-    float *row = out->data + (size_t)i * 2 * N;
+    float *row = out->f32 + (size_t)i * 2 * N;
     for (int k = 0; k < N; k++) {
       float z = row[k];
       row[k] = l->scale * cosf(z);
@@ -131,14 +118,14 @@ static int rff_backward(void *self, const lunet_tensor *in, const lunet_tensor *
   if (B > l->max_batch) {
     host->error("rff: backward of a batch of %d rows, expected at most the %d given to reserve()",
                 B, l->max_batch);
-    return 1;
+    return -1;
   }
   for (int i = 0; i < B; i++) {
-    const float *y = out->data + (size_t)i * 2 * N, *dy = dout->data + (size_t)i * 2 * N;
+    const float *y = out->f32 + (size_t)i * 2 * N, *dy = dout->f32 + (size_t)i * 2 * N;
     float *g = l->g + (size_t)i * N;
     for (int k = 0; k < N; k++) g[k] = -dy[k] * y[N + k] + dy[N + k] * y[k];
   }
-  host->gemm(0, 0, B, l->d, N, 1.0f, l->g, N, l->v.data, l->d, 0.0f, din->data, l->d);
+  host->gemm(0, 0, B, l->d, N, 1.0f, l->g, N, l->v.f32, l->d, 0.0f, din->f32, l->d);
   return 0;
 }
 
@@ -146,26 +133,11 @@ static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = rff_create,
   .destroy = rff_destroy,
-  .parameters = rff_parameters,
   .reserve = rff_reserve,
   .forward = {[LUNET_CPU] = rff_forward},
   .backward = {[LUNET_CPU] = rff_backward},
 };
 
-static const lunet_plugin plugin = {
-  .size = sizeof(lunet_plugin),
-  .abi_major = LUNET_ABI_MAJOR,
-  .abi_minor = LUNET_ABI_MINOR,
-  .kind = LUNET_LAYER,
-  .name = "rff",
-  .version = "1.0.0",
-  .summary = "random Fourier features c [cos(Vx), sin(Vx)], V ~ N(0, sigma^-2), fixed",
-  .params = params,
-  .n_params = sizeof params / sizeof params[0],
-  .layer = &api,
-};
-
-const lunet_plugin *lunet_plugin_init(const lunet_host *h) {
-  host = h;
-  return &plugin;
-}
+LUNET_LAYER_PLUGIN(api, "rff", "2.0.0",
+                   "random Fourier features c [cos(Vx), sin(Vx)], V ~ N(0, sigma^-2), fixed",
+                   LUNET_PARAMS(params))
