@@ -82,5 +82,5 @@ static const lunet_layer_api api = {
 };
 
 LUNET_LAYER_PLUGIN(api, "softmax", "2.0.0",
-                   "softmax over the features of each sample, stable (as torch.softmax(x.flatten(1), 1))",
+                   "stable softmax over each sample's features (as torch.softmax(x.flatten(1), 1))",
                    LUNET_NO_PARAMS)
