@@ -20,17 +20,6 @@ void add_penalty_grads(lunet_param *ps, int n, double l1, double l2) {
   }
 }
 
-double penalty_value(const lunet_param *ps, int n, double l1, double l2) {
-  double sq = 0, abs_sum = 0;
-  for (int i = 0; i < n; i++) {
-    if (!penalized(&ps[i])) continue;
-    const float *w = ps[i].value->data;
-    int64_t len = lunet_numel(&ps[i].value->shape);
-    for (int64_t j = 0; j < len; j++) sq += (double)w[j] * w[j], abs_sum += fabs(w[j]);
-  }
-  return 0.5 * l2 * sq + l1 * abs_sum;
-}
-
 double clip_grad_norm(lunet_param *ps, int n, double max_norm) {
   double sq = 0;
   for (int i = 0; i < n; i++) {

@@ -12,9 +12,6 @@
 ** trainable tensor except biases (tensors named "bias"). */
 void add_penalty_grads(lunet_param *ps, int n, double l1, double l2);
 
-/* l2/2 |w|^2 + l1 |w|_1 over the same tensors. */
-double penalty_value(const lunet_param *ps, int n, double l1, double l2);
-
 /* If the global norm sqrt(sum |g|^2) over all gradients exceeds max_norm,
 ** scales every gradient by max_norm / norm. Returns the norm before. */
 double clip_grad_norm(lunet_param *ps, int n, double max_norm);
