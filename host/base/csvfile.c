@@ -19,7 +19,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,20 +461,6 @@ void csvw_close(csvw *w) {
 }
 
 /* ---- Numbers ------------------------------------------------------------ */
-
-const char *csv_format_number(double v, char buf[32]) {
-  if (isnan(v)) return strcpy(buf, "nan");
-  if (isinf(v)) return strcpy(buf, v > 0 ? "inf" : "-inf");
-  if (v == floor(v) && fabs(v) <= 9007199254740992.0) { /* 2^53 */
-    snprintf(buf, 32, "%.0f", v);
-    return buf;
-  }
-  for (int digits = 1; digits <= 17; digits++) {
-    snprintf(buf, 32, "%.*g", digits, v);
-    if (strtod(buf, NULL) == v) break;
-  }
-  return buf;
-}
 
 int csv_cell_number(const char *cell, double *out) {
   if (!cell) return 0;

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/number.h" /* the text of numbers in cells */
+
 /* ---- Writing ------------------------------------------------------------ */
 
 typedef struct csvw csvw;
@@ -50,10 +52,6 @@ void csvw_close(csvw *w);
 ** quotes, CR/LF, leading or trailing blanks). For output that is not an
 ** appended results file, such as `lunet summary --csv`. */
 void csv_write_row(FILE *f, const char *const *cells, int n);
-
-/* The shortest decimal text that reads back as exactly V ("0.1", "64",
-** "1e-300"); "nan", "inf", "-inf" for the non-finite. Returns BUF. */
-const char *csv_format_number(double v, char buf[32]);
 
 /* ---- Reading ------------------------------------------------------------ */
 

@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "nn/dataset.h"
 #include "runtime/services.h"
 
@@ -649,18 +650,6 @@ static void say(tally *t, int status, const char *fmt, ...) {
   vfprintf(t->out, fmt, ap);
   fputc('\n', t->out);
   va_end(ap);
-}
-
-/* Is `s` one of the "|"-separated words of `choices`? */
-static int in_choices(const char *choices, const char *s) {
-  size_t n = strlen(s);
-  for (const char *c = choices; c && *c;) {
-    const char *bar = strchr(c, '|');
-    size_t len = bar ? (size_t)(bar - c) : strlen(c);
-    if (len == n && strncmp(c, s, n) == 0) return 1;
-    c = bar ? bar + 1 : NULL;
-  }
-  return 0;
 }
 
 /* What is wrong with a declaration's default, or NULL. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/csvfile.h"
+#include "base/number.h"
 #include "lua/lua_lunet.h"
 
 typedef struct lcsv {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lua/lua_lunet.h"
+#include "base/text.h"
 #include "runtime/services.h"
 
 dataset *lcheck_dataset(lua_State *L, int idx) {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/train.h"
+#include "base/clock.h"
 #include "runtime/services.h"
 
 int lerror_services(lua_State *L) {

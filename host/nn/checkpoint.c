@@ -50,6 +50,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/strbuf.h"
+#include "base/text.h"
 #include "nn/dataset.h"
 #include "runtime/services.h"
 
@@ -93,50 +95,6 @@ static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
   return (uint32_t)c;
 }
 
-/* ---- a growable string (the spec text) --------------------------------- */
-
-typedef struct strbuf {
-  char *s;
-  size_t len, cap;
-} strbuf;
-
-static void sb_add(strbuf *sb, const char *s, size_t n) {
-  if (sb->len + n + 1 > sb->cap) {
-    size_t cap = sb->cap ? sb->cap : 256;
-    while (cap < sb->len + n + 1) cap *= 2;
-    char *p = realloc(sb->s, cap);
-    if (!p) {
-      fprintf(stderr, "lunet: out of memory\n");
-      exit(1);
-    }
-    sb->s = p;
-    sb->cap = cap;
-  }
-  memcpy(sb->s + sb->len, s, n);
-  sb->len += n;
-  sb->s[sb->len] = '\0';
-}
-
-static void sb_puts(strbuf *sb, const char *s) { sb_add(sb, s, strlen(s)); }
-
-static int is_plain(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '+' || c == '-';
-}
-
-/* Appends `word` percent-encoded: every byte outside [A-Za-z0-9._+-] as %XX. */
-static void sb_word(strbuf *sb, const char *word) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *c = (const unsigned char *)word; *c; c++) {
-    if (is_plain(*c)) {
-      sb_add(sb, (const char *)c, 1);
-    } else {
-      char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
-      sb_add(sb, esc, 3);
-    }
-  }
-}
-
 /* ---- the spec, written ------------------------------------------------- */
 
 /* " name=value" for every parameter of a layer node, in declaration order. */
@@ -147,9 +105,9 @@ static void spec_params(strbuf *sb, const node *nd) {
     size_t sz = 64 + (p->params[i].type == LUNET_STRING ? strlen(nd->params.v[i].str) : 0);
     char *val = malloc(sz);
     params_format(p, &nd->params, i, val, sz);
-    sb_puts(sb, " ");
+    sb_str(sb, " ");
     sb_word(sb, p->params[i].name);
-    sb_puts(sb, "=");
+    sb_str(sb, "=");
     sb_word(sb, val);
     free(val);
   }
@@ -159,17 +117,17 @@ static void spec_write(strbuf *sb, const node *nodes, int n) {
   for (int i = 0; i < n; i++) {
     const node *nd = &nodes[i];
     if (nd->kind == NODE_RESIDUAL) {
-      sb_puts(sb, "residual\n");
+      sb_str(sb, "residual\n");
       spec_write(sb, nd->body, nd->n_body);
-      sb_puts(sb, "end\n");
+      sb_str(sb, "end\n");
       continue;
     }
-    sb_puts(sb, "layer ");
+    sb_str(sb, "layer ");
     sb_word(sb, nd->plugin->desc->name);
-    sb_puts(sb, " ");
+    sb_str(sb, " ");
     sb_word(sb, nd->plugin->desc->version);
     spec_params(sb, nd);
-    sb_puts(sb, "\n");
+    sb_str(sb, "\n");
   }
 }
 
@@ -254,7 +212,7 @@ static void write_all(writer *w, const model *m, const strbuf *spec) {
   put_u64(w, m->seed);
   put_shape(w, &m->in);
   put_u32(w, (uint32_t)spec->len);
-  put_bytes(w, spec->s, spec->len);
+  put_bytes(w, spec->p, spec->len);
   write_tensors(w, m);
   uint32_t crc = w->crc; /* put_u32 would fold its own bytes into w->crc */
   put_u32(w, crc);
@@ -304,10 +262,17 @@ int checkpoint_save(const model *m, const char *path) {
     return -1;
   }
   strbuf spec = {0};
-  sb_puts(&spec, "");
+  sb_str(&spec, "");
   spec_write(&spec, m->nodes, m->n);
+  if (spec.nomem) {
+    free(spec.p);
+    fclose(f);
+    remove(tmp);
+    services_error("checkpoint %s: out of memory for the model's spec text", path);
+    return -1;
+  }
   int err = write_file(f, m, &spec);
-  free(spec.s);
+  free(spec.p);
   if (err) {
     remove(tmp);
     services_error("checkpoint %s: writing %s failed: %s (is the disk full?)", path, tmp, strerror(err));
@@ -472,30 +437,6 @@ static char *next_line(spec_parser *sp) {
   return line;
 }
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-/* Undoes sb_word() in place; -1 on a malformed escape. */
-static int decode_word(char *s) {
-  char *out = s;
-  for (; *s; s++) {
-    if (*s != '%') {
-      *out++ = *s;
-      continue;
-    }
-    int hi = hex_digit(s[1]), lo = hi < 0 ? -1 : hex_digit(s[2]);
-    if (lo < 0) return -1;
-    *out++ = (char)(hi * 16 + lo);
-    s += 2;
-  }
-  *out = '\0';
-  return 0;
-}
-
 /* Turns the text of one saved value into what params_resolve() takes,
 ** typed by the plugin's declaration. An undeclared name is passed on as a
 ** string so that params_resolve() reports it with the known names. */
@@ -534,7 +475,7 @@ static void add_note(spec_parser *sp, const char *label, const plugin_entry *pe,
 /* "layer NAME VERSION k=v ..." (the words after "layer ") into a node. */
 static int parse_layer(spec_parser *sp, char *words, node *nd, const char *label) {
   char *save = NULL, *name = strtok_r(words, " ", &save), *version = strtok_r(NULL, " ", &save);
-  if (!name || !version || decode_word(name) || decode_word(version))
+  if (!name || !version || percent_decode(name) || percent_decode(version))
     return corrupt(sp->path, "a layer line lacks its plugin name or version");
   const plugin_entry *pe = registry_find(LUNET_LAYER, name);
   if (!pe) {
@@ -552,7 +493,7 @@ static int parse_layer(spec_parser *sp, char *words, node *nd, const char *label
     if (n == 64 || !eq) return corrupt(sp->path, "a layer parameter is not written as name=value");
     *eq = '\0';
     given[n] = (param_given){.name = kv, .str = eq + 1};
-    if (decode_word(kv) || decode_word(eq + 1)) return corrupt(sp->path, "a malformed %-escape");
+    if (percent_decode(kv) || percent_decode(eq + 1)) return corrupt(sp->path, "a malformed %-escape");
     if (typed_value(sp, pe->desc, &given[n])) return -1;
   }
   if (params_resolve(pe->desc, given, n, &nd->params)) {

@@ -9,13 +9,6 @@
 
 #include "runtime/services.h"
 
-void shape_format(const lunet_shape *s, char *buf, size_t sz) {
-  size_t len = (size_t)snprintf(buf, sz, "(");
-  for (int i = 0; i < s->ndim && len < sz; i++)
-    len += (size_t)snprintf(buf + len, sz - len, "%s%d", i ? ", " : "", s->dim[i]);
-  if (len < sz) snprintf(buf + len, sz - len, ")");
-}
-
 static int valid_shape(const lunet_shape *s) {
   if (s->ndim < 1 || s->ndim > LUNET_MAX_DIMS) return 0;
   for (int i = 0; i < s->ndim; i++)

@@ -33,7 +33,4 @@ int dataset_get(dataset *ds, const int64_t *idx, int n, float *x, float *y);
 int64_t dataset_input_size(const dataset *ds);
 int64_t dataset_target_size(const dataset *ds);
 
-/* "(1, 28, 28)" */
-void shape_format(const lunet_shape *s, char *buf, size_t sz);
-
 #endif

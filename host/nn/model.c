@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "nn/dataset.h"
 #include "runtime/services.h"
 

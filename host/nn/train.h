@@ -88,6 +88,4 @@ int predict(model *m, dataset *ds, int batch, int (*fn)(void *ud, const lunet_te
 /* Rows of pred whose argmax differs from the target class. */
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target);
 
-double now_seconds(void);
-
 #endif

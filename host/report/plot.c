@@ -18,6 +18,7 @@
 #include "report/plot.h"
 
 #include "base/csvfile.h"
+#include "base/number.h"
 
 #include <errno.h>
 #include <math.h>

@@ -13,6 +13,7 @@
 #include "report/summary.h"
 
 #include "base/csvfile.h"
+#include "base/number.h"
 
 #include <math.h>
 #include <stdarg.h>

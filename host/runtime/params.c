@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/csvfile.h"
+#include "base/number.h"
+#include "base/text.h"
 #include "runtime/services.h"
 
 const char *params_type_name(int type) {
@@ -29,18 +30,6 @@ static void unknown_param(const lunet_plugin *p, const char *name) {
     len += snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", p->params[i].name);
   services_error("%s: unknown parameter '%s' (known: %s)", p->name, name,
                  p->n_params ? known : "none, it takes no parameters");
-}
-
-/* Is `s` one of the "|"-separated words in `choices`? */
-static int in_choices(const char *choices, const char *s) {
-  size_t n = strlen(s);
-  for (const char *c = choices; c && *c;) {
-    const char *bar = strchr(c, '|');
-    size_t len = bar ? (size_t)(bar - c) : strlen(c);
-    if (len == n && strncmp(c, s, n) == 0) return 1;
-    c = bar ? bar + 1 : NULL;
-  }
-  return 0;
 }
 
 static int expect(const lunet_plugin *p, const lunet_param_decl *d, const char *got) {

@@ -7,46 +7,18 @@
 ** file), with ',' '=' '%' escaped. Trials with the same key are the same
 ** trial and run once; a rerun skips every key its results file holds.
 **
-** Keys and the lines of a trial's report are built in a strbuf, a growable
-** string that, unlike a luaL_Buffer, allows stack work between additions.
+** Keys and the lines of a trial's report are built in a strbuf
+** (base/strbuf.h), a growable string that, unlike a luaL_Buffer, allows
+** stack work between additions; sb_push hands one to Lua.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/number.h"
 #include "sweep/lua_sweep.h"
 
-/* ---- a growable string ---------------------------------------------------- */
-
-void sb_add(strbuf *b, const char *s, size_t n) {
-  if (b->nomem) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = (b->len + n + 1) * 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->nomem = 1;
-      return;
-    }
-    b->p = p, b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-void sb_str(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-void sb_escaped(strbuf *b, const char *s, const char *special) {
-  for (; *s; s++) {
-    if (*s == '%' || strchr(special, *s)) {
-      char e[4];
-      snprintf(e, sizeof e, "%%%02X", (unsigned char)*s);
-      sb_str(b, e);
-    } else {
-      sb_add(b, s, 1);
-    }
-  }
-}
+/* ---- a growable string, to Lua ---------------------------------------------------- */
 
 void sb_push(lua_State *L, strbuf *b) {
   int nomem = b->nomem;

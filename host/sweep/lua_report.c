@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "sweep/lua_sweep.h"
-#include "nn/train.h"
+#include "base/clock.h"
 
 /* ---- the child's side ------------------------------------------------------ */
 
@@ -151,20 +151,6 @@ int lsweep_child_run(void *ud, int i, int fd) {
 
 /* ---- the parent's side ---------------------------------------------------------- */
 
-static void unescape(char *s) {
-  char *w = s;
-  for (; *s; s++) {
-    if (s[0] == '%' && s[1] && s[2]) {
-      char hex[3] = {s[1], s[2], 0};
-      *w++ = (char)strtol(hex, NULL, 16);
-      s += 2;
-    } else {
-      *w++ = *s;
-    }
-  }
-  *w = '\0';
-}
-
 /* Pushes "n1.5" as 1.5, "btrue" as true, "sabc" as "abc". */
 static void push_typed(lua_State *L, const char *v) {
   if (v[0] == 'n' && lua_stringtonumber(L, v + 1)) return;
@@ -217,7 +203,7 @@ static void parse_report(lua_State *L, const char *out, size_t len) {
     for (int k = 1; k < 3 && f[k - 1]; k++)
       if ((f[k] = strchr(f[k - 1], '\t'))) *f[k]++ = '\0';
     for (int k = 1; k < 3; k++)
-      if (f[k]) unescape(f[k]);
+      if (f[k]) percent_decode(f[k]);
     read_line(L, rep, f);
   }
   lua_remove(L, rep - 1); /* the text */

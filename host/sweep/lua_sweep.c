@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "sweep/lua_sweep.h"
-#include "nn/train.h"
+#include "base/clock.h"
 
 #define MT_SWEEP "lunet.sweep_state"
 

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "base/csvfile.h"
+#include "base/strbuf.h" /* a luaL_Buffer forbids the stack work between additions */
 #include "lua/lua_lunet.h"
 #include "sweep/workers.h"
 
@@ -61,18 +62,6 @@ void lsweep_copy_fields(lua_State *L, int src, int dst);
 
 /* ---- text and keys (lua_keys.c) -------------------------------------------- */
 
-/* A growable string (a luaL_Buffer forbids the stack work in between). On
-** out of memory it stops growing and sets nomem. Start it as {0}. */
-typedef struct strbuf {
-  char *p;
-  size_t len, cap;
-  int nomem;
-} strbuf;
-
-void sb_add(strbuf *b, const char *s, size_t n);
-void sb_str(strbuf *b, const char *s);
-/* Appends s with the bytes in `special` (and '%') written as %XX. */
-void sb_escaped(strbuf *b, const char *s, const char *special);
 /* Pushes the buffer as a Lua string and frees it; raises on out of memory. */
 void sb_push(lua_State *L, strbuf *b);
 

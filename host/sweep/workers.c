@@ -24,9 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/csvfile.h"
+#include "base/number.h"
 #include "runtime/services.h"
-#include "nn/train.h"
 
 /* ---- the process pool ---------------------------------------------------- */
 
