@@ -36,15 +36,14 @@ int kind_from_name(const char *name) {
   return 0;
 }
 
+/* p with room for `need` elements (moved, perhaps); NULL when out of
+** memory, p then left as it was. */
 static void *grow(void *p, int *cap, int need, size_t elem) {
   if (need <= *cap) return p;
-  *cap = *cap ? *cap * 2 : 16;
-  p = realloc(p, (size_t)*cap * elem);
-  if (!p) {
-    fprintf(stderr, "lunet: out of memory\n");
-    exit(1);
-  }
-  return p;
+  int n = *cap ? *cap * 2 : 16;
+  void *q = realloc(p, (size_t)n * elem);
+  if (q) *cap = n;
+  return q;
 }
 
 /* ---- validation of a descriptor ---------------------------------------- */
@@ -154,7 +153,12 @@ int registry_load_file(const char *path, plugin_entry *out) {
 static void add_file(const char *path) {
   plugin_entry e;
   if (registry_load_file(path, &e)) {
-    failures = grow(failures, &cap_failures, n_failures + 1, sizeof *failures);
+    load_failure *grown = grow(failures, &cap_failures, n_failures + 1, sizeof *failures);
+    if (!grown) {
+      services_error("plugin registry: out of memory for the load failure of %s", path);
+      return;
+    }
+    failures = grown;
     failures[n_failures].path = strdup(path);
     failures[n_failures].reason = strdup(services_last_error());
     n_failures++;
@@ -163,7 +167,14 @@ static void add_file(const char *path) {
   for (int i = 0; i < n_entries; i++)
     if (entries[i].desc->kind == e.desc->kind && strcmp(entries[i].desc->name, e.desc->name) == 0)
       e.shadowed = 1;
-  entries = grow(entries, &cap_entries, n_entries + 1, sizeof *entries);
+  plugin_entry *grown = grow(entries, &cap_entries, n_entries + 1, sizeof *entries);
+  if (!grown) {
+    services_error("plugin registry: out of memory for the entry of %s", path);
+    dlclose(e.handle);
+    free(e.path);
+    return;
+  }
+  entries = grown;
   entries[n_entries++] = e;
 }
 
