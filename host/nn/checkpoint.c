@@ -32,7 +32,9 @@
 ** encoded: a byte outside [A-Za-z0-9._+-] becomes %XX, so a string value
 ** with spaces, newlines, '=' or '%' round-trips, and a raw space, '=' or
 ** newline is always a separator. Values come from params_format(); numbers
-** carry 17 significant digits and so round-trip exactly.
+** are written as the shortest text that reads back as the same double
+** (csv_format_number: "0.3", not "0.29999999999999999"), so they
+** round-trip exactly.
 **
 ** The reader takes the whole file into memory and checks, in this order,
 ** the magic, the version, the size and the CRC; only then does it parse,

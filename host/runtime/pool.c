@@ -1,7 +1,9 @@
 /*
-** pool.c -- the host's thread pool: host->parallel_for, which spreads the
-** elementwise loops of plugins (activations, normalization, pooling,
-** im2col) over the same number of threads as the BLAS, lunet.threads().
+** pool.c -- the host's thread pool: host->parallel_for (services.c hands
+** it to plugins), which spreads the elementwise loops of plugins over the
+** same number of threads as the BLAS, lunet.threads(). Its users today:
+** conv2d (im2col), batchnorm, relu and maxpool2d, all through
+** host->parallel_for.
 **
 ** Why a pool of our own: OpenBLAS threads only its own GEMMs. Between two
 ** GEMMs a CNN step runs long memory-bound loops, and with one thread those

@@ -2,9 +2,9 @@
 ** services.c -- what the host offers plugins: aligned zeroed memory, GEMM on
 ** OpenBLAS, a seeded xoshiro256** generator, error reporting, data-file
 ** lookup, float64 SVD, GEMM and minimum-norm least squares for closed-form
-** fits, and parallel_for on the thread pool (pool.c). Plugins reach these
-** only through the lunet_host table, so they link against neither the host
-** nor BLAS/LAPACK.
+** fits, and parallel_for, which is the thread pool of pool.c. Plugins reach
+** these only through the lunet_host table, so they link against neither the
+** host nor BLAS/LAPACK.
 */
 #include "runtime/pool.h"
 #include "runtime/services.h"
