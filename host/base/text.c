@@ -1,5 +1,5 @@
 /*
-** text.c -- shape text and choice lists; see text.h.
+** text.c -- shape text, choice lists and option values; see text.h.
 */
 #include "base/text.h"
 
@@ -22,4 +22,17 @@ int in_choices(const char *choices, const char *s) {
     c = bar ? bar + 1 : NULL;
   }
   return 0;
+}
+
+const char *option_value(int argc, char **argv, int *i, const char *name, int *missing) {
+  size_t len = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, len) != 0) return NULL;
+  if (a[len] == '=') return a + len + 1;
+  if (a[len] != '\0') return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
 }

@@ -19,6 +19,7 @@
 
 #include "base/csvfile.h"
 #include "base/number.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -76,22 +77,6 @@ typedef struct plot {
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "lunet plot: %s%s\n%s", what, arg ? arg : "", USAGE);
   return 2;
-}
-
-/* The value of option NAME at argv[*i], as "NAME V" or "NAME=V"; NULL if
-** argv[*i] is something else. *MISSING is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i,
-                                const char *name, int *missing) {
-  size_t len = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, len) != 0) return NULL;
-  if (a[len] == '=') return a + len + 1;
-  if (a[len] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
 }
 
 /* Takes option argv[*i] if it is one with a value; 1 if taken, -1 if its

@@ -14,6 +14,7 @@
 
 #include "base/csvfile.h"
 #include "base/number.h"
+#include "base/text.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -55,22 +56,6 @@ typedef struct summary {
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "lunet summary: %s%s\n%s", what, arg ? arg : "", USAGE);
   return 2;
-}
-
-/* The value of --NAME at argv[*i], given as "--NAME V" or "--NAME=V"; NULL
-** if argv[*i] is another option. *MISSING is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i,
-                                const char *name, int *missing) {
-  size_t len = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, len) != 0) return NULL;
-  if (a[len] == '=') return a + len + 1;
-  if (a[len] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
 }
 
 /* 0: go on; 1: help was printed; 2: a usage error was reported. */
