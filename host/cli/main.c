@@ -1,0 +1,141 @@
+/*
+** main.c -- the `lunet` command line: dispatches to run, plugins, describe,
+** check, plot, summary and version.
+*/
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/check.h"
+#include "cli/lua_api.h"
+#include "runtime/params.h"
+#include "report/plot.h"
+#include "runtime/registry.h"
+#include "runtime/services.h"
+#include "report/summary.h"
+
+#ifndef LUNET_VERSION
+#define LUNET_VERSION "unknown"
+#endif
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: lunet <command> [arguments]\n"
+          "\n"
+          "  run SCRIPT.lua [ARGS...]       run an experiment script\n"
+          "  plugins [--kind KIND]          list plugins (KIND: layer, loss, optimizer, dataset)\n"
+          "  describe NAME                  parameters of a plugin\n"
+          "  check FILE.so                  conformance and gradient check of one plugin file\n"
+          "  plot CSV --x COL --y COL[,COL] [--group COL] [--logx] [--logy] [-o FILE.png|svg]\n"
+          "  summary CSV --by COL[,COL]     mean and std of every numeric column per group\n"
+          "  version                        version, ABI and build options\n"
+          "\n"
+          "environment: LUNET_PLUGIN_PATH (extra plugin folders, ':'-separated),\n"
+          "             LUNET_DATA_DIR (data files), LUNET_THREADS (threads: BLAS and loops)\n");
+}
+
+static int cmd_version(void) {
+  printf("lunet %s\nplugin ABI %d.%d\nthreads: %d (BLAS: OpenBLAS, and the plugins' loops)\n"
+         "compiled for: %s\nCUDA: no\n", LUNET_VERSION, LUNET_ABI_MAJOR, LUNET_ABI_MINOR,
+         services_threads(),
+         LUNET_NATIVE ? "this CPU (-Dnative=true, -march=native)"
+                      : "the compiler's default target (-Dnative=false)");
+  return 0;
+}
+
+static int cmd_plugins(int argc, char **argv) {
+  int want = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc && (want = kind_from_name(argv[++i])) != 0) continue;
+    fprintf(stderr, "lunet plugins: expected --kind layer|loss|optimizer|dataset, got '%s'\n", argv[i]);
+    return 2;
+  }
+  registry_init();
+  printf("%-10s %-16s %-8s %-52s %s\n", "kind", "name", "version", "summary", "file");
+  for (int k = 1; k <= 4; k++)
+    for (int i = 0; i < registry_count(); i++) {
+      const plugin_entry *e = registry_at(i);
+      if (e->desc->kind != k || (want && want != k)) continue;
+      printf("%-10s %-16s %-8s %-52s %s%s\n", kind_name(k), e->desc->name, e->desc->version,
+             e->desc->summary, e->path, e->shadowed ? "  (shadowed by an earlier one)" : "");
+    }
+  for (int i = 0; i < registry_failure_count(); i++)
+    fprintf(stderr, "warning: %s\n", registry_failure_at(i)->reason);
+  return 0;
+}
+
+static void format_range(const lunet_param_decl *d, char *buf, size_t sz) {
+  if (d->type == LUNET_INT || d->type == LUNET_NUMBER)
+    snprintf(buf, sz, "[%.10g, %.10g]", d->min, d->max);
+  else
+    snprintf(buf, sz, "%s", d->type == LUNET_STRING && d->choices ? d->choices : "-");
+}
+
+static int cmd_describe(int argc, char **argv) {
+  if (argc != 1) {
+    fprintf(stderr, "usage: lunet describe NAME\n");
+    return 2;
+  }
+  registry_init();
+  int found = 0;
+  for (int i = 0; i < registry_count(); i++) {
+    const plugin_entry *e = registry_at(i);
+    const lunet_plugin *p = e->desc;
+    if (strcmp(p->name, argv[0]) != 0 || e->shadowed) continue;
+    printf("%s %s %s: %s\n  file: %s\n", kind_name(p->kind), p->name, p->version, p->summary, e->path);
+    if (p->n_params == 0) printf("  no parameters\n");
+    else printf("  %-14s %-7s %-10s %-22s %s\n", "parameter", "type", "default", "allowed", "doc");
+    for (int j = 0; j < p->n_params; j++) {
+      const lunet_param_decl *d = &p->params[j];
+      char def[64];
+      if (d->flags & LUNET_REQUIRED) snprintf(def, sizeof def, "required");
+      else if (d->type == LUNET_STRING) snprintf(def, sizeof def, "\"%s\"", d->def_str ? d->def_str : "");
+      else if (d->type == LUNET_BOOL) snprintf(def, sizeof def, "%s", d->def ? "true" : "false");
+      else snprintf(def, sizeof def, "%g", d->def);
+      char range[128];
+      format_range(d, range, sizeof range);
+      printf("  %-14s %-7s %-10s %-22s %s\n", d->name, params_type_name(d->type), def, range,
+             d->doc ? d->doc : "");
+    }
+    found++;
+  }
+  if (!found) {
+    fprintf(stderr, "lunet describe: no plugin named '%s' (see `lunet plugins`)\n", argv[0]);
+    return 1;
+  }
+  return 0;
+}
+
+/* OpenBLAS's threaded GEMM mallocs a 512 KiB job buffer on every call.
+** Above glibc's mmap threshold each one would be a fresh mapping, its pages
+** faulted in anew on every training step; served from the heap instead, the
+** same memory is reused call after call. */
+static void keep_allocations_on_the_heap(void) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+int main(int argc, char **argv) {
+  keep_allocations_on_the_heap();
+  services_init_threads();
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "run") == 0) return lua_run_script(argc - 2, argv + 2, argv[0]);
+  if (strcmp(cmd, "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
+  if (strcmp(cmd, "describe") == 0) return cmd_describe(argc - 2, argv + 2);
+  if (strcmp(cmd, "check") == 0) return check_main(argc - 2, argv + 2);
+  if (strcmp(cmd, "plot") == 0) return plot_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "summary") == 0) return summary_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  fprintf(stderr, "lunet: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,59 @@
+/*
+** lua_lunet.h -- what the files of the Lua binding share: userdata types,
+** argument helpers and the registration function of each part.
+*/
+#ifndef LUNET_LUA_LUNET_H
+#define LUNET_LUA_LUNET_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "nn/dataset.h"
+#include "nn/model.h"
+#include "runtime/params.h"
+#include "runtime/registry.h"
+
+#define MT_MODEL "lunet.model"
+#define MT_DATASET "lunet.dataset"
+#define MT_CSV "lunet.csv"
+#define MT_SPEC "lunet.spec"
+
+typedef struct lmodel { model *m; } lmodel;
+typedef struct ldataset { dataset *ds; } ldataset;
+
+/* Raises a Lua error with services_last_error() (position prefixed). */
+int lerror_services(lua_State *L);
+
+/* Converts the parameter table at `idx` (nil: none) into (name, value)
+** pairs for params_resolve; the strings stay valid while the table is on
+** the stack. Raises on a non-string key or an unsupported value type. */
+param_given *lparams_given(lua_State *L, int idx, const char *plugin, int *n);
+
+/* Resolves a spec table (from lunet.layer/loss/optimizer) at `idx` of the
+** given kind into its plugin and parameters; raises on mismatch. */
+const plugin_entry *lspec_resolve(lua_State *L, int idx, int kind, param_values *out);
+
+/* Checks that every key of the options table at `idx` is in `known`
+** (NULL-terminated); raises naming the function and the unknown key. */
+void lcheck_options(lua_State *L, int idx, const char *fn, const char *const *known);
+
+/* Creates the metatable `name` in the registry, with event (say "__gc") set
+** to fn unless event is NULL; leaves the stack as it was. */
+void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn);
+
+dataset *lcheck_dataset(lua_State *L, int idx);
+lmodel *lcheck_model(lua_State *L, int idx);
+void lpush_model(lua_State *L, model *m);
+void lpush_shape(lua_State *L, const lunet_shape *s);
+int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what);
+
+/* Pushes the module table with layer, loss, optimizer, threads, clock. */
+void lbase_newlib(lua_State *L);
+
+void lmodel_register(lua_State *L);   /* sequential, residual, train, load */
+void ldata_register(lua_State *L);    /* dataset, data */
+void lcsv_register(lua_State *L);     /* csv, read_csv */
+void loptions_register(lua_State *L); /* options */
+void lanalysis_register(lua_State *L); /* bias_variance, plot */
+
+#endif

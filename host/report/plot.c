@@ -1,0 +1,748 @@
+/*
+** plot.c -- `lunet plot`: a figure from a results file, drawn by gnuplot.
+**
+**   lunet plot CSV --x COL --y COL[,COL...] [--group COL] [--logx] [--logy]
+**                  [--err std|minmax] [--title T] [-o FILE.png|FILE.svg]
+**
+** A sweep repeats each grid point once per seed, so a results file holds
+** several rows per x. Each line of the figure (one per y column and value of
+** the --group column) shows their mean at every x, with error bars from
+** their spread: the sample standard deviation, or the min and max. Rows whose
+** y is NaN or infinite (diverged runs) are left out, and counted on stderr.
+**
+** Drawing is gnuplot's job: we write a script with the data inline (one
+** datablock per line) to its standard input. The terminal follows the -o
+** extension; for PNG the script itself picks pngcairo when the gnuplot build
+** has it, else the libgd png terminal.
+*/
+#include "report/plot.h"
+
+#include "base/csvfile.h"
+#include "base/number.h"
+#include "base/text.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char USAGE[] =
+    "usage: lunet plot CSV --x COL --y COL[,COL...] [--group COL] [--logx] [--logy]\n"
+    "                  [--err std|minmax] [--title T] [-o FILE.png|FILE.svg]\n"
+    "  one line per y column (and per value of --group): the mean of the rows\n"
+    "  with equal x, with error bars from their spread (std by default).\n"
+    "  The figure type follows the -o extension; the default is CSV's name\n"
+    "  with .png. Needs gnuplot (Debian: apt-get install gnuplot-nox).\n";
+
+typedef struct options {
+  const char *path, *x, *y, *group, *title, *out;
+  int logx, logy, minmax;
+} options;
+
+typedef struct point {
+  double x, y;
+} point;
+
+/* One line of the figure: its rows' (x, y), then one aggregate per x. */
+typedef struct series {
+  int ycol;          /* index into plot.ys */
+  const char *group; /* the group's value, or NULL */
+  point *pts;
+  int npts, cap;
+  double *x, *mean, *lo, *hi;
+  int nx;
+} series;
+
+typedef struct plot {
+  options o;
+  char *out;          /* the figure's path */
+  int svg;
+  csv_table *t;
+  int xcol, gcol;     /* gcol -1 without --group */
+  int *ys, ny;
+  const char **groups;
+  int ngroups;
+  series *s;
+  int ns;
+} plot;
+
+/* ---- Arguments ---------------------------------------------------------- */
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "lunet plot: %s%s\n%s", what, arg ? arg : "", USAGE);
+  return 2;
+}
+
+/* Takes option argv[*i] if it is one with a value; 1 if taken, -1 if its
+** value is missing, 0 if it is not one of them. */
+static int take_valued(options *o, int argc, char **argv, int *i) {
+  static const char *const names[] = { "--x", "--y", "--group", "--title",
+                                       "--output", "-o", "--err" };
+  for (int k = 0; k < 7; k++) {
+    int missing = 0;
+    const char *v = option_value(argc, argv, i, names[k], &missing);
+    if (missing) return -1;
+    if (!v) continue;
+    switch (k) {
+    case 0: o->x = v; break;
+    case 1: o->y = v; break;
+    case 2: o->group = v; break;
+    case 3: o->title = v; break;
+    case 4: case 5: o->out = v; break;
+    case 6:
+      if (strcmp(v, "std") != 0 && strcmp(v, "minmax") != 0) return -2;
+      o->minmax = strcmp(v, "minmax") == 0;
+      break;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* 0: go on; 1: help was printed; 2: a usage error was reported. */
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int taken = take_valued(o, argc, argv, &i);
+    if (taken == 1) continue;
+    if (taken == -1) return usage_error(a, " needs a value");
+    if (taken == -2) return usage_error("--err takes std or minmax, not ", argv[i]);
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(USAGE, stdout);
+      return 1;
+    } else if (strcmp(a, "--logx") == 0) {
+      o->logx = 1;
+    } else if (strcmp(a, "--logy") == 0) {
+      o->logy = 1;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return usage_error("unknown option ", a);
+    } else if (o->path) {
+      return usage_error("more than one results file: ", a);
+    } else {
+      o->path = a;
+    }
+  }
+  if (!o->path) return usage_error("no results file given", NULL);
+  if (!o->x || !*o->x) return usage_error("--x is required", NULL);
+  if (!o->y || !*o->y) return usage_error("--y is required", NULL);
+  return 0;
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* The figure's path and type: -o, or the CSV's name with .png. */
+static int choose_output(plot *p) {
+  const char *csv = p->o.path;
+  if (p->o.out) {
+    p->out = strdup(p->o.out);
+  } else {
+    size_t n = strlen(csv) - (has_suffix(csv, ".csv") ? 4 : 0);
+    p->out = malloc(n + 5);
+    if (p->out) snprintf(p->out, n + 5, "%.*s.png", (int)n, csv);
+  }
+  if (!p->out) {
+    fprintf(stderr, "lunet plot: out of memory\n");
+    return 1;
+  }
+  if (has_suffix(p->out, ".svg")) p->svg = 1;
+  else if (!has_suffix(p->out, ".png"))
+    return usage_error("the figure's name must end in .png or .svg: ", p->out);
+  return 0;
+}
+
+/* ---- Columns ------------------------------------------------------------ */
+
+static void list_columns(const csv_table *t) {
+  fputs("available columns: ", stderr);
+  for (int i = 0; i < t->ncols; i++)
+    fprintf(stderr, "%s%s", i ? ", " : "", t->header[i]);
+  fputc('\n', stderr);
+}
+
+static int find_column(const plot *p, const char *option, const char *name) {
+  int c = csv_table_col(p->t, name);
+  if (c < 0) {
+    fprintf(stderr, "lunet plot: %s: no column '%s' for %s\n",
+            p->o.path, name, option);
+    list_columns(p->t);
+  }
+  return c;
+}
+
+static int has_numbers(const plot *p, int col, const char *option) {
+  for (int r = 0; r < p->t->nrows; r++)
+    if (csv_cell_number(p->t->cells[r][col], NULL)) return 1;
+  fprintf(stderr, "lunet plot: %s: column '%s' (%s) has no numeric values "
+          "(hint: plot a metric or a numeric grid value)\n",
+          p->o.path, p->t->header[col], option);
+  return 0;
+}
+
+static int resolve_columns(plot *p) {
+  p->xcol = find_column(p, "--x", p->o.x);
+  if (p->xcol < 0 || !has_numbers(p, p->xcol, "--x")) return -1;
+  p->gcol = -1;
+  if (p->o.group && (p->gcol = find_column(p, "--group", p->o.group)) < 0) return -1;
+  char *names = strdup(p->o.y);
+  p->ys = calloc(strlen(p->o.y) + 1, sizeof *p->ys);
+  if (!names || !p->ys) {
+    free(names);
+    fprintf(stderr, "lunet plot: out of memory\n");
+    return -1;
+  }
+  int rc = 0;
+  for (char *n = strtok(names, ","); n && rc == 0; n = strtok(NULL, ",")) {
+    int c = find_column(p, "--y", n);
+    if (c < 0 || !has_numbers(p, c, "--y")) rc = -1;
+    else p->ys[p->ny++] = c;
+  }
+  free(names);
+  if (rc == 0 && p->ny == 0) {
+    fprintf(stderr, "lunet plot: --y '%s' names no column\n", p->o.y);
+    list_columns(p->t);
+    rc = -1;
+  }
+  return rc;
+}
+
+/* ---- Groups ------------------------------------------------------------- */
+
+static int all_numbers(const char **v, int n) {
+  for (int i = 0; i < n; i++)
+    if (!csv_cell_number(v[i], NULL)) return 0;
+  return 1;
+}
+
+static int by_number(const void *a, const void *b) {
+  double x, y;
+  csv_cell_number(*(const char *const *)a, &x);
+  csv_cell_number(*(const char *const *)b, &y);
+  return (x > y) - (x < y);
+}
+
+/* The --group column's values: in numeric order if all are numbers (so a
+** legend for weight_decay reads 0, 1e-4, 1e-3), else as they first occur. */
+static int collect_groups(plot *p) {
+  p->groups = calloc((size_t)p->t->nrows + 1, sizeof *p->groups);
+  if (!p->groups) return -1;
+  if (p->gcol < 0) {
+    p->ngroups = 1;
+    return 0;
+  }
+  for (int r = 0; r < p->t->nrows; r++) {
+    const char *v = p->t->cells[r][p->gcol];
+    int g = 0;
+    while (g < p->ngroups && strcmp(p->groups[g], v) != 0) g++;
+    if (g == p->ngroups) p->groups[p->ngroups++] = v;
+  }
+  if (all_numbers(p->groups, p->ngroups))
+    qsort(p->groups, (size_t)p->ngroups, sizeof *p->groups, by_number);
+  return 0;
+}
+
+/* ---- Series ------------------------------------------------------------- */
+
+static int out_of_memory(void) {
+  fprintf(stderr, "lunet plot: out of memory\n");
+  return -1;
+}
+
+static int add_point(series *s, double x, double y) {
+  if (s->npts == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 32;
+    point *pts = realloc(s->pts, (size_t)cap * sizeof *pts);
+    if (!pts) return -1;
+    s->pts = pts;
+    s->cap = cap;
+  }
+  s->pts[s->npts++] = (point){ x, y };
+  return 0;
+}
+
+/* A log axis cannot show V: say which column and row hold it. */
+static int refuse_log(const plot *p, int col, int row, double v, const char *axis) {
+  fprintf(stderr, "lunet plot: %s: --log%s: column '%s' has the non-positive "
+          "value %g (row %d after the header) (hint: drop --log%s)\n",
+          p->o.path, axis, p->t->header[col], v, row + 1, axis);
+  return -1;
+}
+
+/* Files each row's (x, y) under its series. Rows with an empty cell are
+** left out quietly; those with text, NaN or infinities are counted, as they
+** are worth a warning. */
+static int fill_series(plot *p) {
+  p->ns = p->ny * p->ngroups;
+  p->s = calloc((size_t)p->ns, sizeof *p->s);
+  if (!p->s) return out_of_memory();
+  for (int k = 0; k < p->ns; k++) {
+    p->s[k].ycol = k / p->ngroups;
+    p->s[k].group = p->gcol >= 0 ? p->groups[k % p->ngroups] : NULL;
+  }
+  int *nonfinite = calloc((size_t)p->ny + 1, sizeof *nonfinite);
+  if (!nonfinite) return out_of_memory();
+  int rc = 0, badx = 0;
+  for (int r = 0; r < p->t->nrows && rc == 0; r++) {
+    char **row = p->t->cells[r];
+    double x, y;
+    if (!csv_cell_number(row[p->xcol], &x) || !isfinite(x)) {
+      badx += *row[p->xcol] != '\0';
+      continue;
+    }
+    if (p->o.logx && x <= 0) {
+      rc = refuse_log(p, p->xcol, r, x, "x");
+      break;
+    }
+    int g = 0;
+    while (p->gcol >= 0 && strcmp(p->groups[g], row[p->gcol]) != 0) g++;
+    for (int k = 0; k < p->ny && rc == 0; k++) {
+      const char *cell = row[p->ys[k]];
+      if (!*cell) continue;
+      if (!csv_cell_number(cell, &y) || !isfinite(y)) nonfinite[k]++;
+      else if (p->o.logy && y <= 0) rc = refuse_log(p, p->ys[k], r, y, "y");
+      else if (add_point(&p->s[k * p->ngroups + g], x, y) != 0) rc = out_of_memory();
+    }
+  }
+  if (rc == 0 && badx)
+    fprintf(stderr, "lunet plot: %s: left out %d row%s where '%s' is not a "
+            "finite number\n", p->o.path, badx, badx == 1 ? "" : "s",
+            p->t->header[p->xcol]);
+  for (int k = 0; k < p->ny && rc == 0; k++)
+    if (nonfinite[k])
+      fprintf(stderr, "lunet plot: %s: left out %d row%s where '%s' is nan, "
+              "inf or text (diverged runs?)\n", p->o.path, nonfinite[k],
+              nonfinite[k] == 1 ? "" : "s", p->t->header[p->ys[k]]);
+  free(nonfinite);
+  return rc;
+}
+
+static int by_x(const void *a, const void *b) {
+  double x = ((const point *)a)->x, y = ((const point *)b)->x;
+  return (x > y) - (x < y);
+}
+
+/* Mean and error-bar ends of the points at each distinct x. */
+static int aggregate(series *s, int minmax, int logy) {
+  qsort(s->pts, (size_t)s->npts, sizeof *s->pts, by_x);
+  size_t n = (size_t)s->npts + 1;
+  s->x = malloc(n * sizeof *s->x);
+  s->mean = malloc(n * sizeof *s->mean);
+  s->lo = malloc(n * sizeof *s->lo);
+  s->hi = malloc(n * sizeof *s->hi);
+  if (!s->x || !s->mean || !s->lo || !s->hi) return -1;
+  for (int i = 0, j; i < s->npts; i = j) {
+    double sum = 0, ss = 0, min = s->pts[i].y, max = min;
+    for (j = i; j < s->npts && s->pts[j].x == s->pts[i].x; j++) {
+      double y = s->pts[j].y;
+      sum += y;
+      if (y < min) min = y;
+      if (y > max) max = y;
+    }
+    int m = j - i;
+    double mean = sum / m;
+    for (int k = i; k < j; k++) ss += (s->pts[k].y - mean) * (s->pts[k].y - mean);
+    double sd = m > 1 ? sqrt(ss / (m - 1)) : 0.0;
+    double lo = minmax ? min : mean - sd, hi = minmax ? max : mean + sd;
+    if (logy && lo <= 0) lo = min; /* a log axis cannot reach mean - std */
+    s->x[s->nx] = s->pts[i].x;
+    s->mean[s->nx] = mean;
+    s->lo[s->nx] = lo;
+    s->hi[s->nx] = hi;
+    s->nx++;
+  }
+  return 0;
+}
+
+static int build_series(plot *p) {
+  if (collect_groups(p) != 0) return out_of_memory();
+  if (fill_series(p) != 0) return -1;
+  int points = 0;
+  for (int k = 0; k < p->ns; k++) {
+    if (aggregate(&p->s[k], p->o.minmax, p->o.logy) != 0) return out_of_memory();
+    points += p->s[k].nx;
+  }
+  if (points == 0) {
+    fprintf(stderr, "lunet plot: %s: nothing to plot: no row has finite numbers "
+            "in both '%s' and the --y column%s\n", p->o.path, p->o.x,
+            p->ny > 1 ? "s" : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- The gnuplot script ------------------------------------------------- */
+
+/* A gnuplot single-quoted string: quotes doubled, control characters out. */
+static void put_string(FILE *f, const char *s) {
+  fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '\'') fputs("''", f);
+    else fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
+  }
+  fputc('\'', f);
+}
+
+/* Base 2 suits x values such as widths 8, 16, 32 better than base 10. */
+static int powers_of_two(const plot *p) {
+  int seen = 0;
+  for (int k = 0; k < p->ns; k++)
+    for (int i = 0; i < p->s[k].nx; i++) {
+      int e;
+      if (frexp(p->s[k].x[i], &e) != 0.5) return 0;
+      seen++;
+    }
+  return seen > 1;
+}
+
+static void put_joined_ys(FILE *f, const plot *p) {
+  char *names = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&names, &len);
+  if (!m) return;
+  for (int k = 0; k < p->ny; k++)
+    fprintf(m, "%s%s", k ? ", " : "", p->t->header[p->ys[k]]);
+  fclose(m);
+  put_string(f, names);
+  free(names);
+}
+
+static void put_title(FILE *f, const plot *p) {
+  fputs("set title ", f);
+  if (p->o.title) {
+    put_string(f, p->o.title);
+  } else {
+    put_joined_ys(f, p);
+    fputs(".' vs '.", f);
+    put_string(f, p->t->header[p->xcol]);
+    if (p->gcol >= 0) {
+      fputs(".' by '.", f);
+      put_string(f, p->t->header[p->gcol]);
+    }
+    fprintf(f, ".\"\\n\".'mean over repeated rows; error bars: %s'",
+            p->o.minmax ? "min to max" : "standard deviation");
+  }
+  fputc('\n', f);
+}
+
+static void put_terminal(FILE *f, const plot *p) {
+  if (p->svg) {
+    fputs("set terminal svg size 1000,640 dynamic font 'Sans,12' noenhanced "
+          "background rgb 'white'\n", f);
+  } else {
+    fputs("if (strstrt(' '.GPVAL_TERMINALS.' ', ' pngcairo ') > 0) {\n"
+          "  set terminal pngcairo size 1000,640 font 'Sans,11' noenhanced\n"
+          "} else {\n"
+          "  set terminal png size 1000,640 noenhanced\n"
+          "}\n", f);
+  }
+  fputs("set output ", f);
+  put_string(f, p->out);
+  fputc('\n', f);
+}
+
+/* The range of the x values, or of the error bars' ends (y). */
+static void data_range(const plot *p, int y, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (int k = 0; k < p->ns; k++)
+    for (int i = 0; i < p->s[k].nx; i++) {
+      double a = y ? p->s[k].lo[i] : p->s[k].x[i];
+      double b = y ? p->s[k].hi[i] : p->s[k].x[i];
+      if (a < *lo) *lo = a;
+      if (b > *hi) *hi = b;
+    }
+}
+
+/* gnuplot labels a log axis at whole decades only, which leaves one that
+** spans less than three almost bare. List the ticks then: steps of 1-2-5, or
+** every multiple 1..9 when that gives too few. */
+static void put_log_tics(FILE *f, const char *axis, double lo, double hi) {
+  static const double steps[9] = { 1, 2, 5, 3, 4, 6, 7, 8, 9 };
+  if (!(lo > 0) || !(hi > lo) || hi / lo >= 1000) return;
+  double margin = pow(hi / lo, 0.06); /* as the offsets widen the axis */
+  lo /= margin;
+  hi *= margin;
+  for (int nsteps = 3; nsteps <= 9; nsteps += 6) {
+    double tics[64];
+    int n = 0;
+    for (int e = (int)floor(log10(lo)); e <= (int)ceil(log10(hi)); e++)
+      for (int m = 0; m < nsteps && n < 64; m++) {
+        double v = steps[m] * pow(10, e);
+        if (v >= lo && v <= hi) tics[n++] = v;
+      }
+    if (n < 3 && nsteps == 3) continue;
+    if (n < 2) return;
+    fprintf(f, "set %stics (", axis);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%.6g", i ? ", " : "", tics[i]);
+    fputs(")\n", f);
+    return;
+  }
+}
+
+static void put_style(FILE *f, const plot *p) {
+  static const char *const colors[] = { "#0072B2", "#D55E00", "#009E73",
+                                        "#CC79A7", "#E69F00", "#56B4E9",
+                                        "#000000" };
+  for (int i = 0; i < 7; i++)
+    fprintf(f, "set linetype %d lc rgb '%s' lw 2 pt 7 ps 1.2\n", i + 1, colors[i]);
+  fputs("set linetype cycle 7\n"
+        "set grid xtics ytics lt 1 lc rgb '#e6e6e6' lw 1\n"
+        "set border 3\nset tics nomirror out\n"
+        "set key top right opaque box lc rgb '#bbbbbb'\n"
+        "set bars 0.6\n"
+        "set autoscale fix\n" /* the data's range, plus the margins below */
+        "set offsets graph 0.04, graph 0.04, graph 0.06, graph 0.06\n", f);
+  fputs("set xlabel ", f);
+  put_string(f, p->t->header[p->xcol]);
+  fputs("\nset ylabel ", f);
+  put_joined_ys(f, p);
+  fputc('\n', f);
+  double lo, hi;
+  if (p->o.logx && powers_of_two(p)) {
+    fputs("set logscale x 2\n", f);
+  } else if (p->o.logx) {
+    fputs("set logscale x\n", f);
+    data_range(p, 0, &lo, &hi);
+    put_log_tics(f, "x", lo, hi);
+  }
+  if (p->o.logy) {
+    fputs("set logscale y\n", f);
+    data_range(p, 1, &lo, &hi);
+    put_log_tics(f, "y", lo, hi);
+  }
+}
+
+static void put_data(FILE *f, const plot *p) {
+  char a[32], b[32], c[32], d[32];
+  for (int k = 0; k < p->ns; k++) {
+    const series *s = &p->s[k];
+    if (!s->nx) continue;
+    fprintf(f, "$d%d << EOD\n", k);
+    for (int i = 0; i < s->nx; i++)
+      fprintf(f, "%s %s %s %s\n", csv_format_number(s->x[i], a),
+              csv_format_number(s->mean[i], b), csv_format_number(s->lo[i], c),
+              csv_format_number(s->hi[i], d));
+    fputs("EOD\n", f);
+  }
+}
+
+static void put_series_title(FILE *f, const plot *p, const series *s) {
+  const char *y = p->t->header[p->ys[s->ycol]];
+  char *title = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&title, &len);
+  if (!m) return;
+  if (!s->group) fputs(y, m);
+  else fprintf(m, "%s%s%s=%s", p->ny > 1 ? y : "", p->ny > 1 ? ", " : "",
+               p->t->header[p->gcol], *s->group ? s->group : "(empty)");
+  fclose(m);
+  put_string(f, title);
+  free(title);
+}
+
+static void put_plot(FILE *f, const plot *p) {
+  static const int shapes[] = { 7, 5, 9, 13, 11 }; /* one per y column */
+  const char *sep = "plot ";
+  for (int k = 0, line = 0; k < p->ns; k++) {
+    const series *s = &p->s[k];
+    if (!s->nx) continue;
+    fprintf(f, "%s$d%d using 1:2:3:4 with yerrorlines lt %d pt %d title ", sep, k,
+            line++ % 7 + 1, shapes[s->ycol % 5]);
+    put_series_title(f, p, s);
+    sep = ", \\\n     ";
+  }
+  fputs("\nunset output\n", f);
+}
+
+static char *make_script(const plot *p, size_t *len) {
+  char *text = NULL;
+  FILE *f = open_memstream(&text, len);
+  if (!f) return NULL;
+  fputs("# written by lunet plot\nset encoding utf8\n", f);
+  put_terminal(f, p);
+  put_title(f, p);
+  put_style(f, p);
+  put_data(f, p);
+  put_plot(f, p);
+  if (fclose(f) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+/* ---- Running gnuplot ---------------------------------------------------- */
+
+/* The path of the executable NAME on $PATH, or NULL. */
+static char *find_program(const char *name) {
+  const char *path = getenv("PATH");
+  if (!path || !*path) path = "/usr/bin:/bin";
+  for (;;) {
+    size_t n = strcspn(path, ":");
+    size_t size = n + strlen(name) + 3;
+    char *full = malloc(size);
+    struct stat st;
+    if (!full) return NULL;
+    if (n) snprintf(full, size, "%.*s/%s", (int)n, path, name);
+    else snprintf(full, size, "./%s", name); /* an empty entry is "." */
+    if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+      return full;
+    free(full);
+    if (!path[n]) return NULL;
+    path += n + 1;
+  }
+}
+
+/* sh -c command running PROGRAM, quoted for the shell. */
+static char *shell_command(const char *program) {
+  size_t n = 3;
+  for (const char *s = program; *s; s++) n += *s == '\'' ? 4 : 1;
+  char *cmd = malloc(n), *o = cmd;
+  if (!cmd) return NULL;
+  *o++ = '\'';
+  for (const char *s = program; *s; s++) {
+    if (*s == '\'') { memcpy(o, "'\\''", 4); o += 4; }
+    else *o++ = *s;
+  }
+  *o++ = '\'';
+  *o = '\0';
+  return cmd;
+}
+
+/* Feeds SCRIPT to gnuplot; returns its wait status, or -1. SIGPIPE is held
+** off so a gnuplot that dies early cannot take lunet down with it. */
+static int run_gnuplot(const char *gnuplot, const char *script, size_t len) {
+  char *cmd = shell_command(gnuplot);
+  if (!cmd) return -1;
+  struct sigaction ignore, old;
+  memset(&ignore, 0, sizeof ignore);
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, &old);
+  fflush(NULL);
+  FILE *pipe = popen(cmd, "w");
+  int status = -1;
+  if (pipe) {
+    fwrite(script, 1, len, pipe);
+    status = pclose(pipe);
+  }
+  sigaction(SIGPIPE, &old, NULL);
+  free(cmd);
+  return status;
+}
+
+/* Keeps a failed script next to the figure, for the user to look at. */
+static void keep_script(const plot *p, const char *script, size_t len) {
+  size_t n = strlen(p->out) + 4;
+  char *name = malloc(n);
+  if (!name) return;
+  snprintf(name, n, "%s.gp", p->out);
+  FILE *f = fopen(name, "w");
+  if (f && fwrite(script, 1, len, f) == len && fclose(f) == 0)
+    fprintf(stderr, "lunet plot: the gnuplot script is in %s\n", name);
+  else if (f)
+    fclose(f);
+  free(name);
+}
+
+static int check_writable(const char *out) {
+  FILE *f = fopen(out, "w");
+  if (!f) {
+    fprintf(stderr, "lunet plot: cannot write %s: %s (hint: does its "
+            "directory exist?)\n", out, strerror(errno));
+    return -1;
+  }
+  fclose(f);
+  return 0;
+}
+
+static int draw(const plot *p) {
+  char *gnuplot = find_program("gnuplot");
+  if (!gnuplot) {
+    fprintf(stderr, "lunet plot: gnuplot not found: apt-get install gnuplot-nox\n");
+    return -1;
+  }
+  size_t len = 0;
+  char *script = make_script(p, &len);
+  int rc = -1;
+  if (!script) {
+    fprintf(stderr, "lunet plot: out of memory\n");
+  } else if (check_writable(p->out) == 0) {
+    int status = run_gnuplot(gnuplot, script, len);
+    struct stat st;
+    if (status == -1) {
+      fprintf(stderr, "lunet plot: cannot run %s: %s\n", gnuplot, strerror(errno));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+      fprintf(stderr, "lunet plot: gnuplot not found: apt-get install gnuplot-nox\n");
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      if (WIFEXITED(status))
+        fprintf(stderr, "lunet plot: gnuplot failed (exit status %d)\n",
+                WEXITSTATUS(status));
+      else
+        fprintf(stderr, "lunet plot: gnuplot was killed by signal %d\n",
+                WTERMSIG(status));
+      keep_script(p, script, len);
+    } else if (stat(p->out, &st) != 0 || st.st_size == 0) {
+      fprintf(stderr, "lunet plot: gnuplot wrote no figure to %s\n", p->out);
+      keep_script(p, script, len);
+    } else {
+      rc = 0;
+    }
+    if (rc != 0) unlink(p->out);
+  }
+  free(script);
+  free(gnuplot);
+  return rc;
+}
+
+/* ---- The command -------------------------------------------------------- */
+
+static void free_plot(plot *p) {
+  for (int k = 0; p->s && k < p->ns; k++) {
+    free(p->s[k].pts);
+    free(p->s[k].x);
+    free(p->s[k].mean);
+    free(p->s[k].lo);
+    free(p->s[k].hi);
+  }
+  free(p->s);
+  free(p->groups);
+  free(p->ys);
+  free(p->out);
+  csv_table_free(p->t);
+}
+
+static int make_plot(plot *p) {
+  char err[1024];
+  int rc = choose_output(p);
+  if (rc != 0) return rc;
+  p->t = csv_read(p->o.path, err, sizeof err);
+  if (!p->t) {
+    fprintf(stderr, "lunet plot: %s\n", err);
+    return 1;
+  }
+  if (p->t->partial_tail)
+    fprintf(stderr, "lunet plot: %s: ignoring a partial last line "
+            "(a run was interrupted while writing it)\n", p->o.path);
+  if (resolve_columns(p) != 0 || build_series(p) != 0 || draw(p) != 0) return 1;
+  return 0;
+}
+
+int plot_main(int argc, char **argv) {
+  plot p;
+  memset(&p, 0, sizeof p);
+  int rc = parse_args(argc, argv, &p.o);
+  if (rc != 0) return rc == 1 ? 0 : rc;
+  rc = make_plot(&p);
+  free_plot(&p);
+  return rc;
+}

@@ -1,0 +1,263 @@
+/*
+** registry.c -- plugin discovery, dlopen and the ABI checks that let the
+** host refuse a plugin with a clear reason instead of crashing on it.
+*/
+#include "runtime/registry.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runtime/services.h"
+
+#ifndef LUNET_BUILD_PLUGIN_DIR
+#define LUNET_BUILD_PLUGIN_DIR ""
+#endif
+#ifndef LUNET_INSTALL_PLUGIN_DIR
+#define LUNET_INSTALL_PLUGIN_DIR ""
+#endif
+
+static plugin_entry *entries;
+static int n_entries, cap_entries;
+static load_failure *failures;
+static int n_failures, cap_failures;
+static int initialized;
+
+static const char *const kind_names[] = {"?", "layer", "loss", "optimizer", "dataset"};
+
+const char *kind_name(int kind) { return kind >= 1 && kind <= 4 ? kind_names[kind] : "?"; }
+
+int kind_from_name(const char *name) {
+  for (int k = 1; k <= 4; k++)
+    if (strcmp(name, kind_names[k]) == 0) return k;
+  return 0;
+}
+
+/* p with room for `need` elements (moved, perhaps); NULL when out of
+** memory, p then left as it was. */
+static void *grow(void *p, int *cap, int need, size_t elem) {
+  if (need <= *cap) return p;
+  int n = *cap ? *cap * 2 : 16;
+  void *q = realloc(p, (size_t)n * elem);
+  if (q) *cap = n;
+  return q;
+}
+
+/* ---- validation of a descriptor ---------------------------------------- */
+
+static int fail(const char *path, const char *fmt, const char *a, const char *b) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+  services_error("%s: %s", path, msg);
+  return -1;
+}
+
+static int check_decl(const char *path, const lunet_plugin *p, const lunet_param_decl *d) {
+  if (!d->name || !*d->name) return fail(path, "plugin '%s' declares a parameter without a name", p->name, NULL);
+  if (d->type < LUNET_INT || d->type > LUNET_STRING)
+    return fail(path, "parameter '%s' of '%s' has an unknown type", d->name, p->name);
+  if (d->type == LUNET_INT || d->type == LUNET_NUMBER) {
+    if (!(d->min <= d->max) || d->def < d->min || d->def > d->max)
+      return fail(path, "parameter '%s' of '%s' has a default outside its range", d->name, p->name);
+  }
+  return 0;
+}
+
+/* Which function-table entries a kind cannot do without. */
+static int check_api(const char *path, const lunet_plugin *p) {
+  switch (p->kind) {
+  case LUNET_LAYER: {
+    const lunet_layer_api *a = p->layer;
+    if (!a) return fail(path, "layer '%s' has no layer function table", p->name, NULL);
+    if (a->size < offsetof(lunet_layer_api, check_input))
+      return fail(path, "layer '%s': function table too small", p->name, NULL);
+    if (!a->create || !a->destroy || !a->parameters || !a->forward[LUNET_CPU] || !a->backward[LUNET_CPU])
+      return fail(path, "layer '%s' lacks create, destroy, parameters, or a CPU forward/backward", p->name, NULL);
+    return 0;
+  }
+  case LUNET_LOSS: {
+    const lunet_loss_api *a = p->loss;
+    if (!a || a->size < offsetof(lunet_loss_api, errors) || !a->create || !a->destroy || !a->forward[LUNET_CPU])
+      return fail(path, "loss '%s' lacks create, destroy or a CPU forward", p->name, NULL);
+    return 0;
+  }
+  case LUNET_OPTIMIZER: {
+    const lunet_optimizer_api *a = p->optimizer;
+    if (!a || a->size < offsetof(lunet_optimizer_api, set) || !a->create || !a->destroy || !a->step[LUNET_CPU])
+      return fail(path, "optimizer '%s' lacks create, destroy or a CPU step", p->name, NULL);
+    return 0;
+  }
+  case LUNET_DATASET: {
+    const lunet_dataset_api *a = p->dataset;
+    if (!a || a->size < sizeof(lunet_dataset_api) || !a->open || !a->close || !a->get)
+      return fail(path, "dataset '%s' lacks open, close or get", p->name, NULL);
+    return 0;
+  }
+  }
+  return fail(path, "plugin '%s' has an unknown kind", p->name ? p->name : "?", NULL);
+}
+
+static int check_descriptor(const char *path, const lunet_plugin *p) {
+  char a[32], b[32];
+  if (p->abi_major != LUNET_ABI_MAJOR) {
+    snprintf(a, sizeof a, "%u.%u", p->abi_major, p->abi_minor);
+    snprintf(b, sizeof b, "%d.%d", LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
+    return fail(path, "built for plugin ABI %s, but this lunet has ABI %s; "
+                "rebuild it against this lunet's include/lunet/plugin.h", a, b);
+  }
+  if (p->size < offsetof(lunet_plugin, dataset) + sizeof p->dataset)
+    return fail(path, "descriptor too small for ABI 1.0", NULL, NULL);
+  if (!p->name || !*p->name || !p->version || !p->summary)
+    return fail(path, "descriptor lacks a name, version or summary", NULL, NULL);
+  if (p->n_params < 0 || (p->n_params > 0 && !p->params))
+    return fail(path, "plugin '%s' declares parameters but gives no table", p->name, NULL);
+  for (int i = 0; i < p->n_params; i++)
+    if (check_decl(path, p, &p->params[i])) return -1;
+  return check_api(path, p);
+}
+
+int registry_load_file(const char *path, plugin_entry *out) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!h) return fail(path, "cannot load: %s", dlerror(), NULL);
+  lunet_entry_fn entry;
+  *(void **)&entry = dlsym(h, LUNET_ENTRY);
+  if (!entry) {
+    dlclose(h);
+    return fail(path, "no entry symbol '%s': not a lunet plugin? (see include/lunet/plugin.h)", LUNET_ENTRY, NULL);
+  }
+  services_clear_error();
+  const lunet_plugin *desc = entry(services_host());
+  if (!desc) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", services_last_error());
+    dlclose(h);
+    return fail(path, "%s returned no descriptor: %s", LUNET_ENTRY, why);
+  }
+  if (check_descriptor(path, desc)) {
+    dlclose(h);
+    return -1;
+  }
+  out->desc = desc;
+  out->path = strdup(path);
+  out->handle = h;
+  out->shadowed = 0;
+  out->used = 0;
+  return 0;
+}
+
+/* ---- scanning ---------------------------------------------------------- */
+
+static void add_file(const char *path) {
+  plugin_entry e;
+  if (registry_load_file(path, &e)) {
+    load_failure *grown = grow(failures, &cap_failures, n_failures + 1, sizeof *failures);
+    if (!grown) {
+      services_error("plugin registry: out of memory for the load failure of %s", path);
+      return;
+    }
+    failures = grown;
+    failures[n_failures].path = strdup(path);
+    failures[n_failures].reason = strdup(services_last_error());
+    n_failures++;
+    return;
+  }
+  for (int i = 0; i < n_entries; i++)
+    if (entries[i].desc->kind == e.desc->kind && strcmp(entries[i].desc->name, e.desc->name) == 0)
+      e.shadowed = 1;
+  plugin_entry *grown = grow(entries, &cap_entries, n_entries + 1, sizeof *entries);
+  if (!grown) {
+    services_error("plugin registry: out of memory for the entry of %s", path);
+    dlclose(e.handle);
+    free(e.path);
+    return;
+  }
+  entries = grown;
+  entries[n_entries++] = e;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) {
+  return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int ends_with_so(const char *s) {
+  size_t n = strlen(s);
+  return n > 3 && strcmp(s + n - 3, ".so") == 0;
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Loads every .so in dir, then (depth 1) those of each subdirectory. */
+static void scan_dir(const char *dir, int depth) {
+  struct dirent **list;
+  int n = scandir(dir, &list, NULL, by_name);
+  if (n < 0) return;
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < n; i++) {
+      const char *nm = list[i]->d_name;
+      if (nm[0] == '.') continue;
+      char path[4096];
+      snprintf(path, sizeof path, "%s/%s", dir, nm);
+      if (pass == 0 && ends_with_so(nm) && !is_dir(path)) add_file(path);
+      if (pass == 1 && depth == 0 && is_dir(path)) scan_dir(path, 1);
+    }
+  }
+  for (int i = 0; i < n; i++) free(list[i]);
+  free(list);
+}
+
+void registry_init(void) {
+  if (initialized) return;
+  initialized = 1;
+  const char *env = getenv("LUNET_PLUGIN_PATH");
+  if (env) {
+    char *copy = strdup(env), *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) scan_dir(d, 0);
+    free(copy);
+  }
+  if (*LUNET_BUILD_PLUGIN_DIR) scan_dir(LUNET_BUILD_PLUGIN_DIR, 0);
+  if (*LUNET_INSTALL_PLUGIN_DIR && strcmp(LUNET_INSTALL_PLUGIN_DIR, LUNET_BUILD_PLUGIN_DIR))
+    scan_dir(LUNET_INSTALL_PLUGIN_DIR, 0);
+}
+
+int registry_count(void) { return n_entries; }
+const plugin_entry *registry_at(int i) { return &entries[i]; }
+int registry_failure_count(void) { return n_failures; }
+const load_failure *registry_failure_at(int i) { return &failures[i]; }
+
+const plugin_entry *registry_find(int kind, const char *name) {
+  registry_init();
+  for (int i = 0; i < n_entries; i++)
+    if (entries[i].desc->kind == kind && strcmp(entries[i].desc->name, name) == 0) {
+      entries[i].used = 1;
+      return &entries[i];
+    }
+  char known[1024] = "";
+  size_t len = 0;
+  for (int i = 0; i < n_entries && len < sizeof known - 64; i++)
+    if (entries[i].desc->kind == kind && !entries[i].shadowed)
+      len += snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", entries[i].desc->name);
+  for (int i = 0; i < n_failures; i++)
+    if (strstr(failures[i].path, name)) {
+      services_error("no %s plugin named '%s': %s failed to load: %s", kind_name(kind), name,
+                     failures[i].path, failures[i].reason);
+      return NULL;
+    }
+  services_error("no %s plugin named '%s' (known: %s; set LUNET_PLUGIN_PATH to add a folder)",
+                 kind_name(kind), name, *known ? known : "none");
+  return NULL;
+}
+
+void registry_used(char *buf, size_t sz) {
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < n_entries && len < sz; i++)
+    if (entries[i].used)
+      len += (size_t)snprintf(buf + len, sz - len, "%s%s@%s", len ? " " : "", entries[i].desc->name,
+                              entries[i].desc->version);
+}

@@ -1,0 +1,280 @@
+/*
+** workers.c -- the worker-process pool, key text and progress display
+** behind lunet.sweep; see workers.h.
+**
+** Pool invariants: at most `workers` children live at once; every child is
+** reaped (waitpid) exactly once, after its pipe reached end of file, and
+** only then reported through pool->done; a child dies with the parent
+** (PR_SET_PDEATHSIG), so killing a sweep, even with kill -9, never leaves
+** trials running on. Children ignore SIGINT: Ctrl-C on a terminal reaches
+** the whole process group, and a trial interrupted that way must not be
+** recorded as "crashed" -- the parent dies, and with it the children, and
+** the interrupted trials simply run again when the sweep is resumed.
+*/
+#include "sweep/workers.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/csvfile.h"
+#include "base/number.h"
+#include "runtime/services.h"
+
+/* ---- the process pool ---------------------------------------------------- */
+
+typedef struct worker {
+  pid_t pid;
+  int fd;        /* read end of the child's pipe; -1 when the slot is free */
+  int trial;
+  double t0;     /* when it was started */
+  char *buf;     /* what the child wrote so far */
+  size_t len, cap;
+  int lost;      /* out of memory for the report: it is dropped */
+} worker;
+
+static const worker free_slot = {0, -1, -1, 0, NULL, 0, 0, 0};
+
+static int threads_of(const sweep_pool *pool) { return pool->threads < 1 ? 1 : pool->threads; }
+
+/* In the child, never returns. */
+static void child(const sweep_pool *pool, worker *ws, int workers, int trial, int fd, pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127); /* the parent died before prctl */
+  signal(SIGINT, SIG_IGN);
+  for (int k = 0; k < workers; k++) /* the other trials' pipes are not ours */
+    if (ws[k].fd >= 0) close(ws[k].fd);
+  if (services_threads() != threads_of(pool)) services_set_threads(threads_of(pool));
+  int rc = pool->run(pool->ud, trial, fd);
+  close(fd);
+  fflush(NULL);
+  _exit(rc);
+}
+
+static int start(const sweep_pool *pool, worker *ws, int workers, int k, int trial) {
+  int p[2];
+  if (pipe(p)) {
+    services_error("sweep: cannot make a pipe: %s", strerror(errno));
+    return -1;
+  }
+  pid_t parent = getpid();
+  fflush(NULL); /* no buffered output is written twice */
+  pid_t pid = fork();
+  if (pid < 0) {
+    services_error("sweep: cannot start a worker process: %s", strerror(errno));
+    close(p[0]), close(p[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(p[0]);
+    child(pool, ws, workers, trial, p[1], parent);
+  }
+  close(p[1]);
+  ws[k] = free_slot;
+  ws[k].pid = pid, ws[k].fd = p[0], ws[k].trial = trial, ws[k].t0 = now_seconds();
+  return 0;
+}
+
+/* Reads what is available; 1 at end of file. */
+static int drain(worker *w) {
+  char scratch[4096];
+  if (!w->lost && w->cap - w->len < 4096) {
+    size_t cap = w->cap ? w->cap * 2 : 8192;
+    char *b = realloc(w->buf, cap);
+    if (b) w->buf = b, w->cap = cap;
+    else w->lost = 1;
+  }
+  char *to = w->lost ? scratch : w->buf + w->len;
+  size_t room = w->lost ? sizeof scratch : w->cap - w->len;
+  ssize_t n = read(w->fd, to, room);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  if (n <= 0) return 1;
+  if (!w->lost) w->len += (size_t)n;
+  return 0;
+}
+
+static int reap(worker *w) {
+  int status = 0;
+  close(w->fd);
+  while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+static int finish(const sweep_pool *pool, worker *w) {
+  int status = reap(w);
+  double seconds = now_seconds() - w->t0;
+  int stop = pool->done(pool->ud, w->trial, status, seconds, w->buf && !w->lost ? w->buf : "",
+                        w->lost ? 0 : w->len);
+  free(w->buf);
+  *w = free_slot;
+  return stop;
+}
+
+/* After a failure of the pool itself: no child outlives it. */
+static void kill_all(worker *ws, int workers) {
+  for (int k = 0; k < workers; k++)
+    if (ws[k].fd >= 0) {
+      kill(ws[k].pid, SIGKILL);
+      reap(&ws[k]);
+      free(ws[k].buf);
+      ws[k] = free_slot;
+    }
+}
+
+int sweep_run(const sweep_pool *pool, const int *trials, int n, int workers) {
+  if (workers < 1) workers = 1;
+  worker *ws = malloc(sizeof *ws * (size_t)workers);
+  struct pollfd *pf = malloc(sizeof *pf * (size_t)workers);
+  if (!ws || !pf) {
+    free(ws), free(pf);
+    services_error("sweep: out of memory");
+    return -1;
+  }
+  int next = 0, running = 0, stop = 0, rc = 0;
+  for (int k = 0; k < workers; k++) ws[k] = free_slot;
+  /* The thread count is set here, not in each child: OpenBLAS shuts its
+  ** thread pool down at fork, and a child that sets the count rebuilds the
+  ** pool, whose idle threads then spin (sched_yield) on the cores the other
+  ** workers need -- a 2-worker sweep ran 1.7x, not 2x, faster than 1. */
+  int caller_threads = services_threads();
+  if (caller_threads != threads_of(pool)) services_set_threads(threads_of(pool));
+  for (;;) {
+    for (int k = 0; k < workers && next < n && !stop && rc == 0; k++)
+      if (ws[k].fd < 0) {
+        if (start(pool, ws, workers, k, trials[next])) rc = -1;
+        else next++, running++;
+      }
+    if (running == 0) break;
+    for (int k = 0; k < workers; k++) pf[k] = (struct pollfd){ws[k].fd, POLLIN, 0};
+    int got = poll(pf, (nfds_t)workers, pool->tick ? 1000 : -1);
+    if (got < 0 && errno != EINTR) {
+      services_error("sweep: poll failed: %s", strerror(errno));
+      kill_all(ws, workers);
+      rc = -1;
+      break;
+    }
+    if (got == 0 && pool->tick) pool->tick(pool->ud);
+    for (int k = 0; got > 0 && k < workers; k++)
+      if (ws[k].fd >= 0 && (pf[k].revents & (POLLIN | POLLHUP | POLLERR)) && drain(&ws[k])) {
+        stop |= finish(pool, &ws[k]);
+        running--;
+      }
+  }
+  if (services_threads() != caller_threads) services_set_threads(caller_threads);
+  free(ws);
+  free(pf);
+  return rc;
+}
+
+static const char *signal_abbrev(int sig) {
+  switch (sig) {
+  case SIGSEGV: return "SIGSEGV";
+  case SIGABRT: return "SIGABRT";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGILL: return "SIGILL";
+  case SIGKILL: return "SIGKILL";
+  case SIGTERM: return "SIGTERM";
+  case SIGINT: return "SIGINT";
+  case SIGPIPE: return "SIGPIPE";
+  case SIGXCPU: return "SIGXCPU";
+  case SIGTRAP: return "SIGTRAP";
+  default: return "signal";
+  }
+}
+
+int sweep_describe_exit(int wstatus, char *msg, size_t sz) {
+  msg[0] = '\0';
+  if (WIFSIGNALED(wstatus)) {
+    int sig = WTERMSIG(wstatus);
+    snprintf(msg, sz, "killed by signal %d (%s: %s)%s", sig, signal_abbrev(sig), strsignal(sig),
+             sig == SIGKILL ? "; out of memory? the kernel's OOM killer sends SIGKILL" : "");
+    return 1;
+  }
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0) {
+    snprintf(msg, sz, "the worker exited with status %d", WEXITSTATUS(wstatus));
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- trial keys ------------------------------------------------------------ */
+
+const char *sweep_canon(const char *text, char buf[32]) {
+  char *end;
+  double v;
+  if (!*text) return text;
+  errno = 0;
+  long long i = strtoll(text, &end, 10);
+  if (*end == '\0' && errno == 0) {
+    snprintf(buf, 32, "%lld", i);
+    return buf;
+  }
+  if (!csv_cell_number(text, &v)) return text;
+  if (v == floor(v) && fabs(v) <= 9007199254740992.0) { /* 2^53: exact as an integer */
+    snprintf(buf, 32, "%lld", (long long)v);
+    return buf;
+  }
+  return csv_format_number(v, buf);
+}
+
+/* ---- progress ---------------------------------------------------------------- */
+
+static void format_duration(double t, char *buf, size_t sz) {
+  if (t < 60) snprintf(buf, sz, "%.0fs", t);
+  else if (t < 3600) snprintf(buf, sz, "%dm%02ds", (int)t / 60, (int)t % 60);
+  else snprintf(buf, sz, "%dh%02dm", (int)t / 3600, (int)t % 3600 / 60);
+}
+
+/* elapsed and ETA (from the mean time per finished trial) */
+static void times(const sweep_progress *p, char el[32], char eta[32]) {
+  double t = now_seconds() - p->t0;
+  format_duration(t, el, 32);
+  if (p->done > 0) format_duration(t / p->done * (p->total - p->done), eta, 32);
+  else snprintf(eta, 32, "?");
+}
+
+static void status_line(const sweep_progress *p) {
+  char el[32], eta[32];
+  times(p, el, eta);
+  fprintf(stderr, "\r\033[K[%d/%d] %d failed  %s elapsed  ETA %s%s%s", p->done, p->total, p->failed, el, eta,
+          *p->last ? "  last " : "", p->last);
+  fflush(stderr);
+}
+
+void sweep_progress_trial(sweep_progress *p, const char *key, const char *status) {
+  if (p->tty) {
+    status_line(p);
+    return;
+  }
+  char el[32], eta[32];
+  times(p, el, eta);
+  fprintf(stderr, "[%d/%d] %s %s%s%s  (%s elapsed, ETA %s)\n", p->done, p->total, key, status, *p->last ? "  " : "",
+          p->last, el, eta);
+  fflush(stderr);
+}
+
+void sweep_progress_failure(const sweep_progress *p, const char *key, const char *status, const char *msg) {
+  fprintf(stderr, "%ssweep: trial %s %s: %s\n", p->tty ? "\r\033[K" : "", key, status, msg);
+  fflush(stderr);
+}
+
+void sweep_progress_tick(const sweep_progress *p) {
+  if (p->tty) status_line(p);
+}
+
+void sweep_progress_end(const sweep_progress *p) {
+  if (p->tty) {
+    status_line(p);
+    fputc('\n', stderr);
+  }
+}
