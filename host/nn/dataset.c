@@ -16,8 +16,24 @@ static int valid_shape(const lunet_shape *s) {
   return 1;
 }
 
+/* What a plugin wrote into info is usable: sizes, shapes, dtypes. */
+static int valid_info(lunet_dataset_info *info) {
+  if (info->n_inputs == 0) info->n_inputs = 1;
+  if (info->n < 0 || info->classes < 0 || info->n_inputs < 1 || info->n_inputs > LUNET_MAX_INPUTS ||
+      !valid_shape(&info->target))
+    return 0;
+  for (int k = 0; k < info->n_inputs; k++)
+    if (!valid_shape(&info->input[k]) || (info->input_dtype[k] != LUNET_F32 && info->input_dtype[k] != LUNET_I32))
+      return 0;
+  return 1;
+}
+
 dataset *dataset_open(const plugin_entry *pe, const param_given *given, int n) {
   dataset *ds = calloc(1, sizeof *ds);
+  if (!ds) {
+    services_error("out of memory opening dataset %s", pe->desc->name);
+    return NULL;
+  }
   ds->plugin = pe;
   snprintf(ds->name, sizeof ds->name, "%s", pe->desc->name);
   ds->info.size = sizeof ds->info;
@@ -28,9 +44,8 @@ dataset *dataset_open(const plugin_entry *pe, const param_given *given, int n) {
     if (!*services_last_error()) services_error("%s: could not be opened", ds->name);
     goto fail;
   }
-  if (ds->info.n < 0 || !valid_shape(&ds->info.input) || !valid_shape(&ds->info.target) ||
-      ds->info.classes < 0) {
-    services_error("%s: the plugin described its data inconsistently (bad size or shape)", ds->name);
+  if (!valid_info(&ds->info)) {
+    services_error("%s: the plugin described its data inconsistently (bad size, shape or dtype)", ds->name);
     dataset_close(ds);
     return NULL;
   }
@@ -41,11 +56,19 @@ fail:
   return NULL;
 }
 
-dataset *dataset_from_memory(float *x, float *y, const lunet_dataset_info *info) {
+dataset *dataset_from_memory(void *const *x, float *y, const lunet_dataset_info *info) {
   dataset *ds = calloc(1, sizeof *ds);
+  int n_in = info->n_inputs ? info->n_inputs : 1;
+  if (!ds) {
+    for (int k = 0; k < n_in; k++) free(x[k]);
+    free(y);
+    services_error("out of memory for an in-memory dataset");
+    return NULL;
+  }
   snprintf(ds->name, sizeof ds->name, "data");
   ds->info = *info;
-  ds->x = x;
+  ds->info.n_inputs = n_in;
+  for (int k = 0; k < n_in; k++) ds->x[k] = x[k];
   ds->y = y;
   return ds;
 }
@@ -54,25 +77,44 @@ void dataset_close(dataset *ds) {
   if (!ds) return;
   if (ds->plugin && ds->self) ds->plugin->desc->dataset->close(ds->self);
   params_free(&ds->params);
-  free(ds->x);
+  for (int k = 0; k < LUNET_MAX_INPUTS; k++) free(ds->x[k]);
   free(ds->y);
   free(ds);
 }
 
-int64_t dataset_input_size(const dataset *ds) { return lunet_numel(&ds->info.input); }
+int64_t dataset_input_size(const dataset *ds, int k) { return lunet_numel(&ds->info.input[k]); }
 int64_t dataset_target_size(const dataset *ds) { return lunet_numel(&ds->info.target); }
 
-int dataset_get(dataset *ds, const int64_t *idx, int n, float *x, float *y) {
-  if (ds->plugin) return ds->plugin->desc->dataset->get(ds->self, idx, n, x, y);
-  int64_t xs = dataset_input_size(ds), ys = dataset_target_size(ds);
+static void with_batch(lunet_tensor *t, const lunet_shape *s, int dtype, int B) {
+  t->size = sizeof *t;
+  t->dtype = dtype;
+  t->device = LUNET_CPU;
+  t->shape.ndim = s->ndim + 1;
+  t->shape.dim[0] = B;
+  memcpy(t->shape.dim + 1, s->dim, sizeof(int32_t) * (size_t)s->ndim);
+}
+
+/* Rows idx[0..n) of in-memory data. */
+static int memory_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
+  int64_t ys = dataset_target_size(ds);
   for (int i = 0; i < n; i++) {
     if (idx[i] < 0 || idx[i] >= ds->info.n) {
       services_error("data: sample index %lld out of range [0, %lld)", (long long)idx[i],
                      (long long)ds->info.n);
       return -1;
     }
-    memcpy(x + i * xs, ds->x + idx[i] * xs, sizeof(float) * (size_t)xs);
-    memcpy(y + i * ys, ds->y + idx[i] * ys, sizeof(float) * (size_t)ys);
+    for (int k = 0; k < ds->info.n_inputs; k++) {
+      size_t row = 4 * (size_t)dataset_input_size(ds, k); /* float32 or int32 */
+      memcpy((char *)x[k].data + i * row, (const char *)ds->x[k] + idx[i] * row, row);
+    }
+    memcpy(y->f32 + i * ys, ds->y + idx[i] * ys, sizeof(float) * (size_t)ys);
   }
   return 0;
+}
+
+int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
+  for (int k = 0; k < ds->info.n_inputs; k++) with_batch(&x[k], &ds->info.input[k], ds->info.input_dtype[k], n);
+  with_batch(y, &ds->info.target, LUNET_F32, n);
+  if (ds->plugin) return ds->plugin->desc->dataset->get(ds->self, idx, n, x, y);
+  return memory_get(ds, idx, n, x, y);
 }

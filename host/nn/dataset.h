@@ -1,6 +1,9 @@
 /*
 ** dataset.h -- one interface over the two sources of samples: a dataset
 ** plugin, or arrays handed over from Lua (lunet.data{...}), held in memory.
+**
+** A sample is one tensor per model input (most data has one: info.n_inputs
+** is 1 once opened), float32 or int32 token ids, and one float32 target.
 */
 #ifndef LUNET_DATASET_H
 #define LUNET_DATASET_H
@@ -11,26 +14,29 @@
 #include "runtime/registry.h"
 
 typedef struct dataset {
-  lunet_dataset_info info;
+  lunet_dataset_info info;     /* n_inputs >= 1 once opened */
   char name[64];               /* plugin name, or "data" for in-memory */
   const plugin_entry *plugin;  /* NULL for in-memory data */
   void *self;                  /* the plugin's instance */
   param_values params;
-  float *x, *y;                /* in-memory samples: (n, input...), (n, target...) */
+  void *x[LUNET_MAX_INPUTS];   /* in-memory samples: (n, input k...) of 4-byte elements */
+  float *y;                    /* in-memory targets: (n, target...) */
 } dataset;
 
 /* Opens a plugin dataset; NULL with services_error() set. */
 dataset *dataset_open(const plugin_entry *pe, const param_given *given, int n);
 
-/* Wraps arrays (ownership of x and y passes to the dataset). */
-dataset *dataset_from_memory(float *x, float *y, const lunet_dataset_info *info);
+/* Wraps arrays x[0..info->n_inputs) and y, whose ownership passes to the
+** dataset (malloc'ed). NULL when out of memory (the arrays are freed). */
+dataset *dataset_from_memory(void *const *x, float *y, const lunet_dataset_info *info);
 
 void dataset_close(dataset *ds);
 
-/* Copies samples idx[0..n) to x (n, input...) and y (n, target...). */
-int dataset_get(dataset *ds, const int64_t *idx, int n, float *x, float *y);
+/* Copies samples idx[0..n) to x[0..n_inputs) (n, input k...) and y
+** (n, target...), whose data the caller provides; sets their shapes. */
+int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y);
 
-int64_t dataset_input_size(const dataset *ds);
+int64_t dataset_input_size(const dataset *ds, int k);
 int64_t dataset_target_size(const dataset *ds);
 
 #endif

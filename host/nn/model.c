@@ -1,5 +1,6 @@
 /*
-** model.c -- building, running and back-propagating a tree of layers.
+** model.c -- building, running and back-propagating a graph of layers;
+** see model.h for the memory plan and what backward skips.
 */
 #include "nn/model.h"
 
@@ -7,45 +8,89 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/text.h"
-#include "nn/dataset.h"
 #include "runtime/services.h"
 
-model *model_new(node *nodes, int n, uint64_t seed) {
+model *model_new(uint64_t seed, int n_inputs) {
   model *m = calloc(1, sizeof *m);
-  m->nodes = nodes;
-  m->n = n;
+  if (!m) {
+    services_error("out of memory for a model");
+    return NULL;
+  }
   m->seed = seed;
+  m->n_inputs = n_inputs;
+  m->output = -1;
   return m;
 }
 
 static void node_free(node *nd) {
-  if (nd->kind == NODE_LAYER && nd->self) nd->plugin->desc->layer->destroy(nd->self);
-  if (nd->kind == NODE_LAYER) params_free(&nd->params);
-  node_free_all(nd->body, nd->n_body);
-  free(nd->y.data);
-  free(nd->dy_own);
-}
-
-void node_free_all(node *nodes, int n) {
-  for (int i = 0; i < n; i++) node_free(&nodes[i]);
-  free(nodes);
+  if (nd->self) nd->plugin->desc->layer->destroy(nd->self);
+  params_free(&nd->params);
+  free(nd->label);
+  services_host()->free(nd->y.data);
 }
 
 void model_free(model *m) {
   if (!m) return;
-  node_free_all(m->nodes, m->n);
-  for (int i = 0; i < m->n_params; i++) free(m->param_names[i]);
-  free(m->param_names);
-  free(m->params);
+  for (int i = 0; i < m->n; i++) node_free(&m->nodes[i]);
+  free(m->nodes);
+  weights_free(&m->ws);
+  for (int i = 0; m->slots && i < m->n_slots + LUNET_MAX_INPUTS; i++) services_host()->free(m->slots[i]);
+  free(m->slots);
+  for (int k = 0; k < LUNET_MAX_INPUTS; k++) free(m->input_names[k]);
   free(m);
 }
+
+int model_add(model *m, int kind, const char *label, const plugin_entry *pe, param_values *params,
+              const int *in, int n_in) {
+  if (m->built) {
+    services_error("model: it is built; add nodes before its first use");
+    return -1;
+  }
+  if (n_in < 1 || n_in > LUNET_MAX_INPUTS) {
+    services_error("model: node %s takes %d inputs, expected 1 to %d", label, n_in, LUNET_MAX_INPUTS);
+    return -1;
+  }
+  for (int j = 0; j < n_in; j++)
+    if (in[j] >= m->n || in[j] < MODEL_INPUT(m->n_inputs - 1)) {
+      services_error("model: node %s takes input %d, which is neither an earlier node nor a model input",
+                     label, in[j]);
+      return -1;
+    }
+  if (m->n == m->cap) {
+    int cap = m->cap ? 2 * m->cap : 16;
+    node *nodes = realloc(m->nodes, sizeof *nodes * (size_t)cap);
+    if (!nodes) {
+      services_error("out of memory adding node %s", label);
+      return -1;
+    }
+    m->nodes = nodes, m->cap = cap;
+  }
+  node *nd = &m->nodes[m->n];
+  memset(nd, 0, sizeof *nd);
+  if (!(nd->label = strdup(label))) {
+    services_error("out of memory adding node %s", label);
+    return -1;
+  }
+  nd->kind = kind;
+  nd->plugin = pe;
+  nd->params = *params;
+  memset(params, 0, sizeof *params);
+  nd->n_in = n_in;
+  memcpy(nd->in, in, sizeof(int) * (size_t)n_in);
+  nd->slot = -1;
+  m->output = m->n;
+  return m->n++;
+}
+
+void model_set_output(model *m, int node) { m->output = node; }
 
 /* ---- describing -------------------------------------------------------- */
 
 void node_describe(const node *nd, char *buf, size_t sz) {
   if (nd->kind == NODE_RESIDUAL) {
-    snprintf(buf, sz, "residual(%d layers)", nd->n_body);
+    snprintf(buf, sz, "residual");
     return;
   }
   const lunet_plugin *p = nd->plugin->desc;
@@ -63,110 +108,164 @@ void node_describe(const node *nd, char *buf, size_t sz) {
   if (shown && len < sz) snprintf(buf + len, sz - len, ")");
 }
 
+void node_name(const model *m, int i, char *buf, size_t sz) {
+  char desc[160];
+  node_describe(&m->nodes[i], desc, sizeof desc);
+  if (m->graph) snprintf(buf, sz, "node '%s' (%s)", m->nodes[i].label, desc);
+  else snprintf(buf, sz, "layer %s (%s)", m->nodes[i].label, desc);
+}
+
+/* "the input", "model input 'src'", or the producing node's name. */
+static void source_name(const model *m, int src, char *buf, size_t sz) {
+  if (src >= 0) node_name(m, src, buf, sz);
+  else if (m->graph) snprintf(buf, sz, "model input '%s'", m->input_names[MODEL_INPUT(src)]);
+  else snprintf(buf, sz, "the input");
+}
+
 /* ---- building ---------------------------------------------------------- */
 
-static int build_seq(model *m, node *nodes, int n, const lunet_shape *in, lunet_rng *rng,
-                     const char *prefix, const char *prev_label);
+static const lunet_shape *source_shape(const model *m, int src) {
+  return src >= 0 ? &m->nodes[src].out : &m->in[MODEL_INPUT(src)];
+}
 
-static int build_layer(node *nd, const lunet_shape *in, lunet_rng *rng, const char *label,
-                       const char *prev_label) {
+static int source_dtype(const model *m, int src) {
+  return src >= 0 ? LUNET_F32 : m->in_dtype[MODEL_INPUT(src)];
+}
+
+/* The node takes as many inputs as its plugin declares, of the dtypes it
+** declares (token ids for input 0 of a LUNET_TAKES_IDS layer, else float). */
+static int check_inputs(const model *m, int i) {
+  const node *nd = &m->nodes[i];
+  const lunet_layer_api *api = nd->plugin->desc->layer;
+  char me[256], src[256];
+  node_name(m, i, me, sizeof me);
+  int want = api->n_inputs == 0 ? 1 : api->n_inputs;
+  if (want > 0 ? nd->n_in != want : nd->n_in < 2) {
+    if (want > 0) services_error("model: %s takes %d input%s, got %d", me, want, want == 1 ? "" : "s", nd->n_in);
+    else services_error("model: %s takes 2 to %d inputs, got %d", me, LUNET_MAX_INPUTS, nd->n_in);
+    return -1;
+  }
+  for (int j = 0; j < nd->n_in; j++) {
+    int ids = j == 0 && (api->flags & LUNET_TAKES_IDS), dt = source_dtype(m, nd->in[j]);
+    if (ids == (dt == LUNET_I32)) continue;
+    source_name(m, nd->in[j], src, sizeof src);
+    if (ids) services_error("model: %s takes token ids, but %s gives float values; feed it a token "
+                            "dataset (ids) directly", me, src);
+    else services_error("model: %s takes float values, but %s holds token ids; start with a layer "
+                        "that takes ids, such as embedding", me, src);
+    return -1;
+  }
+  return 0;
+}
+
+/* The error of a layer that refused its inputs: both nodes, both shapes. */
+static void misfit(const model *m, int i) {
+  char why[1024], me[256], src[256], shp[128];
+  snprintf(why, sizeof why, "%s", *services_last_error() ? services_last_error() : "refused its input");
+  const node *nd = &m->nodes[i];
+  node_name(m, i, me, sizeof me);
+  source_name(m, nd->in[0], src, sizeof src);
+  shape_format(source_shape(m, nd->in[0]), shp, sizeof shp);
+  if (nd->n_in == 1) {
+    services_error("model: %s does not fit the output of %s, shape %s: %s", me, src, shp, why);
+    return;
+  }
+  char list[512];
+  size_t len = 0;
+  for (int j = 0; j < nd->n_in && len < sizeof list; j++) {
+    source_name(m, nd->in[j], src, sizeof src);
+    shape_format(source_shape(m, nd->in[j]), shp, sizeof shp);
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s %s", j ? ", " : "", src, shp);
+  }
+  services_error("model: %s does not fit its inputs (%s): %s", me, list, why);
+}
+
+/* A residual block's body must give back its input's shape. */
+static int check_residual(const model *m, int i) {
+  const node *nd = &m->nodes[i];
+  const lunet_shape *a = source_shape(m, nd->in[0]), *b = source_shape(m, nd->in[1]);
+  if (lunet_numel(a) == lunet_numel(b)) return 0;
+  char sa[128], sb[128];
+  shape_format(a, sa, sizeof sa);
+  shape_format(b, sb, sizeof sb);
+  services_error("model: residual block %s maps shape %s to %s; a residual block must keep its "
+                 "input's shape", nd->label, sa, sb);
+  return -1;
+}
+
+static int build_node(model *m, int i, lunet_rng *rng) {
+  node *nd = &m->nodes[i];
+  if (check_inputs(m, i) || (nd->kind == NODE_RESIDUAL && check_residual(m, i))) return -1;
+  lunet_shape in[LUNET_MAX_INPUTS];
+  for (int j = 0; j < nd->n_in; j++) in[j] = *source_shape(m, nd->in[j]);
+  char prefix[256];
+  snprintf(prefix, sizeof prefix, "%s.%s.", nd->label, nd->plugin->desc->name);
+  weights_builder wb = {&m->ws, i, prefix};
+  lunet_build b = {.size = sizeof b, .device = LUNET_CPU, .rng = rng, .n_inputs = nd->n_in,
+                   .param = weights_register, .host_data = &wb};
   lunet_shape out = {0};
   services_clear_error();
-  nd->self = nd->plugin->desc->layer->create(nd->params.v, in, &out, rng);
+  nd->self = nd->plugin->desc->layer->create(nd->params.v, in, &out, &b);
   if (!nd->self) {
-    char why[1024], shp[128];
-    snprintf(why, sizeof why, "%s", *services_last_error() ? services_last_error() : "refused its input");
-    shape_format(in, shp, sizeof shp);
-    services_error("model: layer %s does not fit the output of %s, shape %s: %s", label, prev_label,
-                   shp, why);
+    misfit(m, i);
     return -1;
   }
   if (out.ndim < 1 || out.ndim >= LUNET_MAX_DIMS || lunet_numel(&out) < 1) {
-    services_error("model: layer %s produced an invalid output shape", label);
+    char me[256];
+    node_name(m, i, me, sizeof me);
+    services_error("model: %s produced an invalid output shape", me);
     return -1;
   }
   nd->out = out;
+  nd->trains = weights_count(&m->ws, i) > 0;
   return 0;
 }
 
-static int build_residual(model *m, node *nd, const lunet_shape *in, lunet_rng *rng,
-                          const char *label, const char *prev_label) {
-  if (nd->n_body == 0) {
-    services_error("model: %s is empty; give it at least one layer", label);
-    return -1;
-  }
-  char prefix[64];
-  snprintf(prefix, sizeof prefix, "%s.", label);
-  if (build_seq(m, nd->body, nd->n_body, in, rng, prefix, prev_label)) return -1;
-  const lunet_shape *bo = &nd->body[nd->n_body - 1].out;
-  if (lunet_numel(bo) != lunet_numel(in)) {
-    char a[128], b[128];
-    shape_format(in, a, sizeof a);
-    shape_format(bo, b, sizeof b);
-    services_error("model: %s maps shape %s to %s; a residual block must keep its input's shape",
-                   label, a, b);
-    return -1;
-  }
-  nd->out = *in;
-  return 0;
-}
-
-static void add_params(model *m, node *nd, const char *label) {
-  int k = nd->plugin->desc->layer->parameters(nd->self, NULL, 0);
-  if (k <= 0) return;
-  m->params = realloc(m->params, sizeof *m->params * (size_t)(m->n_params + k));
-  m->param_names = realloc(m->param_names, sizeof *m->param_names * (size_t)(m->n_params + k));
-  nd->plugin->desc->layer->parameters(nd->self, m->params + m->n_params, k);
-  for (int j = 0; j < k; j++) {
-    char name[256];
-    snprintf(name, sizeof name, "%s.%s.%s", label, nd->plugin->desc->name, m->params[m->n_params + j].name);
-    m->param_names[m->n_params + j] = strdup(name);
-  }
-  m->n_params += k;
-}
-
-static int build_seq(model *m, node *nodes, int n, const lunet_shape *in, lunet_rng *rng,
-                     const char *prefix, const char *prev_label) {
-  const lunet_shape *cur = in;
-  char prev[160], label[160];
-  snprintf(prev, sizeof prev, "%s", prev_label);
-  for (int i = 0; i < n; i++) {
-    node *nd = &nodes[i];
-    char desc[128];
-    node_describe(nd, desc, sizeof desc);
-    snprintf(label, sizeof label, "%s%d (%s)", prefix, i + 1, nd->kind == NODE_RESIDUAL ? "residual" : desc);
-    nd->in = *cur;
-    if (nd->kind == NODE_LAYER) {
-      if (build_layer(nd, cur, rng, label, prev)) return -1;
-      char idx[64];
-      snprintf(idx, sizeof idx, "%s%d", prefix, i + 1);
-      add_params(m, nd, idx);
-    } else {
-      char idx[64];
-      snprintf(idx, sizeof idx, "%s%d", prefix, i + 1);
-      if (build_residual(m, nd, cur, rng, idx, prev)) return -1;
+/* Which nodes the output depends on, and each node's last consumer. A
+** graph node that leads nowhere is an error: its output would be computed
+** for nothing and never trained. */
+static int plan_edges(model *m) {
+  for (int i = 0; i < m->n; i++) m->nodes[i].last_consumer = -1, m->nodes[i].reaches_output = 0;
+  m->nodes[m->output].reaches_output = 1;
+  for (int i = m->n - 1; i >= 0; i--) {
+    node *nd = &m->nodes[i];
+    for (int j = 0; j < nd->n_in; j++) {
+      if (nd->in[j] < 0) continue;
+      node *p = &m->nodes[nd->in[j]];
+      if (p->last_consumer < i) p->last_consumer = i;
+      if (nd->reaches_output) p->reaches_output = 1;
     }
-    cur = &nd->out;
-    snprintf(prev, sizeof prev, "layer %s", label);
+  }
+  for (int i = 0; i < m->n; i++) {
+    if (m->nodes[i].reaches_output) continue;
+    char me[256];
+    node_name(m, i, me, sizeof me);
+    services_error("model: %s does not lead to the output; remove it or use it", me);
+    return -1;
   }
   return 0;
 }
 
-int model_build(model *m, const lunet_shape *in) {
+int model_build(model *m, const lunet_shape *in, const int *dtype) {
   if (m->built) return 0;
   if (m->n == 0) {
     services_error("model: it has no layers");
     return -1;
   }
-  if (in->ndim < 1 || in->ndim >= LUNET_MAX_DIMS) {
-    services_error("model: input shape must have 1 to %d dimensions", LUNET_MAX_DIMS - 1);
-    return -1;
+  for (int k = 0; k < m->n_inputs; k++) {
+    if (in[k].ndim < 1 || in[k].ndim >= LUNET_MAX_DIMS) {
+      services_error("model: input shape must have 1 to %d dimensions", LUNET_MAX_DIMS - 1);
+      return -1;
+    }
+    m->in[k] = in[k];
+    m->in_dtype[k] = dtype ? dtype[k] : LUNET_F32;
   }
   lunet_rng rng;
   rng_seed(&rng, m->seed);
-  m->in = *in;
-  if (build_seq(m, m->nodes, m->n, in, &rng, "", "the input")) return -1;
-  m->out = m->nodes[m->n - 1].out;
+  for (int i = 0; i < m->n; i++)
+    if (build_node(m, i, &rng)) return -1;
+  if (plan_edges(m) || weights_gather(&m->ws)) return -1;
+  m->out = m->nodes[m->output].out;
   m->built = 1;
   return 0;
 }
@@ -174,193 +273,254 @@ int model_build(model *m, const lunet_shape *in) {
 /* ---- buffers ----------------------------------------------------------- */
 
 static void set_batch(lunet_tensor *t, const lunet_shape *per_sample, int batch) {
+  t->size = sizeof *t;
+  t->dtype = LUNET_F32;
+  t->device = LUNET_CPU;
   t->shape.ndim = per_sample->ndim + 1;
   t->shape.dim[0] = batch;
-  memcpy(t->shape.dim + 1, per_sample->dim, sizeof(int) * (size_t)per_sample->ndim);
-  t->device = LUNET_CPU;
+  memcpy(t->shape.dim + 1, per_sample->dim, sizeof(int32_t) * (size_t)per_sample->ndim);
 }
 
-/* The two gradient buffers of a sequence (see model.h), owned by its
-** first two nodes: node i's dy is nodes[i % 2].dy_own, written by node
-** i+1's backward (or the loss) and read by node i's own, which writes node
-** i-1's dy into the other buffer. The new buffers are allocated before the
-** old ones go, so that a failure leaves the old ones in place. */
-static int reserve_grads(node *nodes, int n, int batch) {
+/* Whether input j of node i is written straight into its producer's dy:
+** only by the producer's last consumer, and by its first input from it. */
+static int writes_first(const model *m, int i, int j) {
+  const node *nd = &m->nodes[i];
+  int src = nd->in[j];
+  for (int k = 0; k < j; k++)
+    if (nd->in[k] == src) return 0;
+  if (src >= 0) return m->nodes[src].last_consumer == i;
+  for (int c = i + 1; c < m->n; c++) /* a model input: no later node takes it */
+    for (int k = 0; k < m->nodes[c].n_in; k++)
+      if (m->nodes[c].in[k] == src) return 0;
+  return 1;
+}
+
+/* Assigns gradient slots (see model.h) walking backward in time: node i's
+** dy is taken when its last consumer runs, given back after i has run.
+** Returns the slots needed; sets the accumulate flags and the number of
+** scratch slots needed at once in *scratch. */
+static int plan_slots(model *m, int *free_list, int *scratch) {
+  int n_free = 0, n_slots = 0;
+  *scratch = 0;
+#define TAKE() (n_free ? free_list[--n_free] : n_slots++)
+  m->nodes[m->output].slot = TAKE();
+  for (int i = m->n - 1; i >= 0; i--) {
+    node *nd = &m->nodes[i];
+    int acc = 0;
+    for (int j = 0; j < nd->n_in; j++) {
+      nd->accumulate[j] = !writes_first(m, i, j);
+      acc += nd->accumulate[j];
+      int src = nd->in[j];
+      if (src >= 0 && m->nodes[src].slot < 0) m->nodes[src].slot = TAKE();
+    }
+    if (acc > *scratch) *scratch = acc;
+    free_list[n_free++] = nd->slot;
+  }
+#undef TAKE
+  return n_slots;
+}
+
+static int reserve_slots(model *m, int batch) {
+  int *free_list = malloc(sizeof(int) * (size_t)m->n);
+  if (!free_list) {
+    services_error("out of memory planning the model's gradient slots");
+    return -1;
+  }
+  for (int i = 0; i < m->n; i++) m->nodes[i].slot = -1;
+  int scratch, n_slots = plan_slots(m, free_list, &scratch);
+  free(free_list);
   int64_t most = 0;
-  for (int i = 0; i < n; i++)
-    if (lunet_numel(&nodes[i].out) > most) most = lunet_numel(&nodes[i].out);
-  float *fresh[2] = {NULL, NULL};
-  for (int i = 0; i < n && i < 2; i++)
-    if (!(fresh[i] = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)most))) {
-      free(fresh[0]);
+  for (int i = 0; i < m->n; i++)
+    if (lunet_numel(&m->nodes[i].out) > most) most = lunet_numel(&m->nodes[i].out);
+  for (int k = 0; k < m->n_inputs; k++)
+    if (lunet_numel(&m->in[k]) > most) most = lunet_numel(&m->in[k]);
+  int total = n_slots + scratch;
+  float **slots = calloc((size_t)n_slots + LUNET_MAX_INPUTS, sizeof *slots);
+  if (!slots) {
+    services_error("out of memory for the model's gradient slots");
+    return -1;
+  }
+  for (int s = 0; s < total; s++)
+    if (!(slots[s] = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)most))) {
+      for (int t = 0; t < s; t++) services_host()->free(slots[t]);
+      free(slots);
+      services_error("out of memory for %d gradient buffers of %d x %lld floats", total, batch,
+                     (long long)most);
       return -1;
     }
-  for (int i = 0; i < n && i < 2; i++) {
-    free(nodes[i].dy_own);
-    nodes[i].dy_own = fresh[i];
-  }
-  for (int i = 0; i < n; i++) {
-    nodes[i].dy.data = nodes[i % 2].dy_own;
-    set_batch(&nodes[i].dy, &nodes[i].out, batch);
-  }
-  return 0;
-}
-
-static int reserve_seq(node *nodes, int n, int batch) {
-  if (reserve_grads(nodes, n, batch)) return -1;
-  for (int i = 0; i < n; i++) {
-    node *nd = &nodes[i];
-    free(nd->y.data);
-    nd->y.data = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)lunet_numel(&nd->out));
-    if (!nd->y.data) return -1;
-    set_batch(&nd->y, &nd->out, batch);
-    if (nd->kind == NODE_RESIDUAL && reserve_seq(nd->body, nd->n_body, batch)) return -1;
-    const lunet_layer_api *api = nd->kind == NODE_LAYER ? nd->plugin->desc->layer : NULL;
-    if (api && api->reserve && api->reserve(nd->self, batch)) return -1;
+  for (int s = 0; m->slots && s < m->n_slots + LUNET_MAX_INPUTS; s++) services_host()->free(m->slots[s]);
+  free(m->slots);
+  m->slots = slots, m->n_slots = n_slots, m->slot_floats = most;
+  for (int i = 0; i < m->n; i++) {
+    m->nodes[i].dy.data = m->slots[m->nodes[i].slot];
+    set_batch(&m->nodes[i].dy, &m->nodes[i].out, batch);
   }
   return 0;
 }
 
 int model_reserve(model *m, int batch) {
   if (batch <= m->max_batch) return 0;
-  if (reserve_seq(m->nodes, m->n, batch)) return -1;
+  /* new buffers first, so that a failure leaves the old ones in place */
+  float **ys = calloc((size_t)m->n + 1, sizeof *ys);
+  int ok = ys != NULL;
+  for (int i = 0; ok && i < m->n; i++)
+    ok = (ys[i] = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)lunet_numel(&m->nodes[i].out))) != NULL;
+  if (!ok || reserve_slots(m, batch)) {
+    for (int i = 0; ys && i < m->n; i++) services_host()->free(ys[i]);
+    free(ys);
+    if (!ok) services_error("out of memory for the activations of a batch of %d", batch);
+    return -1;
+  }
+  for (int i = 0; i < m->n; i++) {
+    node *nd = &m->nodes[i];
+    services_host()->free(nd->y.data);
+    nd->y.data = ys[i];
+    set_batch(&nd->y, &nd->out, batch);
+    const lunet_layer_api *api = nd->plugin->desc->layer;
+    if (api->reserve && api->reserve(nd->self, batch, LUNET_CPU)) {
+      free(ys);
+      return -1;
+    }
+  }
+  free(ys);
   m->max_batch = batch;
   return 0;
 }
 
 /* ---- forward and backward ---------------------------------------------- */
 
-static int seq_forward(node *nodes, int n, const lunet_tensor *x, const lunet_ctx *ctx);
-
-/* y = layer(x), or for a residual block y = x + body(x)    (B, in...) -> (B, out...) */
-static int node_forward(node *nd, const lunet_tensor *x, const lunet_ctx *ctx) {
-  int B = x->shape.dim[0];
-  set_batch(&nd->y, &nd->out, B);
-  if (nd->kind == NODE_LAYER) return nd->plugin->desc->layer->forward[LUNET_CPU](nd->self, x, &nd->y, ctx);
-  if (seq_forward(nd->body, nd->n_body, x, ctx)) return -1;
-  const float *z = nd->body[nd->n_body - 1].y.data;
-  int64_t len = (int64_t)B * lunet_numel(&nd->out);
-  for (int64_t i = 0; i < len; i++) nd->y.data[i] = x->data[i] + z[i];
-  return 0;
+/* Points node i's input views at their sources, batch B. */
+static void wire_inputs(model *m, int i, const lunet_tensor *x, int B) {
+  node *nd = &m->nodes[i];
+  for (int j = 0; j < nd->n_in; j++) {
+    int src = nd->in[j];
+    if (src < 0) {
+      nd->xin[j] = x[MODEL_INPUT(src)];
+      continue;
+    }
+    nd->xin[j] = m->nodes[src].y;
+    nd->xin[j].shape.dim[0] = B;
+  }
 }
 
-static int seq_forward(node *nodes, int n, const lunet_tensor *x, const lunet_ctx *ctx) {
-  const lunet_tensor *cur = x;
-  for (int i = 0; i < n; i++) {
-    if (node_forward(&nodes[i], cur, ctx)) return -1;
-    cur = &nodes[i].y;
+static int run_node(model *m, int i, const lunet_ctx *ctx, int B) {
+  node *nd = &m->nodes[i];
+  set_batch(&nd->y, &nd->out, B);
+  return nd->plugin->desc->layer->forward[LUNET_CPU](nd->self, nd->xin, &nd->y, ctx);
+}
+
+int model_forward_until(model *m, const lunet_tensor *x, const lunet_ctx *ctx, int to) {
+  int B = x[0].shape.dim[0];
+  for (int i = 0; i < to; i++) {
+    wire_inputs(m, i, x, B);
+    if (run_node(m, i, ctx, B)) return -1;
   }
   return 0;
-}
-
-const lunet_tensor *model_forward_range(model *m, const lunet_tensor *x, const lunet_ctx *ctx,
-                                        int from, int to) {
-  if (from == to) return x;
-  if (seq_forward(m->nodes + from, to - from, x, ctx)) return NULL;
-  return &m->nodes[to - 1].y;
 }
 
 const lunet_tensor *model_forward(model *m, const lunet_tensor *x, const lunet_ctx *ctx) {
-  if (seq_forward(m->nodes, m->n, x, ctx)) return NULL;
-  return &m->nodes[m->n - 1].y;
+  if (model_forward_until(m, x, ctx, m->n)) return NULL;
+  return &m->nodes[m->output].y;
+}
+
+const lunet_tensor *model_forward_node(model *m, int i, const lunet_tensor *in, const lunet_ctx *ctx) {
+  node *nd = &m->nodes[i];
+  memcpy(nd->xin, in, sizeof *in * (size_t)nd->n_in);
+  if (run_node(m, i, ctx, in[0].shape.dim[0])) return NULL;
+  return &nd->y;
 }
 
 lunet_tensor *model_output_grad(model *m) {
-  node *last = &m->nodes[m->n - 1];
-  set_batch(&last->dy, &last->out, last->y.shape.dim[0]);
-  return &last->dy;
+  node *out = &m->nodes[m->output];
+  set_batch(&out->dy, &out->out, out->y.shape.dim[0]);
+  return &out->dy;
 }
 
-static int seq_backward(node *nodes, int n, const lunet_tensor *x, lunet_tensor *dx);
-
-/* Given dy, parameter gradients and dx (unless NULL). For a residual block
-** dx = dy + d body / dx. */
-static int node_backward(node *nd, const lunet_tensor *x, lunet_tensor *dx) {
-  int B = x->shape.dim[0];
-  set_batch(&nd->dy, &nd->out, B);
-  if (dx) set_batch(dx, &nd->in, B);
-  if (nd->kind == NODE_LAYER)
-    return nd->plugin->desc->layer->backward[LUNET_CPU](nd->self, x, &nd->y, &nd->dy, dx);
-  node *last = &nd->body[nd->n_body - 1];
-  int64_t len = (int64_t)B * lunet_numel(&nd->out);
-  memcpy(last->dy.data, nd->dy.data, sizeof(float) * (size_t)len);
-  set_batch(&last->dy, &last->out, B);
-  if (seq_backward(nd->body, nd->n_body, x, dx)) return -1;
-  if (dx)
-    for (int64_t i = 0; i < len; i++) dx->data[i] += nd->dy.data[i];
-  return 0;
+/* Whether the gradient of node i's input j is computed. `want` of a node:
+** it trains, or a node upstream of it does, or everything is wanted. */
+static int input_wanted(const model *m, const lunet_tensor *dx, const int *want, int src) {
+  if (src >= 0) return want[src];
+  int k = MODEL_INPUT(src);
+  return dx && dx[k].data && m->in_dtype[k] == LUNET_F32;
 }
 
-static int seq_backward(node *nodes, int n, const lunet_tensor *x, lunet_tensor *dx) {
-  for (int i = n - 1; i >= 0; i--) {
-    const lunet_tensor *in = i ? &nodes[i - 1].y : x;
-    lunet_tensor *din = i ? &nodes[i - 1].dy : dx;
-    if (node_backward(&nodes[i], in, din)) return -1;
+/* Node i's backward, given its complete dy: din views into the producers'
+** slots (or dx), through scratch where another consumer wrote first. */
+static int back_node(model *m, int i, lunet_tensor *dx, const int *want) {
+  node *nd = &m->nodes[i];
+  int any = 0, scratch = 0;
+  lunet_tensor *dst[LUNET_MAX_INPUTS] = {0};
+  for (int j = 0; j < nd->n_in; j++) {
+    int src = nd->in[j];
+    nd->din[j] = nd->xin[j];
+    nd->din[j].data = NULL;
+    if (!input_wanted(m, dx, want, src)) continue;
+    dst[j] = src >= 0 ? &m->nodes[src].dy : &dx[MODEL_INPUT(src)];
+    nd->din[j].dtype = LUNET_F32;
+    nd->din[j].data = nd->accumulate[j] ? m->slots[m->n_slots + scratch++] : dst[j]->data;
+    any = 1;
+  }
+  if (nd->plugin->desc->layer->backward[LUNET_CPU](nd->self, nd->xin, &nd->y, &nd->dy, any ? nd->din : NULL))
+    return -1;
+  for (int j = 0; j < nd->n_in; j++) {
+    if (!dst[j] || !nd->accumulate[j]) continue;
+    float *restrict d = dst[j]->f32;
+    const float *restrict s = nd->din[j].f32;
+    int64_t len = lunet_numel(&nd->xin[j].shape);
+    for (int64_t k = 0; k < len; k++) d[k] += s[k];
   }
   return 0;
 }
 
-int model_backward(model *m, const lunet_tensor *x, lunet_tensor *dx) {
-  return seq_backward(m->nodes, m->n, x, dx);
+int model_backward(model *m, lunet_tensor *dx, dy_hook hook, void *ud) {
+  int want_stack[256], *want = m->n <= 256 ? want_stack : malloc(sizeof(int) * (size_t)m->n);
+  if (!want) {
+    services_error("out of memory for the backward plan of %d nodes", m->n);
+    return -1;
+  }
+  for (int i = 0; i < m->n; i++) {
+    const node *nd = &m->nodes[i];
+    want[i] = hook != NULL || nd->trains;
+    for (int j = 0; j < nd->n_in && !want[i]; j++) want[i] = input_wanted(m, dx, want, nd->in[j]);
+  }
+  int rc = 0;
+  for (int i = m->n - 1; i >= 0 && rc == 0; i--) {
+    node *nd = &m->nodes[i];
+    if (!want[i]) continue;
+    set_batch(&nd->dy, &nd->out, nd->y.shape.dim[0]);
+    if (hook && hook(ud, i, &nd->dy)) rc = -1;
+    if (rc == 0) rc = back_node(m, i, dx, want);
+  }
+  if (want != want_stack) free(want);
+  return rc;
 }
 
 /* ---- inspection -------------------------------------------------------- */
 
-int64_t model_param_count(const model *m) {
-  int64_t total = 0;
-  for (int i = 0; i < m->n_params; i++)
-    if (m->params[i].grad) total += lunet_numel(&m->params[i].value->shape);
-  return total;
-}
-
-int model_find_param(const model *m, const char *name) {
-  for (int i = 0; i < m->n_params; i++)
-    if (strcmp(m->param_names[i], name) == 0) return i;
-  return -1;
-}
-
-static int64_t node_param_count(const node *nd) {
-  int64_t total = 0;
-  if (nd->kind == NODE_RESIDUAL) {
-    for (int i = 0; i < nd->n_body; i++) total += node_param_count(&nd->body[i]);
-    return total;
-  }
-  lunet_param ps[16];
-  int k = nd->plugin->desc->layer->parameters(nd->self, ps, 16);
-  for (int i = 0; i < k && i < 16; i++)
-    if (ps[i].grad) total += lunet_numel(&ps[i].value->shape);
-  return total;
-}
-
-int64_t model_node_param_count(const model *m, int i) { return node_param_count(&m->nodes[i]); }
-
-static void summary_rows(const node *nodes, int n, const char *prefix, char **buf, size_t *len,
-                         size_t *cap) {
-  for (int i = 0; i < n; i++) {
-    const node *nd = &nodes[i];
-    char idx[32], desc[256], shp[128];
-    snprintf(idx, sizeof idx, "%s%d", prefix, i + 1);
-    node_describe(nd, desc, sizeof desc);
-    shape_format(&nd->out, shp, sizeof shp);
-    if (*cap - *len < 512) *buf = realloc(*buf, *cap *= 2);
-    *len += (size_t)snprintf(*buf + *len, *cap - *len, "%-8s %-36s %-16s %12lld\n", idx, desc, shp,
-                             (long long)node_param_count(nd));
-    if (nd->kind == NODE_RESIDUAL) {
-      char sub[32];
-      snprintf(sub, sizeof sub, "%s.", idx);
-      summary_rows(nd->body, nd->n_body, sub, buf, len, cap);
-    }
-  }
-}
+int64_t model_param_count(const model *m) { return weights_count(&m->ws, -1); }
 
 char *model_summary(const model *m) {
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap), shp[128];
-  shape_format(&m->in, shp, sizeof shp);
-  len += (size_t)snprintf(buf, cap, "%-8s %-36s %-16s %12s\n%-8s %-36s %-16s %12s\n", "#", "layer",
-                          "output", "params", "", "input", shp, "");
-  summary_rows(m->nodes, m->n, "", &buf, &len, &cap);
-  if (cap - len < 128) buf = realloc(buf, cap *= 2);
-  snprintf(buf + len, cap - len, "total trainable parameters: %lld\n", (long long)model_param_count(m));
-  return buf;
+  strbuf sb = {0};
+  char shp[128], line[512], desc[256];
+  snprintf(line, sizeof line, "%-8s %-36s %-16s %12s\n", "#", "layer", "output", "params");
+  sb_str(&sb, line);
+  for (int k = 0; k < m->n_inputs; k++) {
+    shape_format(&m->in[k], shp, sizeof shp);
+    snprintf(line, sizeof line, "%-8s %-36s %-16s %12s\n", "", m->graph ? m->input_names[k] : "input", shp, "");
+    sb_str(&sb, line);
+  }
+  for (int i = 0; i < m->n; i++) {
+    const node *nd = &m->nodes[i];
+    node_describe(nd, desc, sizeof desc);
+    shape_format(&nd->out, shp, sizeof shp);
+    snprintf(line, sizeof line, "%-8s %-36s %-16s %12lld\n", nd->label, desc, shp,
+             (long long)weights_count(&m->ws, i));
+    sb_str(&sb, line);
+  }
+  snprintf(line, sizeof line, "total trainable parameters: %lld\n", (long long)model_param_count(m));
+  sb_str(&sb, line);
+  if (!sb.nomem) return sb.p;
+  free(sb.p);
+  services_error("out of memory for a model summary");
+  return NULL;
 }

@@ -74,8 +74,10 @@ static int check_api(const char *path, const lunet_plugin *p) {
     if (!a) return fail(path, "layer '%s' has no layer function table", p->name, NULL);
     if (a->size < offsetof(lunet_layer_api, check_input))
       return fail(path, "layer '%s': function table too small", p->name, NULL);
-    if (!a->create || !a->destroy || !a->parameters || !a->forward[LUNET_CPU] || !a->backward[LUNET_CPU])
-      return fail(path, "layer '%s' lacks create, destroy, parameters, or a CPU forward/backward", p->name, NULL);
+    if (!a->create || !a->destroy || !a->forward[LUNET_CPU] || !a->backward[LUNET_CPU])
+      return fail(path, "layer '%s' lacks create, destroy, or a CPU forward/backward", p->name, NULL);
+    if (a->n_inputs < -1 || a->n_inputs > LUNET_MAX_INPUTS)
+      return fail(path, "layer '%s' declares n_inputs outside -1..8 (LUNET_MAX_INPUTS)", p->name, NULL);
     return 0;
   }
   case LUNET_LOSS: {
@@ -105,11 +107,11 @@ static int check_descriptor(const char *path, const lunet_plugin *p) {
   if (p->abi_major != LUNET_ABI_MAJOR) {
     snprintf(a, sizeof a, "%u.%u", p->abi_major, p->abi_minor);
     snprintf(b, sizeof b, "%d.%d", LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
-    return fail(path, "built for plugin ABI %s, but this lunet has ABI %s; "
-                "rebuild it against this lunet's include/lunet/plugin.h", a, b);
+    return fail(path, "built for plugin ABI %s, but this lunet has ABI %s; rebuild it against "
+                "this lunet's include/lunet/plugin.h (README: \"Porting a plugin from ABI 1\")", a, b);
   }
   if (p->size < offsetof(lunet_plugin, dataset) + sizeof p->dataset)
-    return fail(path, "descriptor too small for ABI 1.0", NULL, NULL);
+    return fail(path, "descriptor too small for ABI 2.0", NULL, NULL);
   if (!p->name || !*p->name || !p->version || !p->summary)
     return fail(path, "descriptor lacks a name, version or summary", NULL, NULL);
   if (p->n_params < 0 || (p->n_params > 0 && !p->params))

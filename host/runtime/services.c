@@ -1,6 +1,7 @@
 /*
-** services.c -- what the host offers plugins: aligned zeroed memory, GEMM on
-** OpenBLAS, a seeded xoshiro256** generator, error reporting, data-file
+** services.c -- what the host offers plugins: the CPU's device services
+** (aligned zeroed memory, copies, GEMM and strided batched GEMM on
+** OpenBLAS), a seeded xoshiro256** generator, error reporting, data-file
 ** lookup, float64 SVD, GEMM and minimum-norm least squares for closed-form
 ** fits, and parallel_for, which is the thread pool of pool.c. Plugins reach
 ** these only through the lunet_host table, so they link against neither the
@@ -51,6 +52,22 @@ static void host_gemm(int ta, int tb, int m, int n, int k, float alpha, const fl
                       const float *b, int ldb, float beta, float *c, int ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* One sgemm per matrix: OpenBLAS threads each (the products of attention
+** heads are large enough); the order of the batch is the order of calls. */
+static void host_gemm_batched(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                              int lda, int64_t sa, const float *b, int ldb, int64_t sb, float beta,
+                              float *c, int ldc, int64_t sc, int batch) {
+  for (int i = 0; i < batch; i++)
+    host_gemm(ta, tb, m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb, beta, c + i * sc, ldc);
+}
+
+/* Host memory is the CPU's memory: every direction is a memcpy. */
+static int host_copy(void *dst, const void *src, size_t bytes, int kind) {
+  (void)kind;
+  if (bytes) memmove(dst, src, bytes);
+  return 0;
 }
 
 /* ---- float64 linear algebra (ABI 1.1) ---------------------------------- */
@@ -253,14 +270,26 @@ static int host_find_data(const char *dir, const char *file, char *out, size_t o
   return -1;
 }
 
+static const lunet_device_services cpu_services = {
+  .size = sizeof(lunet_device_services),
+  .device = LUNET_CPU,
+  .alloc = host_alloc,
+  .free = host_free,
+  .copy = host_copy,
+  .gemm = host_gemm,
+  .gemm_batched = host_gemm_batched,
+};
+
 static const lunet_host host_table = {
   .size = sizeof(lunet_host),
   .abi_major = LUNET_ABI_MAJOR,
   .abi_minor = LUNET_ABI_MINOR,
+  .device = {[LUNET_CPU] = &cpu_services},
   .alloc = host_alloc,
   .free = host_free,
-  .error = services_error,
   .gemm = host_gemm,
+  .gemm_batched = host_gemm_batched,
+  .error = services_error,
   .rng_seed = rng_seed,
   .rng_u64 = rng_u64,
   .rng_uniform = rng_uniform,

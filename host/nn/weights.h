@@ -1,0 +1,74 @@
+/*
+** weights.h -- the parameters of a model, owned by the host (ABI 2).
+**
+** Layers declare their parameter tensors in create() through
+** lunet_build.param (weights_register below answers it): each gets zeroed
+** memory of its own at once, so that create() can initialise it. When the
+** model is built, weights_gather() moves every tensor into three flat
+** buffers, in registration (model) order:
+**
+**     values   every trained value      (n_trained floats)
+**     grads    their gradients          (n_trained floats, same layout)
+**     buffers  every untrained buffer   (n_buffers floats: running means, ...)
+**
+** and re-points the layers' tensors there. An optimizer step, gradient
+** clipping, an early-stopping snapshot or a checkpoint is then one pass
+** over one buffer; `view` is what optimizers get (lunet_params).
+**
+** Memory: the tensors' headers belong to the layers; their data belongs to
+** this struct (the temporaries before gathering, the flat buffers after).
+*/
+#ifndef LUNET_WEIGHTS_H
+#define LUNET_WEIGHTS_H
+
+#include <lunet/plugin.h>
+
+typedef struct weight {
+  char *name;          /* the model's name for it: "3.1.dense.weight" */
+  lunet_tensor *value; /* the layer's tensors */
+  lunet_tensor *grad;  /* NULL for an untrained buffer */
+  int node;            /* the node that declared it */
+} weight;
+
+typedef struct weights {
+  weight *w;               /* every tensor, in registration order */
+  int n, cap;
+  int gathered;            /* the flat buffers hold the data */
+  float *values, *grads;   /* (n_trained) each, once gathered */
+  float *buffers;          /* (n_buffers), once gathered */
+  int64_t n_trained, n_buffers;
+  lunet_param *trained;    /* the trained tensors with their full names, for optimizers */
+  lunet_params view;       /* flat values and grads + `trained`: what optimizers step */
+} weights;
+
+/* What lunet_build.host_data points to while a node is created. */
+typedef struct weights_builder {
+  weights *ws;
+  int node;           /* the node being created */
+  const char *prefix; /* "3.1.dense.": prefixed to the layer's names */
+} weights_builder;
+
+/* lunet_build.param: registers a tensor of the node in b->host_data (a
+** weights_builder) and gives it zeroed host memory. */
+int weights_register(const lunet_build *b, const char *name, lunet_tensor *value,
+                     lunet_tensor *grad, const lunet_shape *shape);
+
+/* Moves every registered tensor into the flat buffers (see above); builds
+** `trained` and `view`. 0, or -1 with services_error() (nothing moved). */
+int weights_gather(weights *ws);
+
+/* Frees the data (temporaries or flat buffers) and the names; the layers'
+** tensor headers are left to the layers. */
+void weights_free(weights *ws);
+
+/* Index of a tensor by full name, or -1. */
+int weights_find(const weights *ws, const char *name);
+
+/* Trained scalars of node `node` (every node if node < 0). */
+int64_t weights_count(const weights *ws, int node);
+
+/* Copies every trained value and buffer to (restore = 0) or from (1) `buf`,
+** of n_trained + n_buffers floats. */
+void weights_snapshot(weights *ws, float *buf, int restore);
+
+#endif
