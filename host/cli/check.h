@@ -1,6 +1,7 @@
 /*
 ** check.h -- plugin conformance checks and finite-difference gradient
-** checks: what `lunet check FILE.so` runs, and what the tests reuse.
+** checks: what `lunet check FILE.so [NAME=VALUE ...]` runs, and what the
+** tests reuse.
 **
 ** The gradient check compares what a plugin's backward (or a loss's
 ** gradient) says with central finite differences of its forward (or its loss
@@ -42,28 +43,41 @@ typedef struct gradcheck_report {
   double worst_ratio;   /* its |a - n| / tolerance: above 1 means it failed */
 } gradcheck_report;
 
-/* `lunet check FILE.so` (argv[0] = FILE.so): prints one line per check,
-** "ok", "warn" or "FAIL", then a summary. 0 when everything passed, 1 when
-** something failed, 2 on a usage error. */
+/* `lunet check FILE.so [NAME=VALUE ...]` (argv[0] = FILE.so; the rest
+** replace example parameter values): prints one line per check, "ok",
+** "warn" or "FAIL", then a summary. 0 when everything passed, 1 when
+** something failed, 2 on a usage error (a wrong NAME or VALUE included). */
 int check_main(int argc, char **argv);
 
-/* Every conformance check of one loaded plugin, printed to `out` (NULL:
-** silent). Returns the number of failed checks; *warnings (if not NULL)
-** gets the number of warnings. */
+/* Every conformance check of one loaded plugin with its example
+** parameters, printed to `out` (NULL: silent). Returns the number of failed
+** checks; *warnings (if not NULL) gets the number of warnings. */
 int check_plugin(const plugin_entry *pe, FILE *out, int *warnings);
+
+/* The same with over[0..n_over) replacing example values (a name or value
+** the plugin refuses fails the checks that build it). */
+int check_plugin_params(const plugin_entry *pe, const param_given *over, int n_over, FILE *out,
+                        int *warnings);
 
 /* One entry per declared parameter holding its default (for a required
 ** one, its example value), so that every plugin can be built. Strings point
 ** into the descriptor. Caller frees the array; *n gets its length. */
 param_given *check_example_params(const lunet_plugin *p, int *n);
 
-/* The per-sample input shape `lunet check` builds a layer for:
-** its check_input, or {5} when that is empty or absent. */
-lunet_shape check_layer_input(const lunet_plugin *p);
+/* The per-sample input shapes `lunet check` builds a layer for, into
+** in[0..count): one input unless the layer declares n_inputs k > 1 (k) or
+** -1 (2 to LUNET_MAX_INPUTS: as many as its check_input lists, at least 2).
+** Each is the layer's check_input entry, or {5} when that is empty; a
+** variadic layer that lists fewer than two gets two {5}. Returns the count,
+** or -1 with services_error() when `p` is not a layer. */
+int check_layer_inputs(const lunet_plugin *p, lunet_shape in[LUNET_MAX_INPUTS]);
 
-/* Gradient check of a layer built from `given` for per-sample input `in`
-** (NULL: check_layer_input()). Fills *rep; 0 when it passed, -1 when it
-** failed or could not run, with services_error() saying why. */
+/* Gradient check of a layer built from `given` for per-sample input `in`,
+** the same shape for each of its inputs (NULL: check_layer_inputs()). The
+** gradient of every float input and every trained parameter is compared;
+** token ids (LUNET_TAKES_IDS) are fed as valid random ids and have none.
+** Fills *rep; 0 when it passed, -1 when it failed or could not run, with
+** services_error() saying why. */
 int gradcheck_layer(const plugin_entry *pe, const param_given *given, int n,
                     const lunet_shape *in, gradcheck_report *rep);
 

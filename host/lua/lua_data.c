@@ -3,6 +3,8 @@
 ** (arrays from the script, copied into memory once).
 */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,47 +111,114 @@ static int infer_classes(lua_State *L, const float *y, int64_t n, int y_arrays) 
   return classes ? classes : max < 2 ? 2 : max;
 }
 
+/* Token ids 1..V as Lua counts them into int32 ids 0..V-1, in place
+** (float and int32 are both 4 bytes). */
+static void to_ids(lua_State *L, float *x, int64_t len, lua_Integer vocab) {
+  for (int64_t i = 0; i < len; i++) {
+    float v = x[i];
+    if (!(v >= 1 && v <= (float)vocab && v == floorf(v)))
+      luaL_error(L, "lunet.data: x holds %g, expected a token id 1..%d (tokens = %d)", v, (int)vocab, (int)vocab);
+    ((int32_t *)x)[i] = (int32_t)v - 1;
+  }
+}
+
+/* Reads one input: rows of the Lua array at `idx` (n rows) into a copy in
+** host memory (*out), of per-sample shape *shape (from `shape_idx` when it
+** is a table, else flat). */
+static void read_input(lua_State *L, int idx, int shape_idx, int64_t n, const char *what,
+                       lunet_shape *shape, void **out) {
+  if (!lua_istable(L, idx)) luaL_error(L, "lunet.data: %s must be an array of rows", what);
+  if ((int64_t)lua_rawlen(L, idx) != n)
+    luaL_error(L, "lunet.data: %s has %d rows but y has %d", what, (int)lua_rawlen(L, idx), (int)n);
+  int64_t w = first_width(L, idx, what);
+  if (shape_idx && !lua_isnil(L, shape_idx)) {
+    lget_shape(L, shape_idx, shape, "lunet.data shape");
+    if (lunet_numel(shape) != w)
+      luaL_error(L, "lunet.data: shape holds %d values but each %s has %d", (int)lunet_numel(shape), what, (int)w);
+  } else {
+    *shape = (lunet_shape){1, {(int32_t)w}};
+  }
+  float *x = read_rows(L, idx, n, w, what);
+  if (!(*out = malloc(sizeof(float) * (size_t)(n * w)))) luaL_error(L, "lunet.data: out of memory for %s", what);
+  memcpy(*out, x, sizeof(float) * (size_t)(n * w));
+  lua_pop(L, 1); /* the rows userdata */
+}
+
+/* The inputs: x (with shape, tokens), or inputs = { x1, x2, ... } (with
+** shapes = { ... }). On an error the copies made so far are freed. */
+static void read_inputs(lua_State *L, int64_t n, lunet_dataset_info *info, void **x) {
+  int many = lua_getfield(L, 1, "inputs") != LUA_TNIL;
+  lua_getfield(L, 1, "x");
+  if (many == !lua_isnil(L, -1)) luaL_error(L, "lunet.data: give x = {{...}, ...} or inputs = { x1, x2, ... }, one of them");
+  lua_getfield(L, 1, many ? "shapes" : "shape");
+  int top = lua_gettop(L);
+  info->n_inputs = many ? (int)lua_rawlen(L, top - 2) : 1;
+  if (info->n_inputs < 1 || info->n_inputs > LUNET_MAX_INPUTS)
+    luaL_error(L, "lunet.data: inputs holds %d arrays, expected 1 to %d", info->n_inputs, LUNET_MAX_INPUTS);
+  for (int k = 0; k < info->n_inputs; k++) {
+    char what[32];
+    snprintf(what, sizeof what, many ? "inputs[%d]" : "x", k + 1);
+    if (many) lua_rawgeti(L, top - 2, k + 1);
+    else lua_pushvalue(L, top - 1);
+    if (many && lua_istable(L, top)) lua_rawgeti(L, top, k + 1);
+    else lua_pushvalue(L, top);
+    read_input(L, top + 1, lua_istable(L, top + 2) ? top + 2 : 0, n, what, &info->input[k], &x[k]);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 3);
+}
+
+/* Frees the input copies if a later step raises. */
+static int free_inputs(lua_State *L) {
+  void **x = lua_touserdata(L, 1);
+  for (int k = 0; k < LUNET_MAX_INPUTS; k++) free(x[k]), x[k] = NULL;
+  return 0;
+}
+
 static int l_data(lua_State *L) {
-  static const char *const known[] = {"x", "y", "shape", "classes", "task", NULL};
+  static const char *const known[] = {"x", "y", "shape", "classes", "task", "tokens", "inputs", "shapes", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.data", known);
-  lua_getfield(L, 1, "x");
+  lua_settop(L, 1);
   lua_getfield(L, 1, "y");
-  luaL_argexpected(L, lua_istable(L, 2), 1, "a table with x = {{...}, ...}");
-  luaL_argexpected(L, lua_istable(L, 3), 1, "a table with y = {...}");
+  luaL_argexpected(L, lua_istable(L, 2), 1, "a table with y = {...}");
   int64_t n = (int64_t)lua_rawlen(L, 2);
-  if (n == 0) return luaL_error(L, "lunet.data: x is empty");
-  if ((int64_t)lua_rawlen(L, 3) != n)
-    return luaL_error(L, "lunet.data: x has %d rows but y has %d", (int)n, (int)lua_rawlen(L, 3));
+  if (n == 0) return luaL_error(L, "lunet.data: y is empty");
   lunet_dataset_info info = {.size = sizeof info, .n = n};
-  int64_t xw = first_width(L, 2, "x"), yw = first_width(L, 3, "y");
-  if (lua_getfield(L, 1, "shape") != LUA_TNIL) {
-    lget_shape(L, -1, &info.input, "lunet.data shape");
-    if (lunet_numel(&info.input) != xw)
-      return luaL_error(L, "lunet.data: shape holds %d values but each x has %d", (int)lunet_numel(&info.input),
-                        (int)xw);
-  } else {
-    info.input = (lunet_shape){1, {(int)xw}};
+  /* the input copies live in a userdata whose __close frees them on error */
+  void **x = lua_newuserdatauv(L, sizeof(void *) * LUNET_MAX_INPUTS, 0);
+  memset(x, 0, sizeof(void *) * LUNET_MAX_INPUTS);
+  lua_newtable(L);
+  lua_pushcfunction(L, free_inputs);
+  lua_setfield(L, -2, "__close");
+  lua_setmetatable(L, -2);
+  lua_toclose(L, 3);
+  read_inputs(L, n, &info, x);
+  lua_getfield(L, 1, "tokens");
+  if (!lua_isnil(L, -1)) {
+    lua_Integer vocab = luaL_checkinteger(L, -1);
+    if (vocab < 1 || vocab > INT32_MAX) return luaL_error(L, "lunet.data: tokens = %d, expected a vocabulary size >= 1", (int)vocab);
+    for (int k = 0; k < info.n_inputs; k++) {
+      to_ids(L, x[k], n * lunet_numel(&info.input[k]), vocab);
+      info.input_dtype[k] = LUNET_I32;
+    }
   }
   lua_pop(L, 1);
-  info.target = (lunet_shape){1, {(int)yw}};
-  float *x = read_rows(L, 2, n, xw, "x");
-  float *y = read_rows(L, 3, n, yw, "y");
-  lua_rawgeti(L, 3, 1);
+  int64_t yw = first_width(L, 2, "y");
+  info.target = (lunet_shape){1, {(int32_t)yw}};
+  float *y = read_rows(L, 2, n, yw, "y");
+  lua_rawgeti(L, 2, 1);
   int y_arrays = lua_istable(L, -1);
   lua_pop(L, 1);
   info.classes = infer_classes(L, y, n, y_arrays);
   for (int64_t i = 0; info.classes && i < n; i++) y[i] -= 1; /* 1-based in Lua, 0-based in C */
-  float *xc = services_host()->alloc(sizeof(float) * (size_t)(n * xw));
-  float *yc = services_host()->alloc(sizeof(float) * (size_t)(n * yw));
-  if (!xc || !yc) {
-    free(xc);
-    free(yc);
-    return lerror_services(L);
-  }
-  memcpy(xc, x, sizeof(float) * (size_t)(n * xw));
+  float *yc = malloc(sizeof(float) * (size_t)(n * yw));
+  if (!yc) return luaL_error(L, "lunet.data: out of memory for y");
   memcpy(yc, y, sizeof(float) * (size_t)(n * yw));
-  push_dataset(L, dataset_from_memory(xc, yc, &info));
+  dataset *ds = dataset_from_memory(x, yc, &info);
+  memset(x, 0, sizeof(void *) * LUNET_MAX_INPUTS); /* owned by ds (or freed) now */
+  if (!ds) return lerror_services(L);
+  push_dataset(L, ds);
   return 1;
 }
 
@@ -167,8 +236,13 @@ static int d_size(lua_State *L) {
   return 1;
 }
 
+/* ds:input_shape([k]): the shape of input k (1 by default) */
 static int d_input_shape(lua_State *L) {
-  lpush_shape(L, &lcheck_dataset(L, 1)->info.input);
+  dataset *ds = lcheck_dataset(L, 1);
+  lua_Integer k = luaL_optinteger(L, 2, 1);
+  if (k < 1 || k > ds->info.n_inputs)
+    return luaL_error(L, "dataset:input_shape: input %d, expected 1..%d", (int)k, ds->info.n_inputs);
+  lpush_shape(L, &ds->info.input[k - 1]);
   return 1;
 }
 
@@ -190,26 +264,45 @@ static void push_array(lua_State *L, const float *v, int64_t n) {
   }
 }
 
-/* ds:sample(i) -> x (flat array), y (class index from 1, or an array) */
+/* Pushes row 0 of t: numbers, or token ids counted from 1. */
+static void push_row(lua_State *L, const lunet_tensor *t, int64_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (int64_t j = 0; j < n; j++) {
+    if (t->dtype == LUNET_I32) lua_pushinteger(L, (lua_Integer)t->i32[j] + 1);
+    else lua_pushnumber(L, t->f32[j]);
+    lua_rawseti(L, -2, j + 1);
+  }
+}
+
+/* ds:sample(i) -> x (flat array; ids from 1), y (class index from 1, or an
+** array); a dataset of several inputs returns x1, x2, ..., y */
 static int d_sample(lua_State *L) {
   dataset *ds = lcheck_dataset(L, 1);
   lua_Integer i = luaL_checkinteger(L, 2);
   if (i < 1 || i > ds->info.n) return luaL_error(L, "dataset:sample: index %d out of range 1..%d", (int)i, (int)ds->info.n);
-  int64_t xs = dataset_input_size(ds), ys = dataset_target_size(ds), idx = i - 1;
-  float *buf = lua_newuserdatauv(L, sizeof(float) * (size_t)(xs + ys), 0);
-  if (dataset_get(ds, &idx, 1, buf, buf + xs)) return lerror_services(L);
-  push_array(L, buf, xs);
+  int64_t ys = dataset_target_size(ds), idx = i - 1, total = ys;
+  for (int k = 0; k < ds->info.n_inputs; k++) total += dataset_input_size(ds, k);
+  float *buf = lua_newuserdatauv(L, 4 * (size_t)total, 0);
+  lunet_tensor x[LUNET_MAX_INPUTS], y;
+  float *at = buf;
+  for (int k = 0; k < ds->info.n_inputs; k++) {
+    x[k].data = at;
+    at += dataset_input_size(ds, k);
+  }
+  y.data = at;
+  if (dataset_get(ds, &idx, 1, x, &y)) return lerror_services(L);
+  for (int k = 0; k < ds->info.n_inputs; k++) push_row(L, &x[k], dataset_input_size(ds, k));
   if (ds->info.classes && ys == 1)
-    lua_pushinteger(L, (lua_Integer)buf[xs] + 1);
+    lua_pushinteger(L, (lua_Integer)y.f32[0] + 1);
   else
-    push_array(L, buf + xs, ys);
-  return 2;
+    push_array(L, y.f32, ys);
+  return ds->info.n_inputs + 1;
 }
 
 static int d_tostring(lua_State *L) {
   dataset *ds = lcheck_dataset(L, 1);
   char shp[128];
-  shape_format(&ds->info.input, shp, sizeof shp);
+  shape_format(&ds->info.input[0], shp, sizeof shp);
   lua_pushfstring(L, "dataset %s: %d samples of %s, %d classes", ds->name, (int)ds->info.n, shp, ds->info.classes);
   return 1;
 }

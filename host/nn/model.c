@@ -86,6 +86,16 @@ int model_add(model *m, int kind, const char *label, const plugin_entry *pe, par
 
 void model_set_output(model *m, int node) { m->output = node; }
 
+int model_add_residual(model *m, const char *label, int in, int body_out) {
+  const plugin_entry *add = registry_find(LUNET_LAYER, "add");
+  param_values none = {0};
+  if (!add || params_resolve(add->desc, NULL, 0, &none)) return -1;
+  int ends[2] = {in, body_out};
+  int id = model_add(m, NODE_RESIDUAL, label, add, &none, ends, 2);
+  params_free(&none);
+  return id;
+}
+
 /* ---- describing -------------------------------------------------------- */
 
 void node_describe(const node *nd, char *buf, size_t sz) {

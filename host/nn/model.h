@@ -91,6 +91,11 @@ int model_add(model *m, int kind, const char *label, const plugin_entry *pe, par
               const int *in, int n_in);
 void model_set_output(model *m, int node);
 
+/* Closes residual block `label` whose body took node (or input) `in` and
+** ended in node `body_out`: appends the node in + body_out (the `add`
+** layer) of kind NODE_RESIDUAL. Its index, or -1 with services_error(). */
+int model_add_residual(model *m, const char *label, int in, int body_out);
+
 /* Creates every layer for per-sample input shapes in[0..n_inputs) of
 ** dtypes dtype[] (NULL: float32), checks that shapes fit (the error names
 ** both nodes and both shapes) and gathers the parameters. 0, or -1 with

@@ -3,30 +3,14 @@
 **
 ** One call of train_run() owns everything the loop needs: the loss and
 ** optimizer instances and the batch buffers are made once before the first
-** step, so the steady state allocates nothing.
+** step, so the steady state allocates nothing. A step is step.h's; an
+** optimizer with a closed-form fit (lstsq) goes through fit.c instead.
 */
 #ifndef LUNET_TRAIN_H
 #define LUNET_TRAIN_H
 
-#include "nn/dataset.h"
-#include "nn/model.h"
+#include "nn/eval.h"
 #include "nn/schedule.h"
-
-typedef struct metrics {
-  double loss;   /* mean loss per sample */
-  double error;  /* fraction misclassified; NaN for regression */
-} metrics;
-
-/* A loss plugin bound to a model's output and a dataset's targets. */
-typedef struct loss_fn {
-  const plugin_entry *pe;
-  param_values params; /* owned */
-  void *self;
-} loss_fn;
-
-/* Creates the loss instance; the error names the loss and both shapes. */
-int loss_open(loss_fn *l, const model *m, const dataset *ds);
-void loss_close(loss_fn *l);
 
 typedef struct eval_set {
   const char *name;
@@ -78,14 +62,15 @@ typedef struct train_result {
 
 int train_run(const train_config *c, train_result *r);
 
-/* Mean loss and error of the model on a dataset, in eval mode, with an
-** instance of its own of the loss `spec` (plugin and parameters). */
-int evaluate(model *m, dataset *ds, loss_fn *spec, int batch, metrics *out);
+/* lunet.train with a closed-form optimizer (fit.c): features, one fit,
+** evaluation; reported as a single epoch. */
+int train_fit(const train_config *c, train_result *r);
 
-/* Calls fn(ud, outputs (B, out...), B) batch by batch, in eval mode. */
-int predict(model *m, dataset *ds, int batch, int (*fn)(void *ud, const lunet_tensor *y), void *ud);
+/* Evaluates every eval set of c into evals; the one named "train" also
+** into *train. */
+int train_evals(const train_config *c, metrics *evals, metrics *train);
 
-/* Rows of pred whose argmax differs from the target class. */
-int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target);
+/* One progress line on stderr. */
+void train_progress(const train_config *c, const epoch_report *r);
 
 #endif

@@ -361,11 +361,13 @@ typedef struct lunet_layer_api {
   ** is NULL, writes dL/d(in) to din[0..n): an entry whose data is NULL is
   ** not wanted (token ids; an input nothing upstream of it trains). The
   ** host passes NULL when no input gradient is wanted, so `if (din)` is all
-  ** a one-input layer tests. `in` and `out` are those of the last forward
-  ** in training mode. */
+  ** a one-input layer tests (a token-id layer always gets NULL). `in`,
+  ** `out` and `ctx` are those of the last forward: ctx->train says which
+  ** function is differentiated (dropout's identity in eval mode,
+  ** batchnorm's running statistics). */
   int (*backward[LUNET_MAX_DEVICES])(void *self, const lunet_tensor *in,
                                      const lunet_tensor *out, const lunet_tensor *dout,
-                                     lunet_tensor *din);
+                                     lunet_tensor *din, const lunet_ctx *ctx);
 
   /* Per-sample input shapes `lunet check` uses; ndim 0 means {5}. */
   lunet_shape check_input[LUNET_MAX_INPUTS];
