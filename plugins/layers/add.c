@@ -95,10 +95,10 @@ static int add_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 }
 
 static int add_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                        const lunet_tensor *dout, lunet_tensor *din) {
+                        const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   add *s = self;
   arrays a = {.dy = dout->f32, .k = s->k};
-  (void)out;
+  (void)out, (void)ctx;
   if (!din) return 0;
   for (int i = 0; i < s->k; i++) a.dx[i] = din[i].f32;
   host->parallel_for(in[0].shape.dim[0] * s->n, GRAIN, backward_range, &a);

@@ -53,9 +53,9 @@ static int avgpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out
 
 /* dx = sum over the windows holding x of dy / k^2    (B, C, Ho, Wo) -> (B, C, H, W) */
 static int avgpool_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                            const lunet_tensor *dout, lunet_tensor *din) {
+                            const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   const geom *a = self;
-  (void)out;
+  (void)out, (void)ctx;
   if (!din) return 0;
   float scale = 1.0f / (float)(a->k * a->k);
   int planes = in->shape.dim[0] * a->C;

@@ -22,6 +22,11 @@
 ** and 0 (gamma_of, beta_of), so one kernel serves both. The batch mean and
 ** 1 / sqrt(var + eps) per channel are kept from the last training forward
 ** for backward; eval forwards leave them alone.
+**
+** After an eval forward (ctx->train == 0) backward differentiates the eval
+** function, an affine map per channel with the running statistics held
+** fixed: dx = dy gamma istd, istd = 1 / sqrt(running_var + eps) as eval
+** forward computes it, and dgamma, dbeta as in training with running_mean.
 */
 #include <lunet/helpers.h>
 
@@ -224,6 +229,35 @@ static void backward_channels(void *ctx, int64_t lo, int64_t hi) {
   }
 }
 
+/* eval: xhat = (x - running_mean) istd,  istd = 1 / sqrt(running_var + eps),
+** dgamma = sum dy xhat,  dbeta = sum dy,  dx = gamma istd dy    (B, C, S) -> (B, C, S) */
+static void eval_backward_channels(void *ctx, int64_t lo, int64_t hi) {
+  const pass *t = ctx;
+  batchnorm *bn = t->bn;
+  for (int64_t c = lo; c < hi; c++) {
+    /* mean, istd and scale exactly as eval_channels and normalize_channel form them */
+    float mean = bn->rm.f32[c], istd = (float)(1.0 / sqrt((double)bn->rv.f32[c] + bn->eps));
+    if (bn->affine) {
+      double sg = 0.0, sgx = 0.0;
+      for (int i = 0; i < t->B; i++) {
+        int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+        sg += row_sum(t->dy + at, bn->s);
+        sgx += row_dot_dev(t->dy + at, t->x + at, bn->s, mean);
+      }
+      bn->db.f32[c] = (float)sg;
+      bn->dw.f32[c] = (float)(sgx * istd);
+    }
+    if (!t->dx) continue;
+    float scale = gamma_of(bn, c) * istd;
+    for (int i = 0; i < t->B; i++) {
+      int64_t at = ((int64_t)i * bn->c + c) * bn->s;
+      const float *restrict dy = t->dy + at;
+      float *restrict dx = t->dx + at;
+      for (int64_t k = 0; k < bn->s; k++) dx[k] = scale * dy[k];
+    }
+  }
+}
+
 /* Runs a pass over the channels, at least ~32k values per chunk. */
 static void each_channel(pass *t, lunet_range_fn fn) {
   int64_t per_channel = (int64_t)t->B * t->bn->s;
@@ -245,12 +279,13 @@ static int batchnorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
   return 0;
 }
 
-/* the gradient through the batch statistics    (B, C, S) -> (B, C, S) */
+/* training: the gradient through the batch statistics; eval: through the
+** fixed running statistics    (B, C, S) -> (B, C, S) */
 static int batchnorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                              const lunet_tensor *dout, lunet_tensor *din) {
+                              const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   pass t = {self, in->f32, dout->f32, NULL, din ? din->f32 : NULL, in->shape.dim[0]};
   (void)out;
-  each_channel(&t, backward_channels);
+  each_channel(&t, ctx->train ? backward_channels : eval_backward_channels);
   return 0;
 }
 

@@ -135,10 +135,10 @@ static int concat_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 }
 
 static int concat_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                           const lunet_tensor *dout, lunet_tensor *din) {
+                           const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   concat *c = self;
   arrays a = {.c = c, .dy = dout->f32};
-  (void)out;
+  (void)out, (void)ctx;
   if (!din) return 0;
   for (int i = 0; i < c->k; i++) a.dx[i] = din[i].f32;
   host->parallel_for(in[0].shape.dim[0] * c->rows, GRAIN / c->width + 1, backward_range, &a);

@@ -21,6 +21,8 @@
 ** allocated by reserve(max_batch). backward reuses the col of the last
 ** training forward (whose `in` it is given, by the ABI's contract) unless an
 ** eval forward has overwritten it since, then reuses the buffer for dcol.
+** After an eval forward (the same function in both modes) backward unrolls
+** its `in` again, so it needs nothing that only a training forward keeps.
 **
 ** im2col and col2im (window2d.h, shared with conv_transpose2d) split each
 ** row of taps into the zero padding and the run of window positions that
@@ -231,10 +233,10 @@ static int conv2d_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 
 /* dW = dY col^T,  db = sum dY,  dx = col2im(W^T dY)    (B, K, Ho, Wo) -> (B, C, H, W) */
 static int conv2d_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                           const lunet_tensor *dout, lunet_tensor *din) {
+                           const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   conv2d *cv = self;
   int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
-  (void)out;
+  (void)out, (void)ctx;
   if (B < 0) return -1;
   int N = B * P;
   if (!cv->col_valid) each_sample(cv, unroll_samples, in->f32, NULL, B, (int64_t)cv->rows * P);

@@ -103,11 +103,11 @@ static int convt_forward(void *self, const lunet_tensor *in, lunet_tensor *out, 
 
 /* dcol = im2col(dy);  dx = W dcol;  dW = sum_b x dcol^T;  db = sum dy    (B, Cout, Ho, Wo) -> (B, Cin, H, W) */
 static int convt_backward(void *self, const lunet_tensor *in, const lunet_tensor *out, const lunet_tensor *dout,
-                          lunet_tensor *din) {
+                          lunet_tensor *din, const lunet_ctx *ctx) {
   convt *t = self;
   const geom *g = &t->g;
   int rows = g->C * g->k * g->k, hw = g->Ho * g->Wo, plane = g->H * g->W;
-  (void)out;
+  (void)out, (void)ctx;
   memset(t->dw.f32, 0, sizeof(float) * (size_t)lunet_numel(&t->dw.shape));
   if (t->has_bias) memset(t->db.f32, 0, sizeof(float) * (size_t)g->C);
   for (int b = 0; b < in->shape.dim[0]; b++) {

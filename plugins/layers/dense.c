@@ -67,10 +67,10 @@ static int dense_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 
 /* dW = dy^T x,  db = sum_i dy_i,  dx = dy W    (B, out) -> (B, in) */
 static int dense_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                          const lunet_tensor *dout, lunet_tensor *din) {
+                          const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   dense *d = self;
   int B = in->shape.dim[0];
-  (void)out;
+  (void)out, (void)ctx;
   host->gemm(1, 0, d->out, d->in, B, 1.0f, dout->f32, d->out, in->f32, d->in, 0.0f, d->dw.f32, d->in);
   if (d->has_bias) {
     memset(d->db.f32, 0, sizeof(float) * d->out);

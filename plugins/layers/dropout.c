@@ -9,7 +9,8 @@
 ** u >= p), so a run with the same seed drops the same elements; PyTorch's
 ** own generator draws other masks. The scaled mask mask / (1 - p) of the
 ** last training forward is kept for backward, in scratch sized by
-** reserve(max_batch). Kernels see every tensor as (B, n).
+** reserve(max_batch). Kernels see every tensor as (B, n). After an eval
+** forward backward is the identity's, dx = dy, and reads no mask.
 */
 #include <lunet/helpers.h>
 
@@ -93,14 +94,18 @@ static int dropout_forward(void *self, const lunet_tensor *in, lunet_tensor *out
   return 0;
 }
 
-/* dx = dy mask / (1 - p)    (B, n) -> (B, n) */
+/* training: dx = dy mask / (1 - p);  eval: dx = dy    (B, n) -> (B, n) */
 static int dropout_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                            const lunet_tensor *dout, lunet_tensor *din) {
+                            const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   dropout *d = self;
   int B = in->shape.dim[0];
   int64_t n = B * d->n;
   (void)out;
   if (!din) return 0;
+  if (!ctx->train) {
+    if (din->f32 != dout->f32) memcpy(din->f32, dout->f32, sizeof(float) * (size_t)n);
+    return 0;
+  }
   if (B > d->max_batch) {
     host->error("dropout: backward of %d rows, expected at most %d as given to reserve()", B,
                 d->max_batch);

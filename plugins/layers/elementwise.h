@@ -100,8 +100,9 @@ static int elementwise_forward(void *self, const lunet_tensor *in, lunet_tensor 
 }
 
 static int elementwise_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                                const lunet_tensor *dout, lunet_tensor *din) {
+                                const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   elementwise *e = self;
+  (void)ctx;
   if (!din) return 0;
   elementwise_arrays a = {e->c, in->f32, out->f32, dout->f32, din->f32};
   host->parallel_for(in->shape.dim[0] * e->n, ELEMENTWISE_GRAIN, elementwise_backward_range, &a);

@@ -117,11 +117,11 @@ static int embedding_forward(void *self, const lunet_tensor *in, lunet_tensor *o
 
 /* dW = 0; dW[id[b, t], :] += dy[b, t, :] in order of (b, t)    (B, T..., dim) -> dW */
 static int embedding_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                              const lunet_tensor *dout, lunet_tensor *din) {
+                              const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   embedding *e = self;
   int64_t n = lunet_numel(&in->shape);
   float *dw = e->dw.f32;
-  (void)out, (void)din;
+  (void)out, (void)din, (void)ctx;
   memset(dw, 0, sizeof(float) * (size_t)e->vocab * (size_t)e->dim);
   for (int64_t i = 0; i < n; i++) {
     const float *g = dout->f32 + i * e->dim;

@@ -49,9 +49,9 @@ static int flatten_forward(void *self, const lunet_tensor *in, lunet_tensor *out
 
 /* dx = dy    (B, n) -> (B, d1, d2, ...) */
 static int flatten_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                            const lunet_tensor *dout, lunet_tensor *din) {
+                            const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   flatten *f = self;
-  (void)out;
+  (void)out, (void)ctx;
   if (din) copy(din->f32, dout->f32, in->shape.dim[0] * f->n);
   return 0;
 }

@@ -89,9 +89,10 @@ static int gb_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 
 /* dx_i = sum_j dy_ij y_ij (mu_j - x_i) / s^2    (B, d c) -> (B, d) */
 static int gb_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                       const lunet_tensor *dout, lunet_tensor *din) {
+                       const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   gbasis *l = self;
   int64_t n = (int64_t)in->shape.dim[0] * l->d;
+  (void)ctx;
   if (!din) return 0;
   for (int64_t i = 0; i < n; i++) {
     const float *y = out->f32 + i * l->c, *dy = dout->f32 + i * l->c;

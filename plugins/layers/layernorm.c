@@ -8,8 +8,10 @@
 ** init 0) have the per-sample shape and act elementwise (the host owns
 ** their memory); without, they are not declared and are taken as 1 and 0
 ** (gamma_at, beta_at). The mean and 1 / sqrt(var + eps) of each row of the
-** last training forward are kept for backward, in scratch sized by
-** reserve(max_batch).
+** last forward, training or eval, are kept for backward, in scratch sized
+** by reserve(max_batch); the math is the same in both modes, so backward
+** after an eval forward is the training one (an eval forward of more rows
+** than reserved keeps nothing, and a backward after it is refused).
 */
 #include <lunet/helpers.h>
 
@@ -28,7 +30,7 @@ typedef struct layernorm {
   double eps;
   lunet_tensor w, dw; /* gamma and its gradient, per-sample shape */
   lunet_tensor b, db; /* beta and its gradient, per-sample shape */
-  float *mean, *istd; /* per row of the last training forward, (max_batch) */
+  float *mean, *istd; /* per row of the last forward, (max_batch) */
   int max_batch;      /* rows the scratch holds */
 } layernorm;
 
@@ -96,8 +98,8 @@ static void row_stats(const layernorm *ln, const float *x, float *mean, float *i
 static int layernorm_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                              const lunet_ctx *ctx) {
   layernorm *ln = self;
-  int B = in->shape.dim[0];
-  if (ctx->train && B > ln->max_batch) {
+  int B = in->shape.dim[0], keep = B <= ln->max_batch; /* room for the row statistics */
+  if (ctx->train && !keep) {
     host->error("layernorm: batch of %d rows, expected at most %d as given to reserve()", B,
                 ln->max_batch);
     return -1;
@@ -107,7 +109,7 @@ static int layernorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
     float *y = out->f32 + (int64_t)i * ln->n, mean, istd;
     row_stats(ln, x, &mean, &istd);
     for (int64_t j = 0; j < ln->n; j++) y[j] = (x[j] - mean) * istd * gamma_at(ln, j) + beta_at(ln, j);
-    if (ctx->train) {
+    if (keep) {
       ln->mean[i] = mean;
       ln->istd[i] = istd;
     }
@@ -143,10 +145,10 @@ static void param_grads(layernorm *ln, const float *x, const float *dy, int B) {
 
 /* dgamma, dbeta when affine; dx per row    (B, n) -> (B, n) */
 static int layernorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                              const lunet_tensor *dout, lunet_tensor *din) {
+                              const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   layernorm *ln = self;
   int B = in->shape.dim[0];
-  (void)out;
+  (void)out, (void)ctx; /* the same function in both modes */
   if (B > ln->max_batch) {
     host->error("layernorm: backward of %d rows, expected at most %d as given to reserve()", B,
                 ln->max_batch);

@@ -79,10 +79,10 @@ static int maxout_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 
 /* dx_{g k + j} = dy_g if j is the group's argmax, else 0    (B, n / k) -> (B, n / k, k) */
 static int maxout_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                           const lunet_tensor *dout, lunet_tensor *din) {
+                           const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   maxout *m = self;
   int64_t rows = in->shape.dim[0] * m->groups;
-  (void)out;
+  (void)out, (void)ctx;
   if (!din) return 0;
   for (int64_t g = 0; g < rows; g++) {
     const float *x = in->f32 + g * m->k;

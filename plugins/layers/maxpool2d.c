@@ -8,7 +8,9 @@
 ** wholly in the padding is refused at create. Forward remembers, for each
 ** output, which input element won (ties: the first in row-major order);
 ** backward routes the gradient there. The argmax indices live in scratch
-** sized by reserve(max_batch). The geometry is window2d.h's.
+** sized by reserve(max_batch). The geometry is window2d.h's. Every forward,
+** training or eval, records the winners, so backward after an eval forward
+** routes dy by that forward's argmax (the function is the same in both modes).
 */
 #include <float.h>
 
@@ -156,9 +158,9 @@ static int maxpool_forward(void *self, const lunet_tensor *in, lunet_tensor *out
 }
 
 static int maxpool_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                            const lunet_tensor *dout, lunet_tensor *din) {
+                            const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   maxpool *m = self;
-  (void)out;
+  (void)out, (void)ctx;
   if (!din) return 0;
   planes t = {m, dout->f32, din->f32};
   host->parallel_for((int64_t)in->shape.dim[0] * m->g.C, grain(m), backward_planes, &t);

@@ -65,8 +65,9 @@ static int relu_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 }
 
 static int relu_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                         const lunet_tensor *dout, lunet_tensor *din) {
+                         const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   relu *r = self;
+  (void)ctx;
   if (!din) return 0;
   arrays a = {out->f32, dout->f32, din->f32};
   host->parallel_for(in->shape.dim[0] * r->n, GRAIN, backward_range, &a);

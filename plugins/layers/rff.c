@@ -111,9 +111,10 @@ static int rff_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 
 /* g = -dy_cos * y_sin + dy_sin * y_cos,  dx = g V    (B, 2N) -> (B, d) */
 static int rff_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                        const lunet_tensor *dout, lunet_tensor *din) {
+                        const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   rff *l = self;
   int B = in->shape.dim[0], N = l->nf;
+  (void)ctx;
   if (!din) return 0; /* nothing trained here */
   if (B > l->max_batch) {
     host->error("rff: backward of a batch of %d rows, expected at most the %d given to reserve()",

@@ -58,9 +58,10 @@ static int softmax_forward(void *self, const lunet_tensor *in, lunet_tensor *out
 
 /* dx_j = y_j (dy_j - sum_k dy_k y_k)    (B, n) -> (B, n) */
 static int softmax_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                            const lunet_tensor *dout, lunet_tensor *din) {
+                            const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   softmax *s = self;
   int B = in->shape.dim[0];
+  (void)ctx;
   if (!din) return 0;
   for (int i = 0; i < B; i++) {
     const float *y = out->f32 + i * s->n, *dy = dout->f32 + i * s->n;

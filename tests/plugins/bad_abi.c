@@ -32,8 +32,8 @@ static int ident_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 
 /* dx = dy */
 static int ident_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                          const lunet_tensor *dout, lunet_tensor *din) {
-  (void)self, (void)out;
+                          const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  (void)self, (void)out, (void)ctx;
   if (din) memcpy(din->f32, dout->f32, sizeof(float) * (size_t)lunet_numel(&in->shape));
   return 0;
 }

@@ -43,9 +43,10 @@ static int bad_grad_forward(void *self, const lunet_tensor *in, lunet_tensor *ou
 
 /* dx = 2 dy [y > 0]: WRONG on purpose, the true gradient is dy [y > 0] */
 static int bad_grad_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                             const lunet_tensor *dout, lunet_tensor *din) {
+                             const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   bad_grad *b = self;
   int64_t n = in->shape.dim[0] * b->n;
+  (void)ctx;
   if (!din) return 0;
   for (int64_t i = 0; i < n; i++) din->f32[i] = out->f32[i] > 0.0f ? 2.0f * dout->f32[i] : 0.0f;
   return 0;

@@ -39,9 +39,9 @@ static int crashy_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
 }
 
 static int crashy_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                           const lunet_tensor *dout, lunet_tensor *din) {
+                           const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   crashy *c = self;
-  (void)out;
+  (void)out, (void)ctx;
   if (din) memcpy(din->f32, dout->f32, sizeof(float) * (size_t)(in->shape.dim[0] * c->n));
   return 0;
 }
