@@ -15,9 +15,9 @@
 
 /* ---- models ------------------------------------------------------------ */
 
-/* Nodes from specs[*pos] on, until ")" (depth > 0) or the end (depth 0). */
-static int build_seq(const layer_spec *specs, int n, int *pos, int depth, node **out, int *count) {
-  node *nodes = NULL;
+/* Appends specs[*pos...] as a chain fed by `in`, labelled prefix1,
+** prefix2, ..., until ")" (depth > 0) or the end (depth 0); the last node. */
+static int add_chain(model *m, const layer_spec *specs, int n, int *pos, int depth, const char *prefix, int in) {
   int k = 0, closed = 0;
   while (*pos < n && !closed) {
     const layer_spec *s = &specs[(*pos)++];
@@ -25,47 +25,57 @@ static int build_seq(const layer_spec *specs, int n, int *pos, int depth, node *
       closed = 1;
       continue;
     }
-    nodes = realloc(nodes, sizeof *nodes * (size_t)(k + 1));
-    node *nd = &nodes[k++];
-    memset(nd, 0, sizeof *nd);
+    char label[64], body[72];
+    snprintf(label, sizeof label, "%s%d", prefix, ++k);
     if (strcmp(s->plugin, "(") == 0) {
-      nd->kind = NODE_RESIDUAL;
-      if (build_seq(specs, n, pos, depth + 1, &nd->body, &nd->n_body)) goto fail;
+      snprintf(body, sizeof body, "%s.", label);
+      int out = add_chain(m, specs, n, pos, depth + 1, body, in);
+      if (out == -2 || (in = model_add_residual(m, label, in, out)) < 0) return -2;
       continue;
     }
-    nd->kind = NODE_LAYER;
-    nd->plugin = registry_find(LUNET_LAYER, s->plugin);
-    if (!nd->plugin || params_resolve(nd->plugin->desc, s->params, s->n_params, &nd->params)) goto fail;
+    const plugin_entry *pe = registry_find(LUNET_LAYER, s->plugin);
+    param_values pv = {0};
+    if (!pe || params_resolve(pe->desc, s->params, s->n_params, &pv)) {
+      params_free(&pv);
+      return -2;
+    }
+    in = model_add(m, NODE_LAYER, label, pe, &pv, &in, 1);
+    params_free(&pv);
+    if (in < 0) return -2;
   }
   if (closed != (depth > 0)) {
     services_error("test model: unbalanced '(' and ')' in the layer specs");
-    goto fail;
+    return -2;
   }
-  *out = nodes;
-  *count = k;
-  return 0;
-fail:
-  node_free_all(nodes, k);
-  return -1;
+  return in;
 }
 
-node *common_nodes(const layer_spec *specs, int n, int *count) {
+model *common_unbuilt(const layer_spec *specs, int n, uint64_t seed) {
   int pos = 0;
-  node *nodes = NULL;
-  if (build_seq(specs, n, &pos, 0, &nodes, count)) return NULL;
-  return nodes;
-}
-
-model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_shape *in) {
-  int count;
-  node *nodes = common_nodes(specs, n, &count);
-  if (!nodes) return NULL;
-  model *m = model_new(nodes, count, seed);
-  if (model_build(m, in)) {
+  model *m = model_new(seed, 1);
+  if (m && add_chain(m, specs, n, &pos, 0, "", MODEL_INPUT(0)) == -2) {
     model_free(m);
     return NULL;
   }
   return m;
+}
+
+model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_shape *in) {
+  model *m = common_unbuilt(specs, n, seed);
+  if (m && model_build(m, in, NULL)) {
+    model_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+/* A float32 tensor header over data, shape (B, per_sample...). */
+lunet_tensor common_tensor(float *data, int B, const lunet_shape *per_sample) {
+  lunet_tensor t = {.size = sizeof t, .dtype = LUNET_F32, .device = LUNET_CPU, .data = data};
+  t.shape.ndim = per_sample->ndim + 1;
+  t.shape.dim[0] = B;
+  memcpy(t.shape.dim + 1, per_sample->dim, sizeof(int32_t) * (size_t)per_sample->ndim);
+  return t;
 }
 
 void common_fill_normal(float *x, int64_t n, uint64_t seed) {

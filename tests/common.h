@@ -25,12 +25,15 @@ typedef struct layer_spec {
   int n_params;
 } layer_spec;
 
-/* The nodes described by specs[0..n), plugins found through the registry;
-** NULL with services_error() set. *count gets the number of top nodes. */
-node *common_nodes(const layer_spec *specs, int n, int *count);
+/* The model described by specs[0..n), not built yet (labels and residual
+** blocks as lunet.sequential makes them); NULL with services_error(). */
+model *common_unbuilt(const layer_spec *specs, int n, uint64_t seed);
 
 /* A model built for per-sample input `in`; NULL with services_error(). */
 model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_shape *in);
+
+/* A float32 host tensor over data, shape (B, per_sample...). */
+lunet_tensor common_tensor(float *data, int B, const lunet_shape *per_sample);
 
 /* n samples of N(0, 1), reproducible from `seed`. */
 void common_fill_normal(float *x, int64_t n, uint64_t seed);

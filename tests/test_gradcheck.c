@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "check.h"
+#include "params.h"
 #include "common.h"
 #include "registry.h"
 #include "services.h"
@@ -135,18 +136,19 @@ static const layer_spec NESTED[] = {
 
 /* L = sum y r, in float64 from the float32 forward (in training mode, as
 ** backward requires; these layers behave the same in both). */
-static double weighted_output(model *m, const float *x, const float *r) {
-  lunet_ctx train = {sizeof train, 1, NULL};
-  lunet_tensor xt = {(float *)x, {2, {NB, NX}}, LUNET_CPU};
-  const lunet_tensor *y = model_forward(m, &xt, &train);
+static double weighted_output(model *m, float *const *x, const float *r) {
+  lunet_ctx train = {sizeof train, 1, NULL, LUNET_CPU};
+  lunet_tensor xt[LUNET_MAX_INPUTS];
+  for (int k = 0; k < m->n_inputs; k++) xt[k] = common_tensor(x[k], NB, &m->in[k]);
+  const lunet_tensor *y = model_forward(m, xt, &train);
   cr_assert(y, "%s", services_last_error());
   double l = 0;
-  for (int i = 0; i < NB * NY; i++) l += (double)y->data[i] * r[i];
+  for (int i = 0; i < NB * NY; i++) l += (double)y->f32[i] * r[i];
   return l;
 }
 
 /* Central difference of L in one float; returns dL/dv. */
-static double numeric(model *m, float *v, const float *x, const float *r) {
+static double numeric(model *m, float *v, float *const *x, const float *r) {
   const float h = 1e-2f, keep = *v;
   *v = keep + h;
   double up = weighted_output(m, x, r);
@@ -161,34 +163,105 @@ static void expect_close(double analytic, double fd, const char *what, int i) {
   cr_expect(fabs(analytic - fd) <= tol, "%s[%d]: backward %g, finite difference %g", what, i, analytic, fd);
 }
 
+/* Backward with dL/dy = r against finite differences of L, for every
+** input element of every model input and every trained value. Returns the
+** number of trained tensors. */
+static int check_model_gradients(model *m, float *const *x) {
+  float r[NB * NY], *dx[LUNET_MAX_INPUTS];
+  lunet_tensor dxt[LUNET_MAX_INPUTS];
+  common_fill_normal(r, NB * NY, 2);
+  cr_assert_eq(model_reserve(m, NB), 0, "%s", services_last_error());
+  weighted_output(m, x, r);
+  memcpy(model_output_grad(m)->f32, r, sizeof r);
+  for (int k = 0; k < m->n_inputs; k++) {
+    dx[k] = malloc(sizeof(float) * NB * (size_t)lunet_numel(&m->in[k]));
+    dxt[k] = common_tensor(dx[k], NB, &m->in[k]);
+  }
+  cr_assert_eq(model_backward(m, dxt, NULL, NULL), 0, "%s", services_last_error());
+  /* copies: the probes below overwrite the gradients */
+  float *grads = malloc(sizeof(float) * (size_t)(m->ws.n_trained + 1));
+  memcpy(grads, m->ws.grads, sizeof(float) * (size_t)m->ws.n_trained);
+  for (int k = 0; k < m->n_inputs; k++) {
+    for (int i = 0; i < NB * lunet_numel(&m->in[k]); i++) expect_close(dx[k][i], numeric(m, &x[k][i], x, r), "dx", i);
+    free(dx[k]);
+  }
+  for (int64_t i = 0; i < m->ws.n_trained; i++)
+    expect_close(grads[i], numeric(m, &m->ws.values[i], x, r), "trained value", (int)i);
+  free(grads);
+  return m->ws.view.n;
+}
+
 Test(gradcheck, model_backward_through_nested_residual_blocks) {
   const lunet_shape in = {1, {NX}};
   model *m = common_model(NESTED, sizeof NESTED / sizeof NESTED[0], 3, &in);
   cr_assert(m, "%s", services_last_error());
-  cr_assert_eq(model_reserve(m, NB), 0, "%s", services_last_error());
-  float x[NB * NX], r[NB * NY], dx[NB * NX];
+  float x[NB * NX], *xs[1] = {x};
   common_fill_normal(x, NB * NX, 1);
-  common_fill_normal(r, NB * NY, 2);
-  weighted_output(m, x, r);
-  memcpy(model_output_grad(m)->data, r, sizeof r);
-  lunet_tensor xt = {x, {2, {NB, NX}}, LUNET_CPU}, dxt = {dx, {2, {NB, NX}}, LUNET_CPU};
-  cr_assert_eq(model_backward(m, &xt, &dxt), 0, "%s", services_last_error());
-  float *grads[16];
-  int n_grads = 0;
-  for (int k = 0; k < m->n_params && n_grads < 16; k++) /* copies: the probes below overwrite them */
-    if (m->params[k].grad) {
-      size_t n = (size_t)lunet_numel(&m->params[k].grad->shape);
-      grads[n_grads] = malloc(sizeof(float) * n);
-      memcpy(grads[n_grads++], m->params[k].grad->data, sizeof(float) * n);
-    }
-  cr_assert_eq(n_grads, 10, "five dense layers, weights and biases");
-  for (int i = 0; i < NB * NX; i++) expect_close(dx[i], numeric(m, &x[i], x, r), "dx", i);
-  for (int k = 0, g = 0; k < m->n_params; k++) {
-    if (!m->params[k].grad) continue;
-    lunet_tensor *v = m->params[k].value;
-    for (int i = 0; i < lunet_numel(&v->shape); i++)
-      expect_close(grads[g][i], numeric(m, &v->data[i], x, r), m->param_names[k], i);
-    free(grads[g++]);
-  }
+  cr_expect_eq(check_model_gradients(m, xs), 10, "five dense layers, weights and biases");
+  model_free(m);
+}
+
+/* Appends node `label` = plugin(inputs) to m, with one numeric parameter
+** (name NULL: none). */
+static int add(model *m, const char *label, const char *plugin, const char *param, double v,
+               const int *in, int n_in) {
+  const plugin_entry *pe = registry_find(LUNET_LAYER, plugin);
+  cr_assert(pe, "%s", services_last_error());
+  param_given g[1] = {P_NUM(param, v)};
+  param_values pv = {0};
+  cr_assert_eq(params_resolve(pe->desc, g, param ? 1 : 0, &pv), 0, "%s", services_last_error());
+  int id = model_add(m, NODE_LAYER, label, pe, &pv, in, n_in);
+  params_free(&pv);
+  cr_assert_geq(id, 0, "%s", services_last_error());
+  return id;
+}
+
+/* Two model inputs a (NX) and b (4); h1 feeds two adds, h2 an add and a
+** concatenation, s an add: so gradients meet in several places, through
+** both two-input plugins, and reach both inputs. */
+Test(gradcheck, graph_with_two_inputs_and_shared_nodes) {
+  registry_init();
+  model *m = model_new(5, 2);
+  int a = MODEL_INPUT(0), b = MODEL_INPUT(1);
+  int h1 = add(m, "h1", "dense", "out", 6, &a, 1);
+  int h2 = add(m, "h2", "dense", "out", 6, &b, 1);
+  int s = add(m, "s", "add", NULL, 0, (int[]){h1, h2}, 2);
+  int d = add(m, "d", "add", NULL, 0, (int[]){s, h1}, 2);
+  int c = add(m, "c", "concat", "axis", 1, (int[]){d, h2}, 2);
+  int t = add(m, "t", "tanh", NULL, 0, &c, 1);
+  add(m, "o", "dense", "out", NY, &t, 1);
+  lunet_shape in[2] = {{1, {NX}}, {1, {4}}};
+  cr_assert_eq(model_build(m, in, NULL), 0, "%s", services_last_error());
+  cr_expect_eq(m->out.dim[0], NY);
+  cr_expect_eq(m->nodes[c].out.dim[0], 12, "concat of 6 and 6");
+  float xa[NB * NX], xb[NB * 4], *xs[2] = {xa, xb};
+  common_fill_normal(xa, NB * NX, 6);
+  common_fill_normal(xb, NB * 4, 7);
+  cr_expect_eq(check_model_gradients(m, xs), 6, "three dense layers, weights and biases");
+  cr_expect_eq(weights_find(&m->ws, "h2.dense.weight"), 2, "named by node: h1's two, then h2's weight");
+  model_free(m);
+}
+
+/* A model starting with flatten: nothing upstream of the first dense layer
+** trains, so neither its input gradient nor flatten's backward is run (the
+** gradient slot of flatten's output keeps the NaNs put there). */
+Test(gradcheck, no_input_gradient_where_nothing_needs_it) {
+  static const layer_spec FLAT[] = {{"flatten", {{0}}, 0}, {"dense", {P_NUM("out", NY)}, 1}};
+  const lunet_shape in = {2, {2, 3}};
+  model *m = common_model(FLAT, 2, 1, &in);
+  cr_assert(m, "%s", services_last_error());
+  cr_assert_eq(model_reserve(m, NB), 0, "%s", services_last_error());
+  float x[NB * 6];
+  common_fill_normal(x, NB * 6, 1);
+  lunet_tensor xt = common_tensor(x, NB, &in);
+  lunet_ctx train = {sizeof train, 1, NULL, LUNET_CPU};
+  cr_assert(model_forward(m, &xt, &train), "%s", services_last_error());
+  lunet_tensor *dy = model_output_grad(m);
+  for (int i = 0; i < NB * NY; i++) dy->f32[i] = 1.0f;
+  float *flat_dy = m->nodes[0].dy.f32;
+  for (int i = 0; i < NB * 6; i++) flat_dy[i] = NAN;
+  cr_assert_eq(model_backward(m, NULL, NULL, NULL), 0, "%s", services_last_error());
+  for (int i = 0; i < NB * 6; i++) cr_expect(isnan(flat_dy[i]), "element %d of flatten's dy was written", i);
+  cr_expect_neq(m->ws.grads[0], 0.0f, "the dense weights still get their gradient");
   model_free(m);
 }

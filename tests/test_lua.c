@@ -45,6 +45,9 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_double_descent_rff.lua"}, /* Belkin fig. 2: peak at features = n, then descent */
     {"script_double_descent_nn.lua"},  /* model-, epoch- and sample-wise scripts run and log */
     {"script_toolbox.lua"},  /* perceptron bound, LMS, optimizers, regularizers, CNN */
+    {"graph.lua"},           /* lunet.graph: two-input nodes and models; sequential is sugar */
+    {"gradients.lua"},       /* model:gradients vs finite differences; lunet.trainer = lunet.train */
+    {"tokens.lua"},          /* token ids into embedding; ids checked; float layers refuse them */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

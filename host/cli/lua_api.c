@@ -25,6 +25,7 @@ int luaopen_lunet(lua_State *L) {
   lua_pushfstring(L, "%d.%d", LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
   lua_setfield(L, -2, "abi_version");
   lmodel_register(L);
+  ltrain_register(L);
   ldata_register(L);
   lcsv_register(L);
   loptions_register(L);

@@ -9,6 +9,7 @@
 #include <lua.h>
 
 #include "nn/dataset.h"
+#include "nn/eval.h"
 #include "nn/model.h"
 #include "runtime/params.h"
 #include "runtime/registry.h"
@@ -43,14 +44,19 @@ void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunc
 
 dataset *lcheck_dataset(lua_State *L, int idx);
 lmodel *lcheck_model(lua_State *L, int idx);
+model *lbuilt_model(lua_State *L, int idx); /* raises unless built */
 void lpush_model(lua_State *L, model *m);
 void lpush_shape(lua_State *L, const lunet_shape *s);
+void lpush_floats(lua_State *L, const float *v, int64_t n); /* an array */
+void lpush_metrics(lua_State *L, const metrics *mt);        /* { loss =, error = } */
+int lmodel_gradients(lua_State *L);                         /* model:gradients */
 int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what);
 
 /* Pushes the module table with layer, loss, optimizer, threads, clock. */
 void lbase_newlib(lua_State *L);
 
-void lmodel_register(lua_State *L);   /* sequential, residual, train, load */
+void lmodel_register(lua_State *L);   /* sequential, residual, graph, load */
+void ltrain_register(lua_State *L);   /* train, trainer */
 void ldata_register(lua_State *L);    /* dataset, data */
 void lcsv_register(lua_State *L);     /* csv, read_csv */
 void loptions_register(lua_State *L); /* options */

@@ -415,6 +415,7 @@ static void wire_inputs(model *m, int i, const lunet_tensor *x, int B) {
 
 static int run_node(model *m, int i, const lunet_ctx *ctx, int B) {
   node *nd = &m->nodes[i];
+  m->ctx = *ctx; /* backward sees the same */
   set_batch(&nd->y, &nd->out, B);
   return nd->plugin->desc->layer->forward[LUNET_CPU](nd->self, nd->xin, &nd->y, ctx);
 }
@@ -470,7 +471,8 @@ static int back_node(model *m, int i, lunet_tensor *dx, const int *want) {
     nd->din[j].data = nd->accumulate[j] ? m->slots[m->n_slots + scratch++] : dst[j]->data;
     any = 1;
   }
-  if (nd->plugin->desc->layer->backward[LUNET_CPU](nd->self, nd->xin, &nd->y, &nd->dy, any ? nd->din : NULL))
+  if (nd->plugin->desc->layer->backward[LUNET_CPU](nd->self, nd->xin, &nd->y, &nd->dy, any ? nd->din : NULL,
+                                                   &m->ctx))
     return -1;
   for (int j = 0; j < nd->n_in; j++) {
     if (!dst[j] || !nd->accumulate[j]) continue;

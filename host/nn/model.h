@@ -75,6 +75,7 @@ typedef struct model {
   lunet_shape out;
   weights ws;                             /* the parameters */
   int max_batch;                          /* rows the buffers hold */
+  lunet_ctx ctx;                          /* of the last forward, for backward */
   float **slots;                          /* gradient slots, n_slots + MAX_INPUTS scratch */
   int n_slots;
   int64_t slot_floats;                    /* floats per batch row of a slot */
