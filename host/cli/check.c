@@ -1,14 +1,16 @@
 /*
-** check.c -- `lunet check FILE.so`: conformance of one plugin file to the
-** ABI and to its own declarations, and the finite-difference gradient check
-** of layers and losses (the test suite runs the same functions).
+** check.c -- `lunet check FILE.so [NAME=VALUE ...]`: conformance of one
+** plugin file to the ABI and to its own declarations, and the
+** finite-difference gradient check of layers and losses (the test suite
+** runs the same functions).
 **
 ** The gradient check
 **
 **   A layer f is probed through the scalar L = sum_k r_k f(x, w)_k, r a
 **   fixed random projection: its backward with dout = r must return dL/dx
-**   and dL/dw. A loss is probed through its own value, and its gradient
-**   must be dloss/dpred. For each compared element v,
+**   for every float input x and dL/dw for every trained parameter w. A loss
+**   is probed through its own value, and its gradient must be dloss/dpred.
+**   For each compared element v,
 **       numeric = (L(v+) - L(v-)) / (v+ - v-),   v+- = float32(v +- h),
 **   with h = 1e-3 * max(1, |v|); dividing by the step actually taken after
 **   rounding to float32 removes that rounding from the quotient.
@@ -45,26 +47,39 @@
 **   seed before every forward, so a stochastic layer draws the same mask each
 **   time and is a deterministic function of its inputs.
 **
-**   Overwriting. The output, the input gradient and every parameter
+**   Overwriting. The output, the input gradients and every parameter
 **   gradient are filled with NaN before forward and backward, so an element
 **   a plugin leaves unwritten, or accumulates into, fails the check.
+**
+**   Parameters. A layer is built as a model builds it: its parameters are
+**   declared through weights_register() and then gathered into flat
+**   buffers (weights_gather), which frees the memory create() saw. Values
+**   are perturbed, and gradients read, through the layer's tensors, where
+**   the host put them; a layer that kept a pointer from create() reads
+**   freed memory and writes its gradients where nobody looks, and fails.
+**
+**   Inputs. A layer of several inputs gets check_input's shapes (see
+**   check_layer_inputs); a layer that takes token ids gets valid random ids
+**   in [0, id_limit) as input 0, which has no gradient to compare.
 */
 #include "cli/check.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/text.h"
-#include "nn/dataset.h"
+#include "nn/weights.h"
 #include "runtime/services.h"
 
 #define MAX_KINK_FRACTION 0.1 /* skipped elements allowed, as a fraction */
 
-/* ---- example parameters ------------------------------------------------ */
+/* ---- example parameters and inputs ------------------------------------- */
 
 param_given *check_example_params(const lunet_plugin *p, int *n) {
   param_given *g = calloc((size_t)p->n_params + 1, sizeof *g);
@@ -79,13 +94,40 @@ param_given *check_example_params(const lunet_plugin *p, int *n) {
   return g;
 }
 
-lunet_shape check_layer_input(const lunet_plugin *p) {
-  lunet_shape s = {1, {5}};
+/* The example parameters followed by over[0..n_over): params_resolve()
+** reads them in order, so a later value replaces an earlier one, and it
+** refuses a name the plugin lacks by that name. Caller frees. */
+static param_given *check_params(const lunet_plugin *p, const param_given *over, int n_over,
+                                 int *n) {
+  param_given *g = check_example_params(p, n);
+  param_given *all = realloc(g, sizeof *g * (size_t)(*n + n_over + 1));
+  if (!all) {
+    free(g);
+    *n = 0;
+    return NULL;
+  }
+  if (n_over > 0) memcpy(all + *n, over, sizeof *over * (size_t)n_over);
+  *n += n_over;
+  return all;
+}
+
+int check_layer_inputs(const lunet_plugin *p, lunet_shape in[LUNET_MAX_INPUTS]) {
   const lunet_layer_api *api = p->layer;
+  if (p->kind != LUNET_LAYER || !api) {
+    services_error("%s: not a layer plugin (it is a %s)", p->name, kind_name(p->kind));
+    return -1;
+  }
+  int listed = 0; /* the leading check_input entries that are set */
   /* check_input may lie beyond the table of an older plugin: size says */
-  if (api && LUNET_HAS_FIELD(api, lunet_layer_api, check_input) && api->check_input.ndim > 0)
-    s = api->check_input;
-  return s;
+  if (LUNET_HAS_FIELD(api, lunet_layer_api, check_input))
+    while (listed < LUNET_MAX_INPUTS && api->check_input[listed].ndim > 0) listed++;
+  int count = api->n_inputs > 1 ? api->n_inputs : 1;
+  if (api->n_inputs == -1) {
+    if (listed < 2) listed = 0; /* too few for a layer of several inputs: two {5} */
+    count = listed ? listed : 2;
+  }
+  for (int k = 0; k < count; k++) in[k] = k < listed ? api->check_input[k] : (lunet_shape){1, {5}};
+  return count;
 }
 
 /* ---- small tensors for the checks -------------------------------------- */
@@ -97,15 +139,33 @@ static int valid_shape(const lunet_shape *s, int max_ndim) {
   return 1;
 }
 
-/* (batch, per_sample...) of zeros; -1 when out of memory. */
-static int tensor_alloc(lunet_tensor *t, int batch, const lunet_shape *per_sample) {
+/* "(2, 3)" for one shape, "(2, 3), (6)" for several. */
+static void shapes_format(const lunet_shape *s, int n, char *buf, size_t sz) {
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < n && len < sz; k++) {
+    char one[128];
+    shape_format(&s[k], one, sizeof one);
+    len += (size_t)snprintf(buf + len, sz - len, "%s%s", k ? ", " : "", one);
+  }
+}
+
+/* (batch, per_sample...) of zeros of `dtype` (4-byte elements: float32 or
+** int32); -1 when out of memory. */
+static int tensor_alloc(lunet_tensor *t, int batch, const lunet_shape *per_sample, int dtype) {
+  *t = (lunet_tensor){.size = sizeof *t, .dtype = dtype, .device = LUNET_CPU};
   t->shape.ndim = per_sample->ndim + 1;
   t->shape.dim[0] = batch;
-  memcpy(t->shape.dim + 1, per_sample->dim, sizeof(int) * (size_t)per_sample->ndim);
-  t->device = LUNET_CPU;
-  t->data = calloc((size_t)lunet_numel(&t->shape), sizeof(float));
+  memcpy(t->shape.dim + 1, per_sample->dim, sizeof(int32_t) * (size_t)per_sample->ndim);
+  t->data = calloc((size_t)lunet_numel(&t->shape), 4);
   if (!t->data) services_error("check: out of memory");
   return t->data ? 0 : -1;
+}
+
+/* A float32 tensor header over host memory the caller owns. */
+static lunet_tensor f32_tensor(float *data, lunet_shape shape) {
+  return (lunet_tensor){.size = sizeof(lunet_tensor), .dtype = LUNET_F32, .device = LUNET_CPU,
+                        .shape = shape, .f32 = data};
 }
 
 static void fill_normal(float *x, int64_t n, lunet_rng *rng) {
@@ -125,6 +185,12 @@ static int64_t first_non_finite(const float *x, int64_t n) {
   for (int64_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return i;
   return -1;
+}
+
+static float *copy_floats(const float *x, int64_t n) {
+  float *c = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  if (c) memcpy(c, x, sizeof(float) * (size_t)n);
+  return c;
 }
 
 static void copy_error(char *buf, size_t sz, const char *fallback) {
@@ -259,7 +325,9 @@ static int verdict(const char *plugin, const gradcheck_report *rep) {
   if (rep->failed) {
     services_error("%s: gradient check failed: %d of %d elements differ from finite differences "
                    "by more than %g*scale + %g*max(|analytic|, |numeric|); %s. Hint: check the "
-                   "derivative formulas of backward and that it overwrites every gradient",
+                   "derivative formulas of backward, that it overwrites every gradient, and that "
+                   "it reaches parameters through their tensors' data at every call, never "
+                   "through a pointer kept from create()",
                    plugin, rep->failed, rep->checked, GRADCHECK_ATOL, GRADCHECK_RTOL, what);
     return -1;
   }
@@ -273,96 +341,85 @@ typedef struct layer_fixture {
   const lunet_layer_api *api;
   param_values pv;
   void *self;
-  lunet_shape in, out;   /* per sample */
-  lunet_tensor x, y, dx; /* (B, in...), (B, out...), (B, in...) */
-  lunet_tensor r;        /* (B, out...): the projection, also the dout */
-  lunet_param *params;
-  int n_params;
+  int n_in;                              /* inputs */
+  int ids;                               /* input 0 holds token ids ... */
+  int64_t id_limit;                      /* ... in [0, id_limit) */
+  lunet_shape in[LUNET_MAX_INPUTS], out; /* per sample */
+  lunet_tensor x[LUNET_MAX_INPUTS];      /* (B, in k...) */
+  lunet_tensor dx[LUNET_MAX_INPUTS];     /* the same, float; no data for ids */
+  lunet_tensor y;                        /* (B, out...) */
+  lunet_tensor r;                        /* (B, out...): the projection, also the dout */
+  weights ws;                            /* the layer's parameters, in flat buffers */
   lunet_rng rng;
   lunet_ctx ctx;
 } layer_fixture;
 
 static void layer_close(layer_fixture *fx) {
+  /* weights_free() reads the layer's tensor headers until they are
+  ** gathered, so it goes first; after a create() that failed having
+  ** declared parameters the headers went with the layer, and the memory
+  ** they described is left behind rather than reached through them */
+  if (fx->self || fx->ws.n == 0) weights_free(&fx->ws);
   if (fx->self) fx->api->destroy(fx->self);
   params_free(&fx->pv);
-  free(fx->x.data);
+  for (int k = 0; k < LUNET_MAX_INPUTS; k++) {
+    free(fx->x[k].data);
+    free(fx->dx[k].data);
+  }
   free(fx->y.data);
-  free(fx->dx.data);
   free(fx->r.data);
-  free(fx->params);
   memset(fx, 0, sizeof *fx);
 }
 
-/* What parameters() lists must be usable: named uniquely, with data, and
-** a gradient of the value's shape. 0, or -1 with the reason. */
-static int check_param_list(const layer_fixture *fx) {
-  for (int i = 0; i < fx->n_params; i++) {
-    const lunet_param *q = &fx->params[i];
-    const char *why = NULL;
-    if (!q->name || !*q->name) why = "has no name";
-    else if (!q->value || !q->value->data) why = "has no value tensor";
-    else if (q->value->shape.ndim < 0 || q->value->shape.ndim > LUNET_MAX_DIMS ||
-             lunet_numel(&q->value->shape) < 1)
-      why = "has an invalid shape";
-    else if (q->grad && (!q->grad->data || lunet_numel(&q->grad->shape) != lunet_numel(&q->value->shape)))
-      why = "has a gradient tensor that does not match its value";
-    for (int j = 0; j < i && !why; j++)
-      if (fx->params[j].name && strcmp(fx->params[j].name, q->name) == 0) why = "has the name of another one";
-    if (why) {
-      services_error("%s: parameter tensor %d ('%s') %s; expected a unique name, a value and "
-                     "a gradient (or NULL for a buffer) of the same shape", fx->p->name, i + 1,
-                     q->name ? q->name : "", why);
+/* Optimizers and checkpoints find a parameter by its name: no two of a
+** layer may share one. 0, or -1 with the reason. */
+static int check_param_names(const layer_fixture *fx) {
+  for (int i = 1; i < fx->ws.n; i++)
+    for (int j = 0; j < i; j++) {
+      if (strcmp(fx->ws.w[i].name, fx->ws.w[j].name) != 0) continue;
+      services_error("%s: create() declared parameters %d and %d both as '%s'; expected a unique "
+                     "name for each", fx->p->name, j + 1, i + 1, fx->ws.w[i].name);
       return -1;
     }
-  }
   return 0;
 }
 
-static int list_params(layer_fixture *fx) {
-  int n = fx->api->parameters(fx->self, NULL, 0);
-  if (n < 0 || n > 4096) {
-    services_error("%s: parameters(self, NULL, 0) returned %d; expected the number of tensors",
-                   fx->p->name, n);
-    return -1;
-  }
-  fx->params = calloc((size_t)n + 1, sizeof *fx->params);
-  int again = fx->api->parameters(fx->self, fx->params, n);
-  if (again != n) {
-    services_error("%s: parameters() counts %d tensors with cap 0 but %d with cap %d; expected "
-                   "the same count", fx->p->name, n, again, n);
-    return -1;
-  }
-  fx->n_params = n;
-  return check_param_list(fx);
+/* The din argument of backward: NULL for a layer of token ids alone, whose
+** one input has no gradient; else dx, whose ids entry (if any) has no data. */
+static lunet_tensor *input_grads(layer_fixture *fx) {
+  return fx->ids && fx->n_in == 1 ? NULL : fx->dx;
 }
 
-/* Builds the layer and its buffers for a batch of GRADCHECK_BATCH rows. On
-** failure, -1 with the reason; layer_close() frees either way. */
+/* Builds the layer for inputs in[0..n_in), gathers its parameters and
+** makes its buffers for a batch of GRADCHECK_BATCH rows. On failure, -1
+** with the reason; layer_close() frees either way. */
 static int layer_open(layer_fixture *fx, const plugin_entry *pe, const param_given *given, int n,
-                      const lunet_shape *in) {
-  char shp[128], why[1024];
+                      const lunet_shape *in, int n_in) {
+  char shp[512], why[1024];
   memset(fx, 0, sizeof *fx);
   fx->p = pe->desc;
   fx->api = pe->desc->layer;
-  if (fx->p->kind != LUNET_LAYER || !fx->api) {
-    services_error("%s: not a layer plugin (it is a %s)", fx->p->name, kind_name(fx->p->kind));
-    return -1;
-  }
-  shape_format(in, shp, sizeof shp);
-  if (!valid_shape(in, LUNET_MAX_DIMS - 1)) {
+  fx->n_in = n_in;
+  fx->ids = (fx->api->flags & LUNET_TAKES_IDS) != 0;
+  shapes_format(in, n_in, shp, sizeof shp);
+  for (int k = 0; k < n_in; k++) {
+    if (valid_shape(&in[k], LUNET_MAX_DIMS - 1)) continue;
     services_error("%s: check input shape %s is invalid; expected 1 to %d dimensions, each at "
                    "least 1", fx->p->name, shp, LUNET_MAX_DIMS - 1);
     return -1;
   }
   if (params_resolve(fx->p, given, n, &fx->pv)) return -1;
-  fx->in = *in;
+  memcpy(fx->in, in, sizeof *in * (size_t)n_in);
   rng_seed(&fx->rng, GRADCHECK_SEED);
+  weights_builder wb = {&fx->ws, 0, ""};
+  lunet_build b = {.size = sizeof b, .device = LUNET_CPU, .rng = &fx->rng, .n_inputs = n_in,
+                   .param = weights_register, .host_data = &wb};
   services_clear_error();
-  fx->self = fx->api->create(fx->pv.v, in, &fx->out, &fx->rng);
+  fx->self = fx->api->create(fx->pv.v, fx->in, &fx->out, &b);
   if (!fx->self) {
     copy_error(why, sizeof why, "no reason given (a plugin should call host->error())");
-    services_error("%s: create() refused input shape %s with the example parameters: %s",
-                   fx->p->name, shp, why);
+    services_error("%s: create() refused input shape%s %s: %s", fx->p->name, n_in == 1 ? "" : "s",
+                   shp, why);
     return -1;
   }
   if (!valid_shape(&fx->out, LUNET_MAX_DIMS - 1)) {
@@ -371,46 +428,67 @@ static int layer_open(layer_fixture *fx, const plugin_entry *pe, const param_giv
                    "least 1", fx->p->name, shp, LUNET_MAX_DIMS - 1);
     return -1;
   }
+  if (fx->ids && (b.id_limit < 1 || b.id_limit > (int64_t)INT32_MAX + 1)) {
+    services_error("%s: create() left build->id_limit = %lld, but the layer takes token ids "
+                   "(LUNET_TAKES_IDS); expected the number of valid ids, 1 to 2^31",
+                   fx->p->name, (long long)b.id_limit);
+    return -1;
+  }
+  fx->id_limit = b.id_limit;
+  if (check_param_names(fx) || weights_gather(&fx->ws)) return -1;
   services_clear_error();
-  if (fx->api->reserve && fx->api->reserve(fx->self, GRADCHECK_BATCH)) {
+  if (fx->api->reserve && fx->api->reserve(fx->self, GRADCHECK_BATCH, LUNET_CPU)) {
     copy_error(why, sizeof why, "no reason given");
     services_error("%s: reserve(%d) failed: %s", fx->p->name, GRADCHECK_BATCH, why);
     return -1;
   }
-  if (tensor_alloc(&fx->x, GRADCHECK_BATCH, &fx->in) || tensor_alloc(&fx->dx, GRADCHECK_BATCH, &fx->in) ||
-      tensor_alloc(&fx->y, GRADCHECK_BATCH, &fx->out) || tensor_alloc(&fx->r, GRADCHECK_BATCH, &fx->out))
+  for (int k = 0; k < n_in; k++) {
+    int ids = k == 0 && fx->ids;
+    if (tensor_alloc(&fx->x[k], GRADCHECK_BATCH, &in[k], ids ? LUNET_I32 : LUNET_F32) ||
+        (!ids && tensor_alloc(&fx->dx[k], GRADCHECK_BATCH, &in[k], LUNET_F32)))
+      return -1;
+  }
+  if (tensor_alloc(&fx->y, GRADCHECK_BATCH, &fx->out, LUNET_F32) ||
+      tensor_alloc(&fx->r, GRADCHECK_BATCH, &fx->out, LUNET_F32))
     return -1;
-  fx->ctx = (lunet_ctx){.size = sizeof(lunet_ctx), .train = 1, .rng = &fx->rng};
-  return list_params(fx);
+  fx->ctx = (lunet_ctx){.size = sizeof(lunet_ctx), .train = 1, .rng = &fx->rng, .device = LUNET_CPU};
+  return 0;
+}
+
+/* Random inputs: N(0, 1) floats, and token ids uniform in [0, id_limit). */
+static void fill_inputs(layer_fixture *fx, lunet_rng *data) {
+  for (int k = 0; k < fx->n_in; k++) {
+    lunet_tensor *x = &fx->x[k];
+    int64_t n = lunet_numel(&x->shape);
+    if (x->dtype == LUNET_I32)
+      for (int64_t i = 0; i < n; i++) x->i32[i] = (int32_t)(rng_u64(data) % (uint64_t)fx->id_limit);
+    else
+      fill_normal(x->f32, n, data);
+  }
 }
 
 /* L = sum_k r_k y_k after a training-mode forward with the rng reset. */
 static double layer_objective(void *ud, int *err) {
   layer_fixture *fx = ud;
   rng_seed(&fx->rng, GRADCHECK_SEED);
-  if (fx->api->forward[LUNET_CPU](fx->self, &fx->x, &fx->y, &fx->ctx)) {
+  if (fx->api->forward[LUNET_CPU](fx->self, fx->x, &fx->y, &fx->ctx)) {
     *err = 1;
     return NAN;
   }
   double sum = 0.0;
   int64_t n = lunet_numel(&fx->y.shape);
-  for (int64_t i = 0; i < n; i++) sum += (double)fx->r.data[i] * (double)fx->y.data[i];
+  for (int64_t i = 0; i < n; i++) sum += (double)fx->r.f32[i] * (double)fx->y.f32[i];
   return sum;
 }
 
-static float *copy_floats(const float *x, int64_t n) {
-  float *c = malloc(sizeof(float) * (size_t)(n ? n : 1));
-  if (c) memcpy(c, x, sizeof(float) * (size_t)n);
-  return c;
-}
-
-/* The analytic gradients (backward with dout = r) after the base forward;
-** out[0] for the input, out[1 + i] for parameter i (NULL for a buffer). */
+/* The analytic gradients (backward with dout = r) after the base forward:
+** out[k] for input k (NULL for token ids), out[n_in + i] for parameter i
+** (NULL for a buffer). */
 static int layer_analytic(layer_fixture *fx, probe *pr, float **out) {
   char why[1024];
   const char *name = fx->p->name;
-  int64_t ny = lunet_numel(&fx->y.shape), nx = lunet_numel(&fx->x.shape);
-  fill_nan(fx->y.data, ny);
+  int64_t ny = lunet_numel(&fx->y.shape);
+  fill_nan(fx->y.f32, ny);
   services_clear_error();
   pr->f0 = layer_objective(fx, &pr->err);
   if (pr->err) {
@@ -418,25 +496,27 @@ static int layer_analytic(layer_fixture *fx, probe *pr, float **out) {
     services_error("%s: forward (training mode) failed: %s", name, why);
     return -1;
   }
-  int64_t bad = first_non_finite(fx->y.data, ny);
+  int64_t bad = first_non_finite(fx->y.f32, ny);
   if (bad >= 0) {
     services_error("%s: forward left output element %lld non-finite for a finite input; it must "
                    "write every element of out", name, (long long)bad);
     return -1;
   }
-  fill_nan(fx->dx.data, nx);
-  for (int i = 0; i < fx->n_params; i++)
-    if (fx->params[i].grad) fill_nan(fx->params[i].grad->data, lunet_numel(&fx->params[i].grad->shape));
+  for (int k = 0; k < fx->n_in; k++)
+    if (fx->dx[k].data) fill_nan(fx->dx[k].f32, lunet_numel(&fx->dx[k].shape));
+  for (int i = 0; i < fx->ws.n; i++)
+    if (fx->ws.w[i].grad) fill_nan(fx->ws.w[i].grad->f32, lunet_numel(&fx->ws.w[i].grad->shape));
   services_clear_error();
-  if (fx->api->backward[LUNET_CPU](fx->self, &fx->x, &fx->y, &fx->r, &fx->dx)) {
+  if (fx->api->backward[LUNET_CPU](fx->self, fx->x, &fx->y, &fx->r, input_grads(fx), &fx->ctx)) {
     copy_error(why, sizeof why, "no reason given");
     services_error("%s: backward failed: %s", name, why);
     return -1;
   }
-  out[0] = copy_floats(fx->dx.data, nx);
-  for (int i = 0; i < fx->n_params; i++) {
-    const lunet_tensor *g = fx->params[i].grad;
-    out[1 + i] = g ? copy_floats(g->data, lunet_numel(&g->shape)) : NULL;
+  for (int k = 0; k < fx->n_in; k++)
+    out[k] = fx->dx[k].data ? copy_floats(fx->dx[k].f32, lunet_numel(&fx->dx[k].shape)) : NULL;
+  for (int i = 0; i < fx->ws.n; i++) {
+    const lunet_tensor *g = fx->ws.w[i].grad;
+    out[fx->n_in + i] = g ? copy_floats(g->f32, lunet_numel(&g->shape)) : NULL;
   }
   return 0;
 }
@@ -444,17 +524,25 @@ static int layer_analytic(layer_fixture *fx, probe *pr, float **out) {
 static int layer_gradients(layer_fixture *fx, gradcheck_report *rep) {
   lunet_rng data;
   rng_seed(&data, GRADCHECK_SEED + 1);
-  fill_normal(fx->x.data, lunet_numel(&fx->x.shape), &data);
-  fill_uniform(fx->r.data, lunet_numel(&fx->r.shape), &data, -1.0, 1.0);
+  fill_inputs(fx, &data);
+  fill_uniform(fx->r.f32, lunet_numel(&fx->r.shape), &data, -1.0, 1.0);
   probe pr = {layer_objective, fx, 0.0, 0};
-  float **analytic = calloc((size_t)fx->n_params + 1, sizeof *analytic);
+  int n_out = fx->n_in + fx->ws.n;
+  float **analytic = calloc((size_t)n_out + 1, sizeof *analytic);
   int rc = layer_analytic(fx, &pr, analytic);
   if (rc == 0) {
-    compare_tensor(&pr, "input", "", fx->x.data, analytic[0], lunet_numel(&fx->x.shape), rep);
-    for (int i = 0; i < fx->n_params && !pr.err; i++) {
-      const lunet_param *q = &fx->params[i];
-      if (q->grad)
-        compare_tensor(&pr, q->name, "", q->value->data, analytic[1 + i], lunet_numel(&q->value->shape), rep);
+    for (int k = 0; k < fx->n_in && !pr.err; k++) {
+      char label[16];
+      if (!analytic[k]) continue; /* token ids */
+      if (fx->n_in == 1) snprintf(label, sizeof label, "input");
+      else snprintf(label, sizeof label, "input%d", k);
+      compare_tensor(&pr, label, "", fx->x[k].f32, analytic[k], lunet_numel(&fx->x[k].shape), rep);
+    }
+    for (int i = 0; i < fx->ws.n && !pr.err; i++) {
+      const weight *w = &fx->ws.w[i];
+      if (w->grad)
+        compare_tensor(&pr, w->name, "", w->value->f32, analytic[fx->n_in + i],
+                       lunet_numel(&w->value->shape), rep);
     }
     if (pr.err) {
       char why[1024];
@@ -465,7 +553,7 @@ static int layer_gradients(layer_fixture *fx, gradcheck_report *rep) {
       rc = verdict(fx->p->name, rep);
     }
   }
-  for (int i = 0; i <= fx->n_params; i++) free(analytic[i]);
+  for (int i = 0; i < n_out; i++) free(analytic[i]);
   free(analytic);
   return rc;
 }
@@ -475,9 +563,12 @@ int gradcheck_layer(const plugin_entry *pe, const param_given *given, int n, con
   gradcheck_report local;
   if (!rep) rep = &local;
   memset(rep, 0, sizeof *rep);
-  lunet_shape shape = in ? *in : check_layer_input(pe->desc);
+  lunet_shape shapes[LUNET_MAX_INPUTS];
+  int n_in = check_layer_inputs(pe->desc, shapes);
+  if (n_in < 0) return -1;
+  for (int k = 0; in && k < n_in; k++) shapes[k] = *in;
   layer_fixture fx;
-  int rc = layer_open(&fx, pe, given, n, &shape);
+  int rc = layer_open(&fx, pe, given, n, shapes, n_in);
   if (rc == 0) rc = layer_gradients(&fx, rep);
   layer_close(&fx);
   return rc;
@@ -499,9 +590,6 @@ static double loss_objective(void *ud, int *err) {
   return loss;
 }
 
-/* Creates the loss for P outputs: class-index targets {1} with classes =
-** P, or regression targets {P} with classes = 0. 1 when create() refuses
-** (the reason in why), 0 when made, -1 out of memory. */
 /* The target layouts a loss is tried with: P outputs with class indices
 ** (classes = P) or with P real targets, and one output (a score) with
 ** binary class indices (classes = 2) or with targets -1/+1. */
@@ -513,6 +601,8 @@ static const loss_layout loss_layouts[] = {
   {GRADCHECK_OUTPUTS, GRADCHECK_OUTPUTS}, {GRADCHECK_OUTPUTS, 0}, {1, 2}, {1, 0}};
 enum { N_LOSS_LAYOUTS = sizeof loss_layouts / sizeof loss_layouts[0] };
 
+/* Creates the loss for a layout and fills predictions and targets. 1 when
+** create() refuses (the reason in why), 0 when made, -1 out of memory. */
 static int loss_open(loss_fixture *lf, const lunet_plugin *p, const param_values *pv, loss_layout lay,
                      char *why, size_t wsz) {
   const int B = GRADCHECK_BATCH, P = lay.outputs, classes = lay.classes;
@@ -521,18 +611,19 @@ static int loss_open(loss_fixture *lf, const lunet_plugin *p, const param_values
   lf->p = p;
   lf->targets = classes ? "class" : "regression";
   services_clear_error();
-  lf->self = p->loss->create(pv->v, &ps, &ts, classes);
+  lf->self = p->loss->create(pv->v, &ps, &ts, classes, LUNET_CPU);
   if (!lf->self) {
     copy_error(why, wsz, "refused without a reason");
     return 1;
   }
-  if (tensor_alloc(&lf->pred, B, &ps) || tensor_alloc(&lf->target, B, &ts) || tensor_alloc(&lf->grad, B, &ps))
+  if (tensor_alloc(&lf->pred, B, &ps, LUNET_F32) || tensor_alloc(&lf->target, B, &ts, LUNET_F32) ||
+      tensor_alloc(&lf->grad, B, &ps, LUNET_F32))
     return -1;
   lunet_rng rng;
   rng_seed(&rng, GRADCHECK_SEED + 2);
-  fill_normal(lf->pred.data, (int64_t)B * P, &rng);
+  fill_normal(lf->pred.f32, (int64_t)B * P, &rng);
   for (int i = 0; i < B; i++) {
-    float *t = lf->target.data + (size_t)i * (classes ? 1 : P);
+    float *t = lf->target.f32 + (size_t)i * (classes ? 1 : P);
     if (classes) {
       t[0] = (float)(rng_u64(&rng) % (uint64_t)classes);
       continue;
@@ -565,7 +656,7 @@ static int loss_compare(loss_fixture *lf, gradcheck_report *rep) {
   const char *name = lf->p->name;
   int64_t n = lunet_numel(&lf->pred.shape);
   double loss = NAN;
-  fill_nan(lf->grad.data, n);
+  fill_nan(lf->grad.f32, n);
   services_clear_error();
   if (lf->p->loss->forward[LUNET_CPU](lf->self, &lf->pred, &lf->target, &loss, &lf->grad)) {
     copy_error(why, sizeof why, "no reason given");
@@ -580,7 +671,7 @@ static int loss_compare(loss_fixture *lf, gradcheck_report *rep) {
     return -1;
   }
   snprintf(suffix, sizeof suffix, " (%s targets)", lf->targets);
-  compare_tensor(&pr, "pred", suffix, lf->pred.data, lf->grad.data, n, rep);
+  compare_tensor(&pr, "pred", suffix, lf->pred.f32, lf->grad.f32, n, rep);
   if (pr.err) {
     copy_error(why, sizeof why, "no reason given");
     services_error("%s: forward failed on a perturbed prediction: %s", name, why);
@@ -634,6 +725,7 @@ enum { OK, WARN, FAIL };
 typedef struct tally {
   FILE *out;
   int passed, warned, failed;
+  const char *with; /* "the example parameters" or "the given parameters" */
 } tally;
 
 static void say(tally *t, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -703,6 +795,7 @@ static void check_declarations(tally *t, const lunet_plugin *p) {
     say(t, OK, "parameters: %d declared; every default fits its type, range and choices", p->n_params);
 }
 
+
 /* ---- conformance: layers ----------------------------------------------- */
 
 /* Eval mode twice, with different rng states: same finite output. */
@@ -710,55 +803,89 @@ static void check_eval_forward(tally *t, layer_fixture *fx) {
   int64_t ny = lunet_numel(&fx->y.shape);
   lunet_rng data;
   rng_seed(&data, GRADCHECK_SEED + 3);
-  fill_normal(fx->x.data, lunet_numel(&fx->x.shape), &data);
-  lunet_ctx ctx = {.size = sizeof(lunet_ctx), .train = 0, .rng = &fx->rng};
+  fill_inputs(fx, &data);
+  lunet_ctx ctx = {.size = sizeof(lunet_ctx), .train = 0, .rng = &fx->rng, .device = LUNET_CPU};
   float *first = NULL;
   for (int pass = 0; pass < 2; pass++) {
     rng_seed(&fx->rng, GRADCHECK_SEED + 10 * (uint64_t)pass);
-    fill_nan(fx->y.data, ny);
+    fill_nan(fx->y.f32, ny);
     services_clear_error();
-    if (fx->api->forward[LUNET_CPU](fx->self, &fx->x, &fx->y, &ctx)) {
+    if (fx->api->forward[LUNET_CPU](fx->self, fx->x, &fx->y, &ctx)) {
       say(t, FAIL, "forward in eval mode failed: %s", services_last_error());
       free(first);
       return;
     }
-    int64_t bad = first_non_finite(fx->y.data, ny);
+    int64_t bad = first_non_finite(fx->y.f32, ny);
     if (bad >= 0) {
       say(t, FAIL, "forward in eval mode left output element %lld non-finite for a finite input",
           (long long)bad);
       free(first);
       return;
     }
-    if (pass == 0) first = copy_floats(fx->y.data, ny);
+    if (pass == 0) first = copy_floats(fx->y.f32, ny);
   }
-  int same = memcmp(first, fx->y.data, sizeof(float) * (size_t)ny) == 0;
+  int same = memcmp(first, fx->y.f32, sizeof(float) * (size_t)ny) == 0;
   free(first);
   if (same) say(t, OK, "forward in eval mode: finite and deterministic");
   else say(t, FAIL, "forward in eval mode gave different outputs for the same input; eval mode "
            "must not draw random numbers");
 }
 
-static void check_layer(tally *t, const plugin_entry *pe) {
-  const lunet_plugin *p = pe->desc;
-  int n;
-  param_given *given = check_example_params(p, &n);
-  lunet_shape in = check_layer_input(p);
-  layer_fixture fx;
-  if (layer_open(&fx, pe, given, n, &in)) {
-    say(t, FAIL, "create with the example parameters: %s", services_last_error());
+/* A model hands its first layer din = NULL (no input gradient wanted):
+** backward must then leave the inputs' gradients alone and give the same
+** parameter gradients as with din. */
+static void check_without_din(tally *t, layer_fixture *fx) {
+  lunet_tensor *din = input_grads(fx);
+  if (!din) return; /* token ids alone: the gradient check passed it NULL already */
+  lunet_rng data;
+  rng_seed(&data, GRADCHECK_SEED + 5);
+  fill_inputs(fx, &data);
+  fill_uniform(fx->r.f32, lunet_numel(&fx->r.shape), &data, -1.0, 1.0);
+  int err = 0;
+  services_clear_error();
+  layer_objective(fx, &err); /* the training-mode forward backward follows */
+  if (err || fx->api->backward[LUNET_CPU](fx->self, fx->x, &fx->y, &fx->r, din, &fx->ctx)) {
+    say(t, FAIL, "forward and backward in training mode failed: %s", services_last_error());
+    return;
+  }
+  float *with = copy_floats(fx->ws.grads, fx->ws.n_trained);
+  fill_nan(fx->ws.grads, fx->ws.n_trained);
+  services_clear_error();
+  if (!with)
+    say(t, FAIL, "check: out of memory");
+  else if (fx->api->backward[LUNET_CPU](fx->self, fx->x, &fx->y, &fx->r, NULL, &fx->ctx))
+    say(t, FAIL, "backward with din = NULL (no input gradient wanted, as for a model's first "
+        "layer) failed: %s", services_last_error());
+  else if (memcmp(with, fx->ws.grads, sizeof(float) * (size_t)fx->ws.n_trained) != 0)
+    say(t, FAIL, "backward with din = NULL gave other parameter gradients than with din; expected "
+        "only the input gradient to be skipped");
+  else
+    say(t, OK, "backward with din = NULL (a model's first layer): no input gradient, the same "
+        "parameter gradients");
+  free(with);
+}
+
+static void check_layer(tally *t, const plugin_entry *pe, const param_given *given, int n) {
+  lunet_shape in[LUNET_MAX_INPUTS];
+  int n_in = check_layer_inputs(pe->desc, in);
+  layer_fixture fx = {0};
+  if (n_in < 0 || layer_open(&fx, pe, given, n, in, n_in)) {
+    say(t, FAIL, "create with %s: %s", t->with, services_last_error());
   } else {
-    char a[128], b[128];
-    int64_t trained = 0;
-    for (int i = 0; i < fx.n_params; i++)
-      if (fx.params[i].grad) trained += lunet_numel(&fx.params[i].value->shape);
-    shape_format(&fx.in, a, sizeof a);
+    char a[512], b[128], ids[64] = "";
+    shapes_format(fx.in, fx.n_in, a, sizeof a);
     shape_format(&fx.out, b, sizeof b);
-    say(t, OK, "create with the example parameters: input %s -> output %s, %d parameter tensor%s "
-        "(%lld trainable values)", a, b, fx.n_params, fx.n_params == 1 ? "" : "s", (long long)trained);
+    if (fx.ids)
+      snprintf(ids, sizeof ids, fx.n_in == 1 ? " of token ids in [0, %lld)" : " (input 0: token ids "
+               "in [0, %lld))", (long long)fx.id_limit);
+    say(t, OK, "create with %s: input%s %s%s -> output %s, %d parameter tensor%s (%lld trainable "
+        "values)%s", t->with, fx.n_in == 1 ? "" : "s", a, ids, b, fx.ws.n, fx.ws.n == 1 ? "" : "s",
+        (long long)weights_count(&fx.ws, -1), fx.ws.n ? ", gathered into flat buffers" : "");
     check_eval_forward(t, &fx);
+    check_without_din(t, &fx);
     gradcheck_report rep;
     char what[512];
-    if (gradcheck_layer(pe, given, n, &in, &rep)) {
+    if (gradcheck_layer(pe, given, n, NULL, &rep)) {
       say(t, FAIL, "%s", services_last_error()); /* "NAME: gradient check failed: ..." */
     } else {
       gradcheck_describe(&rep, what, sizeof what);
@@ -766,7 +893,6 @@ static void check_layer(tally *t, const plugin_entry *pe) {
     }
   }
   layer_close(&fx);
-  free(given);
 }
 
 /* ---- conformance: losses ----------------------------------------------- */
@@ -790,10 +916,8 @@ static void check_loss_errors(tally *t, const lunet_plugin *p, const param_value
   }
 }
 
-static void check_loss(tally *t, const plugin_entry *pe) {
+static void check_loss(tally *t, const plugin_entry *pe, const param_given *given, int n) {
   const lunet_plugin *p = pe->desc;
-  int n;
-  param_given *given = check_example_params(p, &n);
   gradcheck_report rep;
   char what[512];
   if (gradcheck_loss(pe, given, n, &rep)) {
@@ -805,40 +929,63 @@ static void check_loss(tally *t, const plugin_entry *pe) {
   param_values pv = {0};
   if (params_resolve(p, given, n, &pv) == 0) check_loss_errors(t, p, &pv);
   params_free(&pv);
-  free(given);
 }
 
 /* ---- conformance: optimizers ------------------------------------------- */
 
-/* One step on a 4-element weight and a 2-element buffer: each weight must
-** move against its gradient, the buffer (grad NULL) must not move. */
+enum { MAX_VIEWED = 2 };
+
+/* What an optimizer steps: flat values and gradients, and the tensors in
+** them. Filled in place (it points into itself). */
+typedef struct flat_view {
+  lunet_params ps;
+  lunet_param list[MAX_VIEWED];
+  lunet_tensor value[MAX_VIEWED], grad[MAX_VIEWED];
+} flat_view;
+
+/* Views values[] and grads[] as the n tensors names[i] of shapes[i], laid
+** one after the other. */
+static void flat_view_init(flat_view *v, float *values, float *grads, const char *const *names,
+                           const lunet_shape *shapes, int n) {
+  int64_t off = 0;
+  for (int i = 0; i < n; i++) {
+    v->value[i] = f32_tensor(values + off, shapes[i]);
+    v->grad[i] = f32_tensor(grads + off, shapes[i]);
+    v->list[i] = (lunet_param){names[i], &v->value[i], &v->grad[i]};
+    off += lunet_numel(&shapes[i]);
+  }
+  lunet_shape all = {1, {(int32_t)off}};
+  v->ps = (lunet_params){.size = sizeof v->ps, .value = f32_tensor(values, all),
+                         .grad = f32_tensor(grads, all), .tensors = v->list, .n = n};
+}
+
+/* One step on a weight (2, 2) and a bias (2): each value must move
+** against its gradient. */
 static void check_step(tally *t, const lunet_plugin *p, const param_values *pv) {
-  float w[4] = {0.5f, -0.25f, 0.125f, -0.75f}, g[4] = {1.0f, -2.0f, 0.5f, -1.0f};
-  float buf[2] = {1.0f, 2.0f}, w0[4];
+  float w[6] = {0.5f, -0.25f, 0.125f, -0.75f, 0.375f, -0.5f};
+  float g[6] = {1.0f, -2.0f, 0.5f, -1.0f, 0.25f, -0.5f}, w0[6];
   memcpy(w0, w, sizeof w);
-  lunet_tensor wt = {w, {1, {4}}, LUNET_CPU}, gt = {g, {1, {4}}, LUNET_CPU};
-  lunet_tensor bt = {buf, {1, {2}}, LUNET_CPU};
-  lunet_param tensors[2] = {{"weight", &wt, &gt}, {"buffer", &bt, NULL}};
+  flat_view v;
+  flat_view_init(&v, w, g, (const char *const[]){"weight", "bias"},
+                 (const lunet_shape[]){{2, {2, 2}}, {1, {2}}}, 2);
   services_clear_error();
-  void *self = p->optimizer->create(pv->v, tensors, 2);
+  void *self = p->optimizer->create(pv->v, &v.ps);
   if (!self) {
-    say(t, FAIL, "create with the example parameters: %s", services_last_error());
+    say(t, FAIL, "create with %s: %s", t->with, services_last_error());
     return;
   }
-  say(t, OK, "create/destroy with the example parameters");
+  say(t, OK, "create/destroy with %s, for a weight (2, 2) and a bias (2) in flat buffers", t->with);
   services_clear_error();
-  if (p->optimizer->step[LUNET_CPU](self, tensors, 2)) {
+  if (p->optimizer->step[LUNET_CPU](self, &v.ps)) {
     say(t, FAIL, "step failed: %s", services_last_error());
   } else {
     int j = 0;
-    while (j < 4 && (w[j] - w0[j]) * g[j] < 0) j++;
-    if (j < 4)
-      say(t, FAIL, "step moved weight[%d] from %g to %g for gradient %g; expected a move against "
-          "the gradient (positive lr)", j, w0[j], w[j], g[j]);
-    else if (buf[0] != 1.0f || buf[1] != 2.0f)
-      say(t, FAIL, "step changed a buffer (grad = NULL); expected it to be skipped");
+    while (j < 6 && (w[j] - w0[j]) * g[j] < 0) j++;
+    if (j < 6)
+      say(t, FAIL, "step moved value %d (%s) from %g to %g for gradient %g; expected a move "
+          "against the gradient (positive lr)", j, j < 4 ? "weight" : "bias", w0[j], w[j], g[j]);
     else
-      say(t, OK, "one step moves every weight against its gradient and leaves buffers alone");
+      say(t, OK, "one step moves every value against its gradient");
   }
   if (p->optimizer->set && p->n_params > 0 && p->params[0].type != LUNET_STRING) {
     services_clear_error();
@@ -851,19 +998,67 @@ static void check_step(tally *t, const lunet_plugin *p, const param_values *pv) 
   p->optimizer->destroy(self);
 }
 
-/* A closed-form optimizer (ABI 1.1 `fit`) has no gradient step: its step
+/* A penalty moves a weight whatever its gradient: weight decay, L1. */
+static int is_penalty(const lunet_param_decl *d) {
+  return (d->type == LUNET_NUMBER || d->type == LUNET_INT) &&
+         (strcmp(d->name, "weight_decay") == 0 || strcmp(d->name, "l1") == 0);
+}
+
+/* With its penalties at 0, one step leaves a value whose gradient is 0
+** exactly where it is (no 0/0 in an adaptive rate, no stray decay). */
+static void check_still(tally *t, const lunet_plugin *p, const param_values *pv) {
+  char off[96] = "";
+  size_t len = 0;
+  lunet_value *h = malloc(sizeof *h * (size_t)(p->n_params + 1));
+  if (!h) return;
+  memcpy(h, pv->v, sizeof *h * (size_t)p->n_params);
+  for (int i = 0; i < p->n_params; i++) {
+    if (!is_penalty(&p->params[i])) continue;
+    if (p->params[i].min > 0) { /* it cannot be turned off: nothing to assert */
+      free(h);
+      return;
+    }
+    h[i].num = 0;
+    if (len < sizeof off)
+      len += (size_t)snprintf(off + len, sizeof off - len, "%s%s", len ? " and " : " (",
+                              p->params[i].name);
+  }
+  if (len && len < sizeof off) snprintf(off + len, sizeof off - len, " at 0)");
+  float w[3] = {0.5f, -0.25f, 0.75f}, g[3] = {1.0f, 0.0f, -1.0f};
+  flat_view v;
+  flat_view_init(&v, w, g, (const char *const[]){"weight"}, (const lunet_shape[]){{1, {3}}}, 1);
+  services_clear_error();
+  void *self = p->optimizer->create(h, &v.ps);
+  if (!self) {
+    say(t, FAIL, "create%s: %s", off, services_last_error());
+  } else {
+    services_clear_error();
+    if (p->optimizer->step[LUNET_CPU](self, &v.ps))
+      say(t, FAIL, "step%s failed: %s", off, services_last_error());
+    else if (w[1] != -0.25f)
+      say(t, FAIL, "step%s moved weight[1] from -0.25 to %g though its gradient is 0; expected it "
+          "to stay (look for 0/0, such as 0 / (sqrt(v) + eps) with eps = 0)", off, w[1]);
+    else
+      say(t, OK, "a zero gradient leaves its value unchanged%s", off);
+    p->optimizer->destroy(self);
+  }
+  free(h);
+}
+
+/* A closed-form optimizer (one with `fit`) has no gradient step: its step
 ** must refuse with a message pointing at lunet.train. */
 static void check_step_refused(tally *t, const lunet_plugin *p, const param_values *pv) {
   float w[2] = {0.5f, -0.25f}, g[2] = {1.0f, -1.0f};
-  lunet_tensor wt = {w, {1, {2}}, LUNET_CPU}, gt = {g, {1, {2}}, LUNET_CPU};
-  lunet_param tensors[1] = {{"weight", &wt, &gt}};
-  void *self = p->optimizer->create(pv->v, tensors, 1);
+  flat_view v;
+  flat_view_init(&v, w, g, (const char *const[]){"weight"}, (const lunet_shape[]){{1, {2}}}, 1);
+  services_clear_error();
+  void *self = p->optimizer->create(pv->v, &v.ps);
   if (!self) {
-    say(t, FAIL, "create with the example parameters: %s", services_last_error());
+    say(t, FAIL, "create with %s: %s", t->with, services_last_error());
     return;
   }
   services_clear_error();
-  if (p->optimizer->step[LUNET_CPU](self, tensors, 1) == 0)
+  if (p->optimizer->step[LUNET_CPU](self, &v.ps) == 0)
     say(t, FAIL, "step succeeded, but a closed-form optimizer (it has fit) must refuse it with a "
         "message pointing at lunet.train");
   else if (!*services_last_error())
@@ -892,7 +1087,8 @@ static double residual(const float *phi, const float *y, const float *w, const f
 static void check_fit(tally *t, const lunet_plugin *p, const param_values *pv) {
   enum { N = 8, P = 3, T = 2 };
   float phi[N * P], y[N * T], w_true[T * P], b_true[T];
-  float w[T * P] = {0}, b[T] = {0}, gw[T * P] = {0}, gb[T] = {0};
+  float values[T * P + T] = {0}, grads[T * P + T] = {0};
+  float *w = values, *b = values + T * P;
   lunet_rng rng;
   rng_seed(&rng, GRADCHECK_SEED + 4);
   fill_normal(phi, N * P, &rng);
@@ -900,26 +1096,28 @@ static void check_fit(tally *t, const lunet_plugin *p, const param_values *pv) {
   fill_normal(b_true, T, &rng);
   for (int i = 0; i < N; i++)
     for (int j = 0; j < T; j++) {
-      double v = b_true[j];
-      for (int k = 0; k < P; k++) v += (double)phi[i * P + k] * w_true[j * P + k];
-      y[i * T + j] = (float)v;
+      double s = b_true[j];
+      for (int k = 0; k < P; k++) s += (double)phi[i * P + k] * w_true[j * P + k];
+      y[i * T + j] = (float)s;
     }
-  lunet_tensor ft = {phi, {2, {N, P}}, LUNET_CPU}, yt = {y, {2, {N, T}}, LUNET_CPU};
-  lunet_tensor wt = {w, {2, {T, P}}, LUNET_CPU}, gwt = {gw, {2, {T, P}}, LUNET_CPU};
-  lunet_tensor bt = {b, {1, {T}}, LUNET_CPU}, gbt = {gb, {1, {T}}, LUNET_CPU};
-  lunet_param tensors[2] = {{"weight", &wt, &gwt}, {"bias", &bt, &gbt}};
-  void *self = p->optimizer->create(pv->v, tensors, 2);
+  lunet_tensor ft = f32_tensor(phi, (lunet_shape){2, {N, P}});
+  lunet_tensor yt = f32_tensor(y, (lunet_shape){2, {N, T}});
+  flat_view v;
+  flat_view_init(&v, values, grads, (const char *const[]){"weight", "bias"},
+                 (const lunet_shape[]){{2, {T, P}}, {1, {T}}}, 2);
+  services_clear_error();
+  void *self = p->optimizer->create(pv->v, &v.ps);
   if (!self) {
     say(t, FAIL, "create for a final dense layer (weight (2, 3), bias (2)): %s", services_last_error());
     return;
   }
   double before = residual(phi, y, w, b, N, P, T);
   services_clear_error();
-  if (p->optimizer->fit(self, &ft, &yt, tensors, 2)) {
+  if (p->optimizer->fit(self, &ft, &yt, &v.ps)) {
     say(t, FAIL, "fit on 8 samples, 3 features, 2 targets failed: %s", services_last_error());
   } else {
     double after = residual(phi, y, w, b, N, P, T);
-    if (first_non_finite(w, T * P) >= 0 || first_non_finite(b, T) >= 0 || !(after < 0.5 * before))
+    if (first_non_finite(values, T * P + T) >= 0 || !(after < 0.5 * before))
       say(t, FAIL, "fit on exactly linear targets left a squared residual of %g (zero weights: %g); "
           "expected finite weights that explain most of the targets", after, before);
     else
@@ -933,97 +1131,364 @@ static int has_fit(const lunet_optimizer_api *api) {
   return LUNET_HAS_FIELD(api, lunet_optimizer_api, fit) && api->fit != NULL;
 }
 
-static void check_optimizer(tally *t, const plugin_entry *pe) {
+/* The step check needs a positive learning rate. */
+static void positive_lr(const lunet_plugin *p, param_values *pv) {
+  for (int i = 0; i < p->n_params; i++)
+    if (strcmp(p->params[i].name, "lr") == 0 && p->params[i].type == LUNET_NUMBER &&
+        !(pv->v[i].num > 0))
+      pv->v[i].num = fmin(1e-2, p->params[i].max);
+}
+
+static void check_optimizer(tally *t, const plugin_entry *pe, const param_given *given, int n) {
   const lunet_plugin *p = pe->desc;
-  int n;
-  param_given *given = check_example_params(p, &n);
-  for (int i = 0; i < n; i++) /* the step check needs a positive learning rate */
-    if (strcmp(given[i].name, "lr") == 0 && given[i].type == LUNET_NUMBER && !(given[i].num > 0))
-      given[i].num = fmin(1e-2, p->params[i].max);
   param_values pv = {0};
   if (params_resolve(p, given, n, &pv)) {
     say(t, FAIL, "parameters: %s", services_last_error());
   } else if (has_fit(p->optimizer)) {
+    positive_lr(p, &pv);
     check_step_refused(t, p, &pv);
     check_fit(t, p, &pv);
   } else {
+    positive_lr(p, &pv);
     check_step(t, p, &pv);
+    check_still(t, p, &pv);
   }
   params_free(&pv);
-  free(given);
 }
 
 /* ---- conformance: datasets --------------------------------------------- */
 
-/* Samples from an opened dataset: finite inputs, valid class targets. */
-static void check_samples(tally *t, dataset *ds) {
-  int k = ds->info.n < 2 ? (int)ds->info.n : 2;
-  int64_t xs = dataset_input_size(ds), ys = dataset_target_size(ds);
-  int64_t idx[2] = {0, ds->info.n - 1};
-  float *x = calloc((size_t)(k * xs + 1), sizeof *x), *y = calloc((size_t)(k * ys + 1), sizeof *y);
+typedef struct data_fixture {
+  param_values pv;
+  void *self;
+  lunet_dataset_info info;
+} data_fixture;
+
+/* Opens the dataset: 0; 1 when the parameters are refused, -1 when open()
+** fails, with the reason. data_close() frees either way. */
+static int data_open(data_fixture *d, const lunet_plugin *p, const param_given *given, int n) {
+  memset(d, 0, sizeof *d);
+  d->info.size = sizeof d->info;
+  if (params_resolve(p, given, n, &d->pv)) return 1;
   services_clear_error();
-  if (k == 0) {
-    say(t, WARN, "the dataset opened with the example parameters is empty");
-  } else if (dataset_get(ds, idx, k, x, y)) {
-    say(t, FAIL, "get() of samples 0 and %lld failed: %s", (long long)idx[1], services_last_error());
-  } else if (first_non_finite(x, k * xs) >= 0 || first_non_finite(y, k * ys) >= 0) {
-    say(t, FAIL, "get() returned non-finite values");
-  } else {
-    int ok = 1;
-    for (int i = 0; i < k && ds->info.classes > 0 && ys == 1; i++)
-      ok &= y[i] >= 0 && y[i] < (float)ds->info.classes && y[i] == floorf(y[i]);
-    if (ok) say(t, OK, "get() returns finite samples%s", ds->info.classes ? " and valid classes" : "");
-    else say(t, FAIL, "get() returned a target that is not a class index 0..%d", ds->info.classes - 1);
-  }
-  free(x);
-  free(y);
+  d->self = p->dataset->open(d->pv.v, &d->info);
+  if (!d->self && !*services_last_error())
+    services_error("%s: open() failed without a reason (a plugin should call host->error())", p->name);
+  return d->self ? 0 : -1;
 }
 
-static void check_dataset(tally *t, const plugin_entry *pe) {
-  int n;
-  param_given *given = check_example_params(pe->desc, &n);
-  dataset *ds = dataset_open(pe, given, n);
-  free(given);
-  if (!ds) { /* data files may legitimately be missing where this runs */
-    say(t, WARN, "open with the example parameters failed (data missing? set LUNET_DATA_DIR): %s",
-        services_last_error());
-    return;
+static void data_close(data_fixture *d, const lunet_plugin *p) {
+  if (d->self) p->dataset->close(d->self);
+  params_free(&d->pv);
+}
+
+/* What is wrong with the description open() wrote, or NULL. An n_inputs of
+** 0 is taken as 1, as the ABI says. A shape leaves room for the batch. */
+static const char *info_problem(lunet_dataset_info *info, char *buf, size_t sz) {
+  char shp[128];
+  if (info->n_inputs == 0) info->n_inputs = 1;
+  if (info->n < 0) {
+    snprintf(buf, sz, "n = %lld samples, expected at least 0", (long long)info->n);
+  } else if (info->n_inputs < 1 || info->n_inputs > LUNET_MAX_INPUTS) {
+    snprintf(buf, sz, "n_inputs = %d, expected 1 to %d", info->n_inputs, LUNET_MAX_INPUTS);
+  } else if (info->classes < 0) {
+    snprintf(buf, sz, "classes = %d, expected 0 (regression) or the number of classes", info->classes);
+  } else if (!valid_shape(&info->target, LUNET_MAX_DIMS - 1)) {
+    shape_format(&info->target, shp, sizeof shp);
+    snprintf(buf, sz, "target shape %s, expected 1 to %d dimensions, each at least 1", shp,
+             LUNET_MAX_DIMS - 1);
+  } else {
+    for (int k = 0; k < info->n_inputs; k++) {
+      shape_format(&info->input[k], shp, sizeof shp);
+      if (!valid_shape(&info->input[k], LUNET_MAX_DIMS - 1))
+        snprintf(buf, sz, "input %d has shape %s, expected 1 to %d dimensions, each at least 1", k,
+                 shp, LUNET_MAX_DIMS - 1);
+      else if (info->input_dtype[k] != LUNET_F32 && info->input_dtype[k] != LUNET_I32)
+        snprintf(buf, sz, "input %d has dtype %d, expected float32 (%d) or int32 token ids (%d)", k,
+                 info->input_dtype[k], LUNET_F32, LUNET_I32);
+      else
+        continue;
+      return buf;
+    }
+    return NULL;
   }
-  char a[128], b[128];
-  shape_format(&ds->info.input, a, sizeof a);
-  shape_format(&ds->info.target, b, sizeof b);
-  say(t, OK, "open with the example parameters: %lld samples, input %s, target %s, %d classes",
-      (long long)ds->info.n, a, b, ds->info.classes);
-  check_samples(t, ds);
-  dataset_close(ds);
+  return buf;
+}
+
+/* "(1, 28, 28)"; "(5) int32, (5) int32" for several inputs or token ids. */
+static void inputs_format(const lunet_dataset_info *info, char *buf, size_t sz) {
+  size_t len = 0;
+  for (int k = 0; k < info->n_inputs && len < sz; k++) {
+    char one[128];
+    shape_format(&info->input[k], one, sizeof one);
+    len += (size_t)snprintf(buf + len, sz - len, "%s%s%s", k ? ", " : "", one,
+                            info->input_dtype[k] == LUNET_I32 ? " int32" : "");
+  }
+}
+
+/* A batch as get() fills it: x[0..n_inputs) and y. */
+typedef struct samples {
+  lunet_tensor x[LUNET_MAX_INPUTS], y;
+  int n_inputs;
+} samples;
+
+/* Room for `rows` samples, holding what no get() may leave: NaN, id -1. */
+static int samples_alloc(samples *s, const lunet_dataset_info *info, int rows) {
+  memset(s, 0, sizeof *s);
+  s->n_inputs = info->n_inputs;
+  for (int k = 0; k < info->n_inputs; k++) {
+    lunet_tensor *x = &s->x[k];
+    if (tensor_alloc(x, rows, &info->input[k], info->input_dtype[k])) return -1;
+    int64_t n = lunet_numel(&x->shape);
+    if (x->dtype == LUNET_I32)
+      for (int64_t i = 0; i < n; i++) x->i32[i] = -1;
+    else
+      fill_nan(x->f32, n);
+  }
+  if (tensor_alloc(&s->y, rows, &info->target, LUNET_F32)) return -1;
+  fill_nan(s->y.f32, lunet_numel(&s->y.shape));
+  return 0;
+}
+
+static void samples_free(samples *s) {
+  for (int k = 0; k < LUNET_MAX_INPUTS; k++) free(s->x[k].data);
+  free(s->y.data);
+}
+
+static int samples_get(const lunet_plugin *p, data_fixture *d, const int64_t *idx, int rows,
+                       samples *s) {
+  services_clear_error();
+  return p->dataset->get(d->self, idx, rows, s->x, &s->y);
+}
+
+/* What is wrong with the values get() wrote, or NULL. */
+static const char *samples_problem(const samples *s, int classes, char *buf, size_t sz) {
+  for (int k = 0; k < s->n_inputs; k++) {
+    const lunet_tensor *x = &s->x[k];
+    int64_t n = lunet_numel(&x->shape);
+    for (int64_t i = 0; i < n; i++) {
+      if (x->dtype == LUNET_I32 ? x->i32[i] >= 0 : isfinite(x->f32[i])) continue;
+      if (x->dtype == LUNET_I32)
+        snprintf(buf, sz, "input %d element %lld is id %d; expected every element written, ids "
+                 "from 0", k, (long long)i, (int)x->i32[i]);
+      else
+        snprintf(buf, sz, "input %d element %lld is %g; expected every element written, finite", k,
+                 (long long)i, x->f32[i]);
+      return buf;
+    }
+  }
+  int64_t ny = lunet_numel(&s->y.shape), bad = first_non_finite(s->y.f32, ny);
+  int rows = s->y.shape.dim[0];
+  if (bad >= 0) {
+    snprintf(buf, sz, "target element %lld is %g; expected every element written, finite",
+             (long long)bad, s->y.f32[bad]);
+    return buf;
+  }
+  for (int i = 0; i < rows && classes > 0 && ny == rows; i++) {
+    float c = s->y.f32[i];
+    if (c >= 0 && c < (float)classes && c == floorf(c)) continue;
+    snprintf(buf, sz, "target %g is not a class index 0..%d", c, classes - 1);
+    return buf;
+  }
+  return NULL;
+}
+
+/* Where two batches of the same samples idx[] differ, as "input 0 of
+** sample 24", or NULL when they are bit-identical. */
+static const char *samples_differ(const samples *a, const samples *b, const int64_t *idx,
+                                  char *buf, size_t sz) {
+  for (int k = 0; k <= a->n_inputs; k++) {
+    const lunet_tensor *u = k < a->n_inputs ? &a->x[k] : &a->y;
+    const lunet_tensor *v = k < a->n_inputs ? &b->x[k] : &b->y;
+    int64_t n = lunet_numel(&u->shape), row = lunet_row_size(u);
+    for (int64_t i = 0; i < n; i++) {
+      if (memcmp((const char *)u->data + 4 * i, (const char *)v->data + 4 * i, 4) == 0) continue;
+      if (k < a->n_inputs) snprintf(buf, sz, "input %d of sample %lld", k, (long long)idx[i / row]);
+      else snprintf(buf, sz, "the target of sample %lld", (long long)idx[i / row]);
+      return buf;
+    }
+  }
+  return NULL;
+}
+
+static int same_shape(const lunet_shape *a, const lunet_shape *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->dim[i] != b->dim[i]) return 0;
+  return 1;
+}
+
+/* Do two opens describe the same data? */
+static int same_info(const lunet_dataset_info *a, const lunet_dataset_info *b) {
+  if (a->n != b->n || a->n_inputs != b->n_inputs || a->classes != b->classes ||
+      !same_shape(&a->target, &b->target))
+    return 0;
+  for (int k = 0; k < a->n_inputs; k++)
+    if (!same_shape(&a->input[k], &b->input[k]) || a->input_dtype[k] != b->input_dtype[k]) return 0;
+  return 1;
+}
+
+/* A second open with the same parameters must give bit-identical samples:
+** the same seed gives the same data, so that a run can be repeated. */
+static void check_same_samples(tally *t, const lunet_plugin *p, const param_given *given, int n,
+                               const data_fixture *first, const int64_t *idx, const samples *s0) {
+  static const char hint[] = "expected the same seed to give the same samples, bit for bit (draw "
+                             "every random number from a stream seeded by the parameters)";
+  data_fixture d;
+  samples s = {0};
+  char why[256];
+  int rows = s0->y.shape.dim[0];
+  if (data_open(&d, p, given, n)) {
+    say(t, FAIL, "a second open with the same parameters failed: %s", services_last_error());
+  } else if (info_problem(&d.info, why, sizeof why) || !same_info(&d.info, &first->info)) {
+    say(t, FAIL, "a second open with the same parameters described other data (size, shapes, "
+        "dtypes or classes); %s", hint);
+  } else if (samples_alloc(&s, &d.info, rows) || samples_get(p, &d, idx, rows, &s)) {
+    say(t, FAIL, "get() from a second open with the same parameters failed: %s", services_last_error());
+  } else if (samples_differ(s0, &s, idx, why, sizeof why)) {
+    say(t, FAIL, "two opens with the same parameters gave different samples (%s differs); %s", why,
+        hint);
+  } else {
+    say(t, OK, "same parameters, same samples: a second open gives them bit for bit");
+  }
+  samples_free(&s);
+  data_close(&d, p);
+}
+
+/* Samples 0 and n-1: written, finite, ids from 0, valid class targets,
+** and the same from a second open. */
+static void check_samples(tally *t, const lunet_plugin *p, const param_given *given, int n,
+                          data_fixture *d) {
+  int rows = d->info.n < 2 ? (int)d->info.n : 2;
+  int64_t idx[2] = {0, d->info.n - 1};
+  samples s = {0};
+  char why[256];
+  if (rows == 0)
+    say(t, WARN, "the dataset opened with %s is empty", t->with);
+  else if (samples_alloc(&s, &d->info, rows))
+    say(t, FAIL, "%s", services_last_error());
+  else if (samples_get(p, d, idx, rows, &s))
+    say(t, FAIL, "get() of samples 0 and %lld failed: %s", (long long)idx[1], services_last_error());
+  else if (samples_problem(&s, d->info.classes, why, sizeof why))
+    say(t, FAIL, "get() of samples 0 and %lld: %s", (long long)idx[1], why);
+  else {
+    say(t, OK, "get() writes every element: finite values%s%s",
+        d->info.input_dtype[0] == LUNET_I32 ? ", token ids from 0" : "",
+        d->info.classes ? ", valid classes" : "");
+    check_same_samples(t, p, given, n, d, idx, &s);
+  }
+  samples_free(&s);
+}
+
+static void check_dataset(tally *t, const plugin_entry *pe, const param_given *given, int n) {
+  const lunet_plugin *p = pe->desc;
+  data_fixture d;
+  char why[256], in[512], tg[128];
+  int rc = data_open(&d, p, given, n);
+  if (rc > 0) {
+    say(t, FAIL, "parameters: %s", services_last_error());
+  } else if (rc < 0) { /* data files may legitimately be missing where this runs */
+    say(t, WARN, "open with %s failed (data missing? set LUNET_DATA_DIR): %s", t->with,
+        services_last_error());
+  } else if (info_problem(&d.info, why, sizeof why)) {
+    say(t, FAIL, "open() described its data inconsistently: %s", why);
+  } else {
+    inputs_format(&d.info, in, sizeof in);
+    shape_format(&d.info.target, tg, sizeof tg);
+    say(t, OK, "open with %s: %lld sample%s, input%s %s, target %s, %d classes", t->with,
+        (long long)d.info.n, d.info.n == 1 ? "" : "s", d.info.n_inputs == 1 ? "" : "s", in, tg,
+        d.info.classes);
+    check_samples(t, p, given, n, &d);
+  }
+  data_close(&d, p);
 }
 
 /* ---- the command ------------------------------------------------------- */
 
-int check_plugin(const plugin_entry *pe, FILE *out, int *warnings) {
-  tally t = {out, 0, 0, 0};
+int check_plugin_params(const plugin_entry *pe, const param_given *over, int n_over, FILE *out,
+                        int *warnings) {
+  tally t = {out, 0, 0, 0, n_over ? "the given parameters" : "the example parameters"};
+  int n;
+  param_given *given = check_params(pe->desc, over, n_over, &n);
   check_declarations(&t, pe->desc);
   switch (pe->desc->kind) {
-  case LUNET_LAYER: check_layer(&t, pe); break;
-  case LUNET_LOSS: check_loss(&t, pe); break;
-  case LUNET_OPTIMIZER: check_optimizer(&t, pe); break;
-  case LUNET_DATASET: check_dataset(&t, pe); break;
+  case LUNET_LAYER: check_layer(&t, pe, given, n); break;
+  case LUNET_LOSS: check_loss(&t, pe, given, n); break;
+  case LUNET_OPTIMIZER: check_optimizer(&t, pe, given, n); break;
+  case LUNET_DATASET: check_dataset(&t, pe, given, n); break;
   }
+  free(given);
   if (warnings) *warnings = t.warned;
   return t.failed;
 }
 
+int check_plugin(const plugin_entry *pe, FILE *out, int *warnings) {
+  return check_plugin_params(pe, NULL, 0, out, warnings);
+}
+
+static void check_usage(void) {
+  fprintf(stderr,
+          "usage: lunet check FILE.so [NAME=VALUE ...]\n"
+          "  conformance check of one plugin file: ABI, declared parameters and, for\n"
+          "  layers and losses, a finite-difference gradient check\n"
+          "  NAME=VALUE  build the plugin with this parameter value instead of its\n"
+          "              example one: a number, true or false, or text (out=3 init=xavier)\n");
+}
+
+/* NAME=VALUE as the plugin's declaration of NAME reads it: text for a
+** string parameter; else true or false, a number, or text (which
+** params_resolve() then refuses, naming the parameter). Splits `arg` at the
+** '='; -1 when there is none. */
+static int parse_override(const lunet_plugin *p, char *arg, param_given *g) {
+  char *eq = strchr(arg, '=');
+  if (!eq || eq == arg) return -1;
+  *eq = '\0';
+  const char *v = eq + 1;
+  int text = 0;
+  for (int i = 0; i < p->n_params; i++)
+    if (strcmp(p->params[i].name, arg) == 0) text = p->params[i].type == LUNET_STRING;
+  char *end;
+  double num = strtod(v, &end);
+  *g = (param_given){.name = arg, .type = LUNET_STRING, .str = v};
+  if (text) return 0;
+  if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+    *g = (param_given){.name = arg, .type = LUNET_BOOL, .num = v[0] == 't'};
+  else if (*v && !isspace((unsigned char)*v) && *end == '\0')
+    *g = (param_given){.name = arg, .type = LUNET_NUMBER, .num = num};
+  return 0;
+}
+
+/* Reads argv[0..argc) into over[] and has the plugin's declarations judge
+** them: 0, or 2 (a usage error) after saying why on stderr. */
+static int read_overrides(const lunet_plugin *p, int argc, char **argv, param_given *over) {
+  if (argc == 0) return 0; /* the example values: check_declarations() judges them */
+  for (int i = 0; i < argc; i++) {
+    if (parse_override(p, argv[i], &over[i]) == 0) continue;
+    fprintf(stderr, "lunet check: expected NAME=VALUE after the file, got '%s'\n", argv[i]);
+    check_usage();
+    return 2;
+  }
+  int n;
+  param_given *given = check_params(p, over, argc, &n);
+  param_values pv = {0};
+  int bad = params_resolve(p, given, n, &pv) != 0;
+  if (bad) fprintf(stderr, "lunet check: %s (see `lunet describe %s`)\n", services_last_error(), p->name);
+  params_free(&pv);
+  free(given);
+  return bad ? 2 : 0;
+}
+
 int check_main(int argc, char **argv) {
-  if (argc != 1 || argv[0][0] == '-') {
-    fprintf(stderr, "usage: lunet check FILE.so\n"
-                    "  conformance check of one plugin file: ABI, declared parameters and, for\n"
-                    "  layers and losses, a finite-difference gradient check\n");
+  if (argc < 1 || argv[0][0] == '-') {
+    check_usage();
     return 2;
   }
   /* dlopen() searches the library path for a bare name: make it a path */
   char path[4096];
   snprintf(path, sizeof path, "%s%s", strchr(argv[0], '/') ? "" : "./", argv[0]);
-  printf("lunet check %s\n", path);
+  printf("lunet check %s", path);
+  for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
+  printf("\n");
   plugin_entry pe;
   if (registry_load_file(path, &pe)) {
     printf("FAIL  load: %s\n", services_last_error());
@@ -1033,12 +1498,18 @@ int check_main(int argc, char **argv) {
   const lunet_plugin *p = pe.desc;
   printf("ok    load: %s '%s' %s, plugin ABI %u.%u (this lunet: %d.%d)\n", kind_name(p->kind), p->name,
          p->version, p->abi_major, p->abi_minor, LUNET_ABI_MAJOR, LUNET_ABI_MINOR);
-  int warnings = 0, failed = check_plugin(&pe, stdout, &warnings);
-  if (failed)
-    printf("%s: FAILED, %d check%s failed, %d warning%s\n", path, failed, failed == 1 ? "" : "s",
-           warnings, warnings == 1 ? "" : "s");
-  else
-    printf("%s: passed, %d warning%s\n", path, warnings, warnings == 1 ? "" : "s");
+  param_given *over = calloc((size_t)argc, sizeof *over);
+  int rc = over ? read_overrides(p, argc - 1, argv + 1, over) : 1;
+  if (rc == 0) {
+    int warnings = 0, failed = check_plugin_params(&pe, over, argc - 1, stdout, &warnings);
+    if (failed)
+      printf("%s: FAILED, %d check%s failed, %d warning%s\n", path, failed, failed == 1 ? "" : "s",
+             warnings, warnings == 1 ? "" : "s");
+    else
+      printf("%s: passed, %d warning%s\n", path, warnings, warnings == 1 ? "" : "s");
+    rc = failed ? 1 : 0;
+  }
+  free(over);
   free(pe.path); /* the handle stays open: the descriptor lives in it */
-  return failed ? 1 : 0;
+  return rc;
 }
