@@ -102,7 +102,7 @@ static int infer_classes(lua_State *L, const float *y, int64_t n, int y_arrays) 
   for (int64_t i = 0; i < n; i++) {
     if (y[i] < 1 || y[i] != floorf(y[i])) {
       if (classes || strcmp(task, "classification") == 0)
-        luaL_error(L, "lunet.data: y[%d] = %g is not a class index (1..K)", (int)i + 1, y[i]);
+        luaL_error(L, "lunet.data: y[%d] = %f is not a class index (1..K)", (int)i + 1, (lua_Number)y[i]);
       return 0;
     }
     if (y[i] > max) max = (int)y[i];
@@ -116,8 +116,11 @@ static int infer_classes(lua_State *L, const float *y, int64_t n, int y_arrays) 
 static void to_ids(lua_State *L, float *x, int64_t len, lua_Integer vocab) {
   for (int64_t i = 0; i < len; i++) {
     float v = x[i];
-    if (!(v >= 1 && v <= (float)vocab && v == floorf(v)))
-      luaL_error(L, "lunet.data: x holds %g, expected a token id 1..%d (tokens = %d)", v, (int)vocab, (int)vocab);
+    if (!(v >= 1 && v <= (float)vocab && v == floorf(v))) {
+      char val[32];
+      snprintf(val, sizeof val, "%g", v);
+      luaL_error(L, "lunet.data: x holds %s, expected a token id 1..%d (tokens = %d)", val, (int)vocab, (int)vocab);
+    }
     ((int32_t *)x)[i] = (int32_t)v - 1;
   }
 }

@@ -9,8 +9,9 @@
 
 #include "runtime/services.h"
 
+/* 1 to 7 dimensions: a batch dimension goes in front. */
 static int valid_shape(const lunet_shape *s) {
-  if (s->ndim < 1 || s->ndim > LUNET_MAX_DIMS) return 0;
+  if (s->ndim < 1 || s->ndim >= LUNET_MAX_DIMS) return 0;
   for (int i = 0; i < s->ndim; i++)
     if (s->dim[i] < 1) return 0;
   return 1;

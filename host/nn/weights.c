@@ -59,7 +59,7 @@ int weights_register(const lunet_build *b, const char *name, lunet_tensor *value
   snprintf(full, len, "%s%s", wb->prefix, name);
   describe(value, shape, v);
   if (grad) describe(grad, shape, g);
-  ws->w[ws->n++] = (weight){full, value, grad, wb->node};
+  ws->w[ws->n++] = (weight){full, value, grad, wb->node, v, g};
   return 0;
 }
 
@@ -97,11 +97,11 @@ int weights_gather(weights *ws) {
     weight *w = &ws->w[i];
     int64_t len = lunet_numel(&w->value->shape);
     float *dst = w->grad ? values + ot : buffers + ob;
-    memcpy(dst, w->value->f32, sizeof(float) * (size_t)len);
-    h->free(w->value->f32);
+    memcpy(dst, w->own, sizeof(float) * (size_t)len);
+    h->free(w->own), h->free(w->own_grad);
+    w->own = w->own_grad = NULL;
     w->value->f32 = dst;
     if (w->grad) {
-      h->free(w->grad->f32);
       w->grad->f32 = grads + ot;
       trained[k++] = (lunet_param){w->name, w->value, w->grad};
       ot += len;
@@ -122,10 +122,7 @@ int weights_gather(weights *ws) {
 void weights_free(weights *ws) {
   const lunet_host *h = services_host();
   for (int i = 0; i < ws->n; i++) {
-    if (!ws->gathered) {
-      h->free(ws->w[i].value->f32);
-      if (ws->w[i].grad) h->free(ws->w[i].grad->f32);
-    }
+    h->free(ws->w[i].own), h->free(ws->w[i].own_grad);
     free(ws->w[i].name);
   }
   h->free(ws->values), h->free(ws->grads), h->free(ws->buffers);

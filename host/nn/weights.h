@@ -28,6 +28,8 @@ typedef struct weight {
   lunet_tensor *value; /* the layer's tensors */
   lunet_tensor *grad;  /* NULL for an untrained buffer */
   int node;            /* the node that declared it */
+  float *own, *own_grad; /* the memory registered with it, until gathered (the
+                            layer's headers may be gone if its create failed) */
 } weight;
 
 typedef struct weights {
