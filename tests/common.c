@@ -69,6 +69,36 @@ model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_s
   return m;
 }
 
+int common_layer_init(common_layer *l, const char *name, const lunet_shape *in,
+                      const param_given *g, int n, uint64_t seed) {
+  memset(l, 0, sizeof *l);
+  const plugin_entry *pe = registry_find(LUNET_LAYER, name);
+  if (!pe || params_resolve(pe->desc, g, n, &l->pv)) {
+    params_free(&l->pv);
+    return -1;
+  }
+  lunet_rng rng;
+  rng_seed(&rng, seed);
+  weights_builder wb = {&l->ws, 0, ""};
+  lunet_build b = {.size = sizeof b, .device = LUNET_CPU, .rng = &rng, .n_inputs = 1,
+                   .param = weights_register, .host_data = &wb};
+  l->p = pe->desc, l->in = *in;
+  services_clear_error();
+  l->self = l->p->layer->create(l->pv.v, in, &l->out, &b);
+  if (!l->self || weights_gather(&l->ws)) {
+    common_layer_free(l);
+    return -1;
+  }
+  return 0;
+}
+
+void common_layer_free(common_layer *l) {
+  weights_free(&l->ws); /* first: before gathering it reads the layer's tensor headers */
+  if (l->self) l->p->layer->destroy(l->self);
+  params_free(&l->pv);
+  memset(l, 0, sizeof *l);
+}
+
 /* A float32 tensor header over data, shape (B, per_sample...). */
 lunet_tensor common_tensor(float *data, int B, const lunet_shape *per_sample) {
   lunet_tensor t = {.size = sizeof t, .dtype = LUNET_F32, .device = LUNET_CPU, .data = data};

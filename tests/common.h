@@ -32,6 +32,25 @@ model *common_unbuilt(const layer_spec *specs, int n, uint64_t seed);
 /* A model built for per-sample input `in`; NULL with services_error(). */
 model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_shape *in);
 
+/* One layer built alone as a model builds a node: created for per-sample
+** input `in` with a lunet_build whose param() is weights_register into
+** `ws`, then gathered. Its parameters are ws.w[i].value / .grad, in the
+** order the layer declares them, named as declared ("weight", "bias"). */
+typedef struct common_layer {
+  const lunet_plugin *p;
+  param_values pv;
+  void *self;
+  lunet_shape in, out;
+  weights ws;
+} common_layer;
+
+/* Builds layer plugin `name` with parameters g[0..n) for per-sample input
+** `in`, initialised from `seed`. 0, or -1 with services_error() (then
+** nothing is left to free). */
+int common_layer_init(common_layer *l, const char *name, const lunet_shape *in,
+                      const param_given *g, int n, uint64_t seed);
+void common_layer_free(common_layer *l);
+
 /* A float32 host tensor over data, shape (B, per_sample...). */
 lunet_tensor common_tensor(float *data, int B, const lunet_shape *per_sample);
 

@@ -3,62 +3,50 @@
 ** hand-computed cases and float64 naive loops; output sizes against
 ** floor((n + 2p - d(k-1) - 1) / s) + 1; conv2d's backward against float64
 ** loops over the same geometries. (Every layer's gradients are also checked
-** by finite differences in test_gradcheck.c, on one geometry.)
+** by finite differences in test_gradcheck.c, on one geometry.) Each layer
+** is built alone (common_layer): its parameters are l.ws.w[i], in the
+** order it declares them.
 */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "params.h"
-#include "registry.h"
+#include "common.h"
 #include "services.h"
 
-typedef struct layer {
-  const lunet_plugin *p;
-  param_values pv;
-  void *self;
-  lunet_shape in, out;
-} layer;
+typedef common_layer layer;
 
-/* Builds plugin `name` with integer parameters for per-sample shape `in`. */
+/* Builds plugin `name` with parameters g[0..n) for per-sample shape `in`. */
 static layer make(const char *name, const lunet_shape *in, const param_given *g, int n) {
-  registry_init();
-  const plugin_entry *e = registry_find(LUNET_LAYER, name);
-  cr_assert_not_null(e, "%s", services_last_error());
-  layer l = {e->desc, {0}, NULL, *in, {0}};
-  cr_assert_eq(params_resolve(l.p, g, n, &l.pv), 0, "%s", services_last_error());
-  lunet_rng rng;
-  rng_seed(&rng, 3);
-  l.self = l.p->layer->create(l.pv.v, in, &l.out, &rng);
-  cr_assert_not_null(l.self, "%s", services_last_error());
+  layer l;
+  cr_assert_eq(common_layer_init(&l, name, in, g, n, 3), 0, "%s", services_last_error());
   return l;
 }
 
-static void drop(layer *l) {
-  l->p->layer->destroy(l->self);
-  params_free(&l->pv);
-}
+static void drop(layer *l) { common_layer_free(l); }
 
-/* y = layer(x) for a batch of B samples; y is malloc'ed. */
+static const lunet_ctx train_ctx = {.size = sizeof(lunet_ctx), .train = 1, .device = LUNET_CPU};
+static const lunet_ctx eval_ctx = {.size = sizeof(lunet_ctx), .train = 0, .device = LUNET_CPU};
+
+/* y = layer(x) for a batch of B samples, in eval mode; y is malloc'ed. */
 static float *run(layer *l, const float *x, int B) {
-  if (l->p->layer->reserve) cr_assert_eq(l->p->layer->reserve(l->self, B), 0);
-  lunet_tensor in = {(float *)x, {4, {B, l->in.dim[0], l->in.dim[1], l->in.dim[2]}}, LUNET_CPU};
+  if (l->p->layer->reserve) cr_assert_eq(l->p->layer->reserve(l->self, B, LUNET_CPU), 0, "%s", services_last_error());
   float *y = calloc((size_t)B * (size_t)lunet_numel(&l->out), sizeof(float));
-  lunet_tensor out = {y, {4, {B, l->out.dim[0], l->out.dim[1], l->out.dim[2]}}, LUNET_CPU};
-  lunet_ctx ctx = {sizeof ctx, 0, NULL};
-  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in, &out, &ctx), 0, "%s", services_last_error());
+  lunet_tensor in = common_tensor((float *)x, B, &l->in), out = common_tensor(y, B, &l->out);
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in, &out, &eval_ctx), 0, "%s", services_last_error());
   return y;
 }
 
+/* The weight from w, every bias entry `bias` (when the layer has a bias). */
 static void set_weights(layer *l, const float *w, float bias) {
-  lunet_param ps[2];
-  int n = l->p->layer->parameters(l->self, ps, 2);
-  for (int64_t i = 0; i < lunet_numel(&ps[0].value->shape); i++) ps[0].value->data[i] = w[i];
-  if (n > 1)
-    for (int64_t i = 0; i < lunet_numel(&ps[1].value->shape); i++) ps[1].value->data[i] = bias;
+  lunet_tensor *wt = l->ws.w[0].value;
+  memcpy(wt->f32, w, sizeof(float) * (size_t)lunet_numel(&wt->shape));
+  if (l->ws.n > 1)
+    for (int64_t i = 0; i < lunet_numel(&l->ws.w[1].value->shape); i++) l->ws.w[1].value->f32[i] = bias;
 }
 
-#define P(name, v) {name, LUNET_NUMBER, v, NULL}
+#define P(name, v) P_NUM(name, v)
 
 Test(conv, three_by_three_image_two_by_two_filter_by_hand) {
   /* x = 1 2 3 / 4 5 6 / 7 8 9, w = 1 0 / 0 -1, bias 0.5: each output is
@@ -139,24 +127,23 @@ Test(conv, matches_a_naive_float64_loop_for_many_geometries) {
 }
 
 /* Forward x in training mode, then an eval forward of `other` (which must not
-** disturb what backward uses), then backward with dout = r: writes dx, and
-** returns the weight and bias gradient tensors' data. */
+** disturb what backward uses), then backward of the training forward (its
+** in, out and ctx) with dout = r: writes dx, and returns the weight and bias
+** gradients' data. */
 static void train_step(layer *l, const float *x, const float *other, const float *r, float *dx, int B,
                        float **dw, float **db) {
-  cr_assert_eq(l->p->layer->reserve(l->self, B), 0);
+  cr_assert_eq(l->p->layer->reserve(l->self, B, LUNET_CPU), 0, "%s", services_last_error());
   int ny = B * (int)lunet_numel(&l->out);
   float *y = calloc((size_t)ny, sizeof(float)), *y2 = calloc((size_t)ny, sizeof(float));
-  lunet_tensor in = {(float *)x, {4, {B, l->in.dim[0], l->in.dim[1], l->in.dim[2]}}, LUNET_CPU};
-  lunet_tensor in2 = in, out = {y, {4, {B, l->out.dim[0], l->out.dim[1], l->out.dim[2]}}, LUNET_CPU};
-  lunet_tensor out2 = out, dout = out, din = in;
-  in2.data = (float *)other, out2.data = y2, dout.data = (float *)r, din.data = dx;
-  lunet_ctx train = {sizeof train, 1, NULL}, eval = {sizeof eval, 0, NULL};
-  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in, &out, &train), 0, "%s", services_last_error());
-  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in2, &out2, &eval), 0, "%s", services_last_error());
-  cr_assert_eq(l->p->layer->backward[LUNET_CPU](l->self, &in, &out, &dout, &din), 0, "%s", services_last_error());
-  lunet_param ps[2];
-  cr_assert_eq(l->p->layer->parameters(l->self, ps, 2), 2);
-  *dw = ps[0].grad->data, *db = ps[1].grad->data;
+  lunet_tensor in = common_tensor((float *)x, B, &l->in), in2 = common_tensor((float *)other, B, &l->in);
+  lunet_tensor out = common_tensor(y, B, &l->out), out2 = common_tensor(y2, B, &l->out);
+  lunet_tensor dout = common_tensor((float *)r, B, &l->out), din = common_tensor(dx, B, &l->in);
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in, &out, &train_ctx), 0, "%s", services_last_error());
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &in2, &out2, &eval_ctx), 0, "%s", services_last_error());
+  cr_assert_eq(l->p->layer->backward[LUNET_CPU](l->self, &in, &out, &dout, &din, &train_ctx), 0, "%s",
+               services_last_error());
+  cr_assert(l->ws.n == 2 && l->ws.w[0].grad && l->ws.w[1].grad, "conv2d declares a trained weight and bias");
+  *dw = l->ws.w[0].grad->f32, *db = l->ws.w[1].grad->f32;
   free(y), free(y2);
 }
 
@@ -215,21 +202,13 @@ Test(conv, backward_matches_float64_loops_for_many_geometries) {
 }
 
 Test(conv, output_that_would_be_empty_is_refused_with_the_numbers) {
-  registry_init();
-  const plugin_entry *e = registry_find(LUNET_LAYER, "conv2d");
   param_given g[] = {P("out_channels", 2), P("kernel", 5)};
-  param_values pv;
-  cr_assert_eq(params_resolve(e->desc, g, 2, &pv), 0);
-  lunet_shape in = {3, {1, 3, 3}}, out;
-  lunet_rng rng;
-  rng_seed(&rng, 1);
-  services_clear_error();
-  cr_expect_null(e->desc->layer->create(pv.v, &in, &out, &rng));
+  lunet_shape in = {3, {1, 3, 3}}, flat = {1, {9}};
+  layer l;
+  cr_expect_neq(common_layer_init(&l, "conv2d", &in, g, 2, 1), 0);
   cr_expect(strstr(services_last_error(), "conv2d"), "%s", services_last_error());
-  lunet_shape flat = {1, {9}};
-  cr_expect_null(e->desc->layer->create(pv.v, &flat, &out, &rng));
+  cr_expect_neq(common_layer_init(&l, "conv2d", &flat, g, 2, 1), 0);
   cr_expect(strstr(services_last_error(), "(C, H, W)"), "%s", services_last_error());
-  params_free(&pv);
 }
 
 Test(pool, max_and_average_by_hand) {
@@ -293,10 +272,10 @@ Test(pool, max_matches_a_naive_loop_in_every_path) {
           cr_expect_float_eq(y[o], x[where], 0, "case %u: output %d is %g, want %g", t, o, y[o], x[where]);
           dx_ref[where] += dy[o];
         }
-    lunet_tensor tx = {x, {4, {B, C, H, W}}, LUNET_CPU}, ty = {y, {4, {B, C, Ho, Wo}}, LUNET_CPU};
-    lunet_tensor tdy = ty, tdx = tx;
-    tdy.data = dy, tdx.data = dx;
-    cr_assert_eq(m.p->layer->backward[LUNET_CPU](m.self, &tx, &ty, &tdy, &tdx), 0, "%s", services_last_error());
+    lunet_tensor tx = common_tensor(x, B, &m.in), ty = common_tensor(y, B, &m.out);
+    lunet_tensor tdy = common_tensor(dy, B, &m.out), tdx = common_tensor(dx, B, &m.in);
+    cr_assert_eq(m.p->layer->backward[LUNET_CPU](m.self, &tx, &ty, &tdy, &tdx, &eval_ctx), 0, "%s",
+                 services_last_error());
     for (int i = 0; i < nx; i++) cr_expect_float_eq(dx[i], dx_ref[i], 0, "case %u: dx[%d] = %g, want %g", t, i, dx[i], dx_ref[i]);
     free(x), free(y), free(dy), free(dx), free(dx_ref);
     drop(&m);
@@ -314,11 +293,11 @@ Test(conv, transposed_convolution_is_the_adjoint_of_convolution) {
     int k = geo[t][0], s = geo[t][1], p = geo[t][2], d = geo[t][3], op = geo[t][4];
     lunet_shape xin = {3, {C, H, W}};
     param_given gc[] = {P("out_channels", K), P("kernel", k), P("stride", s), P("padding", p), P("dilation", d),
-                        {"bias", LUNET_BOOL, 0, NULL}};
+                        P_BOOL("bias", 0)};
     layer conv = make("conv2d", &xin, gc, 6);
     lunet_shape yin = conv.out;
     param_given gt[] = {P("out_channels", C), P("kernel", k), P("stride", s), P("padding", p), P("dilation", d),
-                        P("output_padding", op), {"bias", LUNET_BOOL, 0, NULL}};
+                        P("output_padding", op), P_BOOL("bias", 0)};
     layer convt = make("conv_transpose2d", &yin, gt, 7);
     int Ho = yin.dim[1];
     cr_assert(convt.out.dim[0] == C && convt.out.dim[1] == (Ho - 1) * s - 2 * p + d * (k - 1) + op + 1,
@@ -356,13 +335,13 @@ Test(conv, batchnorm_matches_float64_statistics) {
     layer l = make("batchnorm", &in, NULL, 0);
     float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
     for (int i = 0; i < n; i++) x[i] = (float)(3 + 2 * rng_normal(&rng));
-    lunet_param ps[4];
-    cr_assert_eq(l.p->layer->parameters(l.self, ps, 4), 4);
-    for (int c = 0; c < C; c++) ps[0].value->data[c] = 0.5f + (float)c, ps[1].value->data[c] = (float)c - 1;
-    lunet_tensor tx = {x, {4, {B, C, shapes[t][1], shapes[t][2]}}, LUNET_CPU}, ty = tx;
-    ty.data = y;
-    lunet_ctx train = {sizeof train, 1, NULL}, eval = {sizeof eval, 0, NULL};
-    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tx, &ty, &train), 0, "%s", services_last_error());
+    cr_assert_eq(l.ws.n, 4, "batchnorm declares weight, bias, running_mean, running_var");
+    float *gamma = l.ws.w[0].value->f32, *beta = l.ws.w[1].value->f32;
+    const float *run_mean = l.ws.w[2].value->f32, *run_var = l.ws.w[3].value->f32;
+    for (int c = 0; c < C; c++) gamma[c] = 0.5f + (float)c, beta[c] = (float)c - 1;
+    if (l.p->layer->reserve) cr_assert_eq(l.p->layer->reserve(l.self, B, LUNET_CPU), 0, "%s", services_last_error());
+    lunet_tensor tx = common_tensor(x, B, &in), ty = common_tensor(y, B, &in);
+    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tx, &ty, &train_ctx), 0, "%s", services_last_error());
     for (int c = 0; c < C; c++) {
       double mean = 0, var = 0, ymean = 0, yvar = 0, m = B * S;
       for (int b = 0; b < B; b++)
@@ -378,16 +357,14 @@ Test(conv, batchnorm_matches_float64_statistics) {
       cr_expect_lt(fabs(ymean - (c - 1)), 1e-5, "shape %u channel %d: output mean %g, want %d", t, c, ymean, c - 1);
       cr_expect_lt(fabs(yvar - want_var), 1e-4 * want_var, "shape %u channel %d: output variance %g, want %g", t, c,
                    yvar, want_var);
-      cr_expect_lt(fabs(ps[2].value->data[c] - 0.1 * mean), 1e-5, "running mean %g, want %g", ps[2].value->data[c],
-                   0.1 * mean);
-      cr_expect_lt(fabs(ps[3].value->data[c] - (0.9 + 0.1 * var * m / (m - 1))), 1e-5, "running var %g",
-                   ps[3].value->data[c]);
+      cr_expect_lt(fabs(run_mean[c] - 0.1 * mean), 1e-5, "running mean %g, want %g", run_mean[c], 0.1 * mean);
+      cr_expect_lt(fabs(run_var[c] - (0.9 + 0.1 * var * m / (m - 1))), 1e-5, "running var %g", run_var[c]);
     }
     /* eval: (x - running_mean) / sqrt(running_var + eps) gamma + beta */
-    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tx, &ty, &eval), 0, "%s", services_last_error());
+    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tx, &ty, &eval_ctx), 0, "%s", services_last_error());
     for (int i = 0; i < n; i++) {
       int c = (i / S) % C;
-      double rm = ps[2].value->data[c], rs = 1 / sqrt((double)ps[3].value->data[c] + 1e-5);
+      double rm = run_mean[c], rs = 1 / sqrt((double)run_var[c] + 1e-5);
       float want = (float)((x[i] - rm) * rs * (0.5 + c) + (c - 1));
       cr_expect_float_eq(y[i], want, 1e-5, "shape %u: eval output %d is %g, want %g", t, i, y[i], want);
     }

@@ -1,6 +1,6 @@
 /*
-** test_lstsq.c -- the float64 linear algebra of ABI 1.1 and 1.2 and the
-** lstsq optimizer against independent references computed here with plain
+** test_lstsq.c -- the host's float64 linear algebra and the lstsq
+** optimizer against independent references computed here with plain
 ** Gaussian elimination in double:
 **   - host->svd: A = U diag(s) V^T, orthonormal factors, s descending, for
 **     wide, square and tall matrices (the row/column-major mapping);
@@ -8,8 +8,11 @@
 **   - host->lstsq: the normal equations on a tall matrix, the minimum-norm
 **     A^T (A A^T)^-1 B on a wide one, the truncated pseudo-inverse of a
 **     square matrix of condition 1e11 built from known factors;
-**   - lstsq with lambda = 0 goes through host->lstsq, and agrees with the
-**     SVD path that an ABI 1.1 host gets, also for a given rcond;
+**   - lstsq's two paths: lambda = 0 goes through host->lstsq (dgelsd) and
+**     lambda > 0 through host->svd, each alone, and both match the normal
+**     equations, also on an ill-conditioned problem; a given rcond cuts the
+**     singular values a truncated pseudo-inverse built here from host->svd
+**     cuts;
 **   - lstsq with lambda = 0 on random problems that are over-determined
 **     (the least-squares solution, from the normal equations), exactly
 **     determined (A x = y) and under-determined (the minimum-norm solution
@@ -64,10 +67,19 @@ static void gauss_solve(double *M, double *r, int d, int k) {
 }
 
 /* The reference solution X (q, T) of the problem A (n, q), Y (n, T):
+**   n = q, lambda = 0: A X = Y (without squaring A's condition number);
 **   n >= q: (A^T A + lambda D) X = A^T Y, D = diag(pen);
 **   n <  q (lambda = 0 only): X = A^T Z with (A A^T) Z = Y. */
 static void reference(const double *A, const double *Y, int n, int q, int T, double lambda,
                       const int *pen, double *X) {
+  if (n == q && lambda == 0) {
+    double *M = malloc(sizeof *M * (size_t)q * q);
+    memcpy(M, A, sizeof *M * (size_t)q * q);
+    memcpy(X, Y, sizeof *X * (size_t)q * T);
+    gauss_solve(M, X, q, T);
+    free(M);
+    return;
+  }
   if (n >= q || lambda > 0) {
     double *M = calloc((size_t)q * q, sizeof *M);
     for (int i = 0; i < q; i++)
@@ -102,10 +114,13 @@ static void reference(const double *A, const double *Y, int n, int q, int T, dou
 
 /* ---- the plugin ---------------------------------------------------------- */
 
+/* A problem and the final layer's parameters as the host lays them out: one
+** flat buffer of values, W (T, p) then b (T), and one of gradients (unused). */
 typedef struct problem {
   int n, p, T, bias;
-  float *phi, *y;      /* (n, p), (n, T) */
-  float *w, *b, *dw, *db; /* (T, p), (T) and unused gradients */
+  float *phi, *y;         /* (n, p), (n, T) */
+  float *value, *grad;    /* (T p + T) each */
+  float *w, *b;           /* views into value: (T, p), (T) */
 } problem;
 
 static problem make_problem(int n, int p, int T, int bias, uint64_t seed) {
@@ -113,18 +128,25 @@ static problem make_problem(int n, int p, int T, int bias, uint64_t seed) {
   lunet_rng rng;
   H->rng_seed(&rng, seed);
   P.phi = malloc(sizeof(float) * n * p), P.y = malloc(sizeof(float) * n * T);
-  P.w = calloc((size_t)T * p, sizeof(float)), P.dw = calloc((size_t)T * p, sizeof(float));
-  P.b = calloc((size_t)T, sizeof(float)), P.db = calloc((size_t)T, sizeof(float));
+  P.value = calloc((size_t)T * (p + 1), sizeof(float)), P.grad = calloc((size_t)T * (p + 1), sizeof(float));
+  P.w = P.value, P.b = P.value + (size_t)T * p;
   for (int i = 0; i < n * p; i++) P.phi[i] = (float)H->rng_normal(&rng);
   for (int i = 0; i < n * T; i++) P.y[i] = (float)(H->rng_normal(&rng) + 0.5); /* a nonzero mean */
   return P;
 }
 
 static void free_problem(problem *P) {
-  free(P->phi), free(P->y), free(P->w), free(P->dw), free(P->b), free(P->db);
+  free(P->phi), free(P->y), free(P->value), free(P->grad);
 }
 
-/* Runs lstsq's fit with the given lambda, penalize_bias and rcond on P. */
+/* A float32 host tensor over data. */
+static lunet_tensor tensor(float *data, lunet_shape shape) {
+  return (lunet_tensor){.size = sizeof(lunet_tensor), .dtype = LUNET_F32, .device = LUNET_CPU,
+                        .shape = shape, .data = data};
+}
+
+/* Runs lstsq's fit with the given lambda, penalize_bias and rcond on P: the
+** lunet_params the host would give it, over P's value and grad buffers. */
 static void fit_rcond(problem *P, double lambda, int penalize_bias, double rcond) {
   const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "lstsq");
   cr_assert_not_null(pe, "%s", services_last_error());
@@ -134,14 +156,18 @@ static void fit_rcond(problem *P, double lambda, int penalize_bias, double rcond
                       {"rcond", LUNET_NUMBER, rcond, NULL}};
   param_values pv;
   cr_assert_eq(params_resolve(pe->desc, g, 3, &pv), 0, "%s", services_last_error());
-  lunet_tensor wt = {P->w, {2, {P->T, P->p}}, LUNET_CPU}, dwt = {P->dw, {2, {P->T, P->p}}, LUNET_CPU};
-  lunet_tensor bt = {P->b, {1, {P->T}}, LUNET_CPU}, dbt = {P->db, {1, {P->T}}, LUNET_CPU};
+  int T = P->T, p = P->p, N = T * p + (P->bias ? T : 0);
+  lunet_tensor wt = tensor(P->w, (lunet_shape){2, {T, p}}), dwt = tensor(P->grad, wt.shape);
+  lunet_tensor bt = tensor(P->b, (lunet_shape){1, {T}}), dbt = tensor(P->grad + T * p, bt.shape);
   lunet_param tensors[2] = {{"weight", &wt, &dwt}, {"bias", &bt, &dbt}};
-  int nt = P->bias ? 2 : 1;
-  void *self = pe->desc->optimizer->create(pv.v, tensors, nt);
-  cr_assert_not_null(self);
-  lunet_tensor phi = {P->phi, {2, {P->n, P->p}}, LUNET_CPU}, y = {P->y, {2, {P->n, P->T}}, LUNET_CPU};
-  int rc = pe->desc->optimizer->fit(self, &phi, &y, tensors, nt);
+  lunet_params ps = {.size = sizeof ps, .value = tensor(P->value, (lunet_shape){1, {N}}),
+                     .grad = tensor(P->grad, (lunet_shape){1, {N}}), .tensors = tensors,
+                     .n = P->bias ? 2 : 1};
+  void *self = pe->desc->optimizer->create(pv.v, &ps);
+  cr_assert_not_null(self, "%s", services_last_error());
+  lunet_tensor phi = tensor(P->phi, (lunet_shape){2, {P->n, p}});
+  lunet_tensor y = tensor(P->y, (lunet_shape){2, {P->n, T}});
+  int rc = pe->desc->optimizer->fit(self, &phi, &y, &ps);
   cr_assert_eq(rc, 0, "fit failed: %s", services_last_error());
   pe->desc->optimizer->destroy(self);
   params_free(&pv);
@@ -423,9 +449,14 @@ Test(lstsq, duplicated_column_shares_its_weight, .init = setup) {
   free_problem(&P), free_problem(&R);
 }
 
-/* ---- the two paths of lambda = 0 ------------------------------------------ */
+/* ---- the two paths: dgelsd for lambda = 0, the SVD for lambda > 0 -------- */
 
-static int lstsq_calls; /* calls of host->lstsq through counted_host */
+static int svd_calls, lstsq_calls; /* calls through the counting host of fit_counted() */
+
+static int counted_svd(int m, int n, double *a, double *s, double *u, double *vt) {
+  svd_calls++;
+  return services_host()->svd(m, n, a, s, u, vt);
+}
 
 static int counted_lstsq(int m, int n, int nrhs, double *a, double *b, double rcond, double *s,
                          int *rank) {
@@ -434,7 +465,7 @@ static int counted_lstsq(int m, int n, int nrhs, double *a, double *b, double rc
 }
 
 /* Re-initialises the lstsq plugin with the host table h: it keeps the
-** pointer it is given and asks h's size which services exist. */
+** pointer it is given. */
 static void use_host(const lunet_host *h) {
   const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "lstsq");
   cr_assert_not_null(pe, "%s", services_last_error());
@@ -443,60 +474,84 @@ static void use_host(const lunet_host *h) {
   cr_assert(init && init(h));
 }
 
-/* Fits copies of one problem on this host (counting its lstsq calls) and on
-** an ABI 1.1 host, which has svd but no lstsq; returns the relative
-** difference of their (W, b). Column `near` (if >= 0) is made column 0 plus
-** 1e-4 noise, so that A is ill-conditioned. */
-static double gelsd_vs_svd(int n, int p, int T, int bias, int pen, double rcond, int near) {
-  lunet_host counted = *H, abi_1_1 = *H;
-  counted.lstsq = counted_lstsq;
-  abi_1_1.size = offsetof(lunet_host, lstsq), abi_1_1.abi_minor = 1;
-  problem P = make_problem(n, p, T, bias, 21), Q = make_problem(n, p, T, bias, 21);
-  for (int r = 0; near >= 0 && r < n; r++)
-    P.phi[r * p + near] = Q.phi[r * p + near] = P.phi[r * p] + 1e-4f * P.phi[r * p + 1 + near];
-  lstsq_calls = 0;
+/* Fits P on a host that counts its svd and lstsq calls, and checks the
+** path taken: host->lstsq alone for lambda = 0, host->svd alone for
+** lambda > 0. */
+static void fit_counted(problem *P, double lambda, int penalize_bias, double rcond) {
+  lunet_host counted = *H;
+  counted.svd = counted_svd, counted.lstsq = counted_lstsq;
+  svd_calls = lstsq_calls = 0;
   use_host(&counted);
-  fit_rcond(&P, 0, pen, rcond);
-  cr_expect_eq(lstsq_calls, 1, "lambda = 0 on an ABI 1.2 host: %d calls of host->lstsq",
-               lstsq_calls);
-  use_host(&abi_1_1);
-  fit_rcond(&Q, 0, pen, rcond);
+  fit_rcond(P, lambda, penalize_bias, rcond);
   use_host(H);
-  double diff = 0, scale = 0;
-  for (int i = 0; i < T * (p + bias); i++) { /* the weights, then the bias */
-    double got = i < T * p ? P.w[i] : P.b[i - T * p], want = i < T * p ? Q.w[i] : Q.b[i - T * p];
-    diff = fmax(diff, fabs(got - want));
-    scale = fmax(scale, fabs(want));
-  }
-  free_problem(&P), free_problem(&Q);
-  return diff / scale;
+  int want_svd = lambda > 0;
+  cr_expect(svd_calls == want_svd && lstsq_calls == !want_svd,
+            "lambda = %g: %d calls of host->svd and %d of host->lstsq, expected %d and %d", lambda,
+            svd_calls, lstsq_calls, want_svd, !want_svd);
 }
 
-Test(lstsq, min_norm_through_lstsq_service_agrees_with_svd_path, .init = setup) {
+/* Each path on the problems where they differ most in how they get there:
+** centring (free bias), the augmented column (penalised bias), wide and
+** tall, and a square A with column 5 = column 0 + 1e-4 noise (condition
+** ~1e5). */
+Test(lstsq, each_path_alone_matches_the_normal_equations_also_ill_conditioned, .init = setup) {
   static const struct { int n, p, T, bias, pen, near; } cases[] = {
     {40, 7, 3, 1, 0, -1},  /* tall, free bias (centred) */
     {9, 30, 2, 1, 0, -1},  /* wide, free bias */
     {9, 30, 2, 1, 1, -1},  /* wide, penalised bias (augmented) */
     {12, 12, 2, 0, 0, 5},  /* square, column 5 close to column 0 */
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    double rel = gelsd_vs_svd(cases[i].n, cases[i].p, cases[i].T, cases[i].bias, cases[i].pen, 0,
-                              cases[i].near);
-    cr_expect_lt(rel, 1e-6, "n=%d p=%d bias=%d penalize=%d: gelsd and svd paths differ by %g",
-                 cases[i].n, cases[i].p, cases[i].bias, cases[i].pen, rel);
-  }
+  static const double lambdas[] = {0, 1e-3};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t l = 0; l < 2; l++) {
+      int n = cases[i].n, p = cases[i].p, near = cases[i].near;
+      problem P = make_problem(n, p, cases[i].T, cases[i].bias, 21);
+      lunet_rng noise;
+      H->rng_seed(&noise, 22);
+      for (int r = 0; near >= 0 && r < n; r++)
+        P.phi[r * p + near] = P.phi[r * p] + 1e-4f * (float)H->rng_normal(&noise);
+      fit_counted(&P, lambdas[l], cases[i].pen, 0);
+      double rel = compare(&P, lambdas[l], cases[i].pen);
+      cr_expect_lt(rel, 1e-6, "n=%d p=%d bias=%d penalize=%d lambda=%g: relative difference %g from "
+                   "the float64 reference", n, p, cases[i].bias, cases[i].pen, lambdas[l], rel);
+      free_problem(&P);
+    }
 }
 
-Test(lstsq, min_norm_paths_cut_the_same_singular_values_at_rcond, .init = setup) {
-  /* A 9 x 30 Gaussian matrix has s_min / s_max ~ 0.3: rcond = 0.5 drops
-  ** some directions, the same ones on both paths, and changes the answer. */
-  cr_expect_lt(gelsd_vs_svd(9, 30, 2, 0, 0, 0.5, -1), 1e-6);
-  problem P = make_problem(9, 30, 2, 0, 21), R = make_problem(9, 30, 2, 0, 21);
-  fit_rcond(&P, 0, 0, 0.5);
+/* A 9 x 30 Gaussian matrix has s_min / s_max ~ 0.3: rcond = 0.5 drops some
+** directions and changes the answer. dgelsd must drop those that the
+** truncated pseudo-inverse X = V diag(1/s_i, s_i > 0.5 s_max) U^T Y, built
+** here from host->svd, drops. */
+Test(lstsq, min_norm_cuts_the_singular_values_below_rcond, .init = setup) {
+  enum { n = 9, p = 30, T = 2 };
+  problem P = make_problem(n, p, T, 0, 21), R = make_problem(n, p, T, 0, 21);
+  fit_counted(&P, 0, 0, 0.5);
   fit(&R, 0, 0);
-  double diff = 0;
-  for (int i = 0; i < 2 * 30; i++) diff = fmax(diff, fabs(P.w[i] - R.w[i]));
-  cr_expect_gt(diff, 1e-3, "rcond = 0.5 gave the same weights as the default");
+  double a[n * p], s[n], u[n * n], vt[n * p], x[p * T];
+  for (int i = 0; i < n * p; i++) a[i] = P.phi[i];
+  cr_assert_eq(H->svd(n, p, a, s, u, vt), 0, "%s", services_last_error());
+  int kept = 0;
+  while (kept < n && s[kept] > 0.5 * s[0]) kept++;
+  cr_assert(kept > 0 && kept < n, "rcond = 0.5 keeps %d of %d singular values: nothing to cut", kept, n);
+  for (int j = 0; j < p; j++)
+    for (int t = 0; t < T; t++) {
+      x[j * T + t] = 0;
+      for (int c = 0; c < kept; c++) {
+        double uty = 0;
+        for (int i = 0; i < n; i++) uty += u[i * n + c] * P.y[i * T + t];
+        x[j * T + t] += vt[c * p + j] / s[c] * uty;
+      }
+    }
+  double diff = 0, scale = 0, moved = 0;
+  for (int t = 0; t < T; t++)
+    for (int j = 0; j < p; j++) {
+      diff = fmax(diff, fabs(P.w[t * p + j] - x[j * T + t]));
+      scale = fmax(scale, fabs(x[j * T + t]));
+      moved = fmax(moved, fabs(P.w[t * p + j] - R.w[t * p + j]));
+    }
+  cr_expect_lt(diff / scale, 1e-6, "relative difference %g from the truncated pseudo-inverse "
+               "(%d of %d singular values kept)", diff / scale, kept, n);
+  cr_expect_gt(moved, 1e-3, "rcond = 0.5 gave the same weights as the default");
   free_problem(&P), free_problem(&R);
 }
 
@@ -523,8 +578,10 @@ Test(lstsq, step_refuses_and_names_lunet_train, .init = setup) {
   cr_assert_not_null(pe);
   param_values pv;
   cr_assert_eq(params_resolve(pe->desc, NULL, 0, &pv), 0);
-  void *self = pe->desc->optimizer->create(pv.v, NULL, 0);
-  cr_expect_neq(pe->desc->optimizer->step[LUNET_CPU](self, NULL, 0), 0);
+  lunet_params none = {.size = sizeof none};
+  void *self = pe->desc->optimizer->create(pv.v, &none);
+  cr_assert_not_null(self, "%s", services_last_error());
+  cr_expect_neq(pe->desc->optimizer->step[LUNET_CPU](self, &none), 0);
   cr_expect(strstr(services_last_error(), "lunet.train") != NULL, "%s", services_last_error());
   pe->desc->optimizer->destroy(self);
   params_free(&pv);

@@ -144,27 +144,28 @@ static step cnn_step(int threads, const float *x, const float *dy) {
   cr_assert_eq(model_reserve(m, B), 0, "%s", services_last_error());
   lunet_rng rng;
   rng_seed(&rng, 1);
-  lunet_ctx train = {sizeof train, 1, &rng};
-  lunet_tensor xt = {(float *)x, {4, {B, C, H, W}}, LUNET_CPU};
+  lunet_ctx train = {.size = sizeof train, .train = 1, .rng = &rng, .device = LUNET_CPU};
+  lunet_tensor xt = common_tensor((float *)x, B, &in);
   int64_t split_before = pool_split_jobs();
   const lunet_tensor *y = model_forward(m, &xt, &train);
   cr_assert(y, "%s", services_last_error());
   step s = {0};
   s.n_out = (size_t)lunet_numel(&y->shape);
   s.out = malloc(sizeof(float) * s.n_out);
-  memcpy(s.out, y->data, sizeof(float) * s.n_out);
-  memcpy(model_output_grad(m)->data, dy, sizeof(float) * s.n_out);
+  memcpy(s.out, y->f32, sizeof(float) * s.n_out);
+  memcpy(model_output_grad(m)->f32, dy, sizeof(float) * s.n_out);
   s.dx = malloc(sizeof(float) * NX);
-  lunet_tensor dxt = {s.dx, xt.shape, LUNET_CPU};
-  cr_assert_eq(model_backward(m, &xt, &dxt), 0, "%s", services_last_error());
+  lunet_tensor dxt = common_tensor(s.dx, B, &in);
+  cr_assert_eq(model_backward(m, &dxt, NULL, NULL), 0, "%s", services_last_error());
   s.split = pool_split_jobs() - split_before;
-  for (int i = 0; i < m->n_params; i++) s.n_values += 2 * (size_t)lunet_numel(&m->params[i].value->shape);
+  const weights *ws = &m->ws;
+  for (int i = 0; i < ws->n; i++) s.n_values += 2 * (size_t)lunet_numel(&ws->w[i].value->shape);
   s.values = malloc(sizeof(float) * s.n_values);
   float *v = s.values;
-  for (int i = 0; i < m->n_params; i++) {
-    size_t n = (size_t)lunet_numel(&m->params[i].value->shape);
-    memcpy(v, m->params[i].value->data, sizeof(float) * n), v += n;
-    if (m->params[i].grad) memcpy(v, m->params[i].grad->data, sizeof(float) * n);
+  for (int i = 0; i < ws->n; i++) { /* buffers (no gradient) get zeros in its place */
+    size_t n = (size_t)lunet_numel(&ws->w[i].value->shape);
+    memcpy(v, ws->w[i].value->f32, sizeof(float) * n), v += n;
+    if (ws->w[i].grad) memcpy(v, ws->w[i].grad->f32, sizeof(float) * n);
     else memset(v, 0, sizeof(float) * n);
     v += n;
   }
