@@ -93,8 +93,8 @@ int common_layer_init(common_layer *l, const char *name, const lunet_shape *in,
 }
 
 void common_layer_free(common_layer *l) {
-  weights_free(&l->ws); /* first: before gathering it reads the layer's tensor headers */
   if (l->self) l->p->layer->destroy(l->self);
+  weights_free(&l->ws);
   params_free(&l->pv);
   memset(l, 0, sizeof *l);
 }
