@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n", type=int, default=60000)
+    ap.add_argument("--flatten", type=int, default=0, help="1: images (1, 28, 28) and nn.Flatten first")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -42,6 +43,9 @@ def main():
     x = load_images(d + "train-images-idx3-ubyte.gz", a.n)
     y = load_labels(d + "train-labels-idx1-ubyte.gz", a.n)
     layers, width = [], 784
+    if a.flatten:
+        x = x.reshape(-1, 1, 28, 28)
+        layers.append(torch.nn.Flatten())
     for h in [int(s) for s in a.hidden.split(",") if s]:
         layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
         width = h

@@ -74,6 +74,10 @@ def main():
                            "epoch_seconds", threads, a.repeats, "s", rows)
         if threads == 1:
             step_us = sec / 469 * 1e6
+    side_by_side("MLP as above with flatten first, 1 thread",
+                 [lunet, "run", "bench/mlp.lua"] + mlp + ["--threads", "1", "--flatten", "1"],
+                 [TORCH_PY, "bench/mlp_torch.py"] + mlp + ["--threads", "1", "--flatten", "1"],
+                 "epoch_seconds", 1, a.repeats, "s", rows)
     tiny = ["--hidden", "32", "--batch", "32", "--epochs", "3", "--n", "20000", "--threads", "1"]
     side_by_side("tiny 784-32-10, batch 32: time per batch", [lunet, "run", "bench/mlp.lua"] + tiny,
                  [TORCH_PY, "bench/mlp_torch.py"] + tiny, "batch_us", 1, a.repeats, "µs", rows)

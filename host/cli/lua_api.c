@@ -37,6 +37,7 @@ int luaopen_lunet(lua_State *L) {
 /* ---- lunet run --------------------------------------------------------- */
 
 static int traceback(lua_State *L) {
+  if (lis_help_done(L, 1)) return 1; /* not an error: passed through */
   const char *msg = lua_tostring(L, 1);
   if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   luaL_traceback(L, L, msg, 1);
@@ -93,6 +94,7 @@ int lua_run_script(int argc, char **argv, const char *progname) {
     lua_remove(L, -argc);
     status = lua_pcall(L, argc - 1, 0, 1);
   }
+  if (status != LUA_OK && lis_help_done(L, -1)) status = LUA_OK; /* --help printed */
   if (status != LUA_OK) fprintf(stderr, "%s\n", lua_tostring(L, -1));
   lua_close(L);
   fflush(stdout);

@@ -60,6 +60,8 @@ void ltrain_register(lua_State *L);   /* train, trainer */
 void ldata_register(lua_State *L);    /* dataset, data */
 void lcsv_register(lua_State *L);     /* csv, read_csv */
 void loptions_register(lua_State *L); /* options */
+/* Whether the error value at idx is the end of a script after --help. */
+int lis_help_done(lua_State *L, int idx);
 void lanalysis_register(lua_State *L); /* bias_variance, plot */
 
 #endif

@@ -6,16 +6,22 @@
 ** reads `--name value` pairs (and bare `--name` for booleans) from the
 ** global `arg`, converting each to the type of its default. An unknown option
 ** or a value of the wrong type is an error listing what the script accepts;
-** `--help` prints the options with their defaults and exits.
+** `--help` prints the options with their defaults and ends the script: it
+** raises lhelp_done's error value, which `lunet run` takes as a clean exit.
 */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lua/lua_lunet.h"
 
-/* Prints each option with its default to stdout, then exits. */
-static void print_help(lua_State *L, int defaults) {
+static const char help_done = 0; /* its address is the error value */
+
+int lis_help_done(lua_State *L, int idx) {
+  return lua_touserdata(L, idx) == (void *)&help_done;
+}
+
+/* Prints each option with its default to stdout, then ends the script. */
+static int print_help(lua_State *L, int defaults) {
   lua_getglobal(L, "arg");
   lua_rawgeti(L, -1, 0);
   printf("usage: lunet run %s [options]\n", lua_isstring(L, -1) ? lua_tostring(L, -1) : "SCRIPT");
@@ -31,7 +37,8 @@ static void print_help(lua_State *L, int defaults) {
     lua_pop(L, 1);
   }
   fflush(stdout);
-  exit(0);
+  lua_pushlightuserdata(L, (void *)&help_done);
+  return lua_error(L);
 }
 
 static int l_options(lua_State *L) {
@@ -52,7 +59,7 @@ static int l_options(lua_State *L) {
     lua_pop(L, 1);
     if (!a || strncmp(a, "--", 2) != 0)
       return luaL_error(L, "option %d: expected --name, got '%s' (try --help)", i, a ? a : "?");
-    if (strcmp(a, "--help") == 0) print_help(L, 1);
+    if (strcmp(a, "--help") == 0) return print_help(L, 1);
     int t = lua_getfield(L, 1, a + 2);
     lua_pop(L, 1);
     if (t == LUA_TNIL) return luaL_error(L, "unknown option '%s' (try --help)", a);
