@@ -283,9 +283,18 @@ Test(abi, gradient_check_of_ids_and_floats) {
   expect_conforms(pe);
 }
 
+/* cached.so reads memory the host freed when it gathered the parameters:
+** what the check must catch, and what AddressSanitizer stops at first. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_UNDER_ASAN() cr_skip_test("cached.so reads freed memory by design; the plain build tests it")
+#else
+#define SKIP_UNDER_ASAN() (void)0
+#endif
+
 /* The host moves parameters into flat buffers after create(): a layer
 ** that reads its weight through a pointer kept from create() fails. */
 Test(abi, a_weight_pointer_kept_from_create_fails) {
+  SKIP_UNDER_ASAN();
   const plugin_entry *pe = test_plugin("cached.so");
   cr_expect_eq(gradcheck_layer(pe, NULL, 0, NULL, NULL), -1, "cached passed the gradient check");
   static char text[16384];
@@ -387,6 +396,7 @@ Test(abi, lunet_check_refuses_an_abi1_plugin) {
 }
 
 Test(abi, lunet_check_fails_a_weight_pointer_kept_from_create) {
+  SKIP_UNDER_ASAN();
   static char out[16384];
   cr_expect_eq(run_check(common_path(common_test_plugin_dir(), "cached.so"), out, sizeof out), 1,
                "%s", out);
