@@ -55,6 +55,21 @@ Test(cli, script_sees_its_arguments_in_arg) {
   remove(path);
 }
 
+/* --help prints the options and ends the script cleanly: exit 0, and no
+** line after lunet.options runs. */
+Test(cli, script_help_prints_options_and_exits_zero) {
+  char *path = write_script("local lunet = require 'lunet'\n"
+                            "local o = lunet.options{ epochs = 5, quick = false }\n"
+                            "print('after options')\n");
+  char out[8192], args[1100];
+  snprintf(args, sizeof args, "run %s --help", path);
+  cr_expect_eq(lunet(args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "usage: lunet run") && strstr(out, "--epochs N (default 5)") && strstr(out, "--quick"),
+            "%s", out);
+  cr_expect(!strstr(out, "after options") && !strstr(out, "error"), "%s", out);
+  remove(path);
+}
+
 Test(cli, missing_script_is_an_error) {
   char out[4096];
   cr_expect_neq(lunet("run /nonexistent/script.lua", out, sizeof out), 0);
