@@ -1,11 +1,14 @@
 /*
 ** test_kernels.c -- the host's tensor services against independent
-** references: GEMM in every transpose combination against a float64 naive
-** loop, and the random generator's determinism and moments.
+** references: GEMM and strided batched GEMM in every transpose combination
+** against a float64 naive loop, the device table's copies, and the random
+** generator's determinism and moments.
 */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "services.h"
 
@@ -64,6 +67,54 @@ Test(kernels, gemm_honours_leading_dimensions_of_submatrices, .init = setup) {
   cr_expect_float_eq(c[1], 2, 0);
   cr_expect_float_eq(c[2], 3, 0);
   cr_expect_float_eq(c[3], 4, 0);
+}
+
+/* Attention's shape: (heads, T, d) x (heads, T, d)^T -> (heads, T, T), each
+** head a matrix at its own stride, with gaps between them left untouched. */
+Test(kernels, gemm_batched_matches_naive_loops_per_matrix, .init = setup) {
+  lunet_rng rng;
+  H->rng_seed(&rng, 9);
+  enum { BATCH = 3, M = 5, N = 6, K = 7, GAP = 4 };
+  const int64_t sa = M * K + GAP, sb = N * K + GAP, sc = M * N + GAP;
+  float a[BATCH * (M * K + GAP)], b[BATCH * (N * K + GAP)], c[BATCH * (M * N + GAP)];
+  double ref[M * N];
+  for (int tb = 0; tb < 2; tb++) {
+    fill(a, BATCH * (int)sa, &rng);
+    fill(b, BATCH * (int)sb, &rng);
+    fill(c, BATCH * (int)sc, &rng);
+    float keep = c[M * N]; /* the first gap */
+    float c0[BATCH * (M * N + GAP)];
+    memcpy(c0, c, sizeof c);
+    int ldb = tb ? K : N;
+    H->device[LUNET_CPU]->gemm_batched(0, tb, M, N, K, 0.25f, a, K, sa, b, ldb, sb, 1.5f, c, N, sc, BATCH);
+    for (int i = 0; i < BATCH; i++) {
+      for (int j = 0; j < M * N; j++) ref[j] = c0[i * sc + j];
+      naive_gemm(0, tb, M, N, K, 0.25, a + i * sa, K, b + i * sb, ldb, 1.5, ref, N);
+      double worst = 0;
+      for (int j = 0; j < M * N; j++) worst = fmax(worst, fabs(c[i * sc + j] - ref[j]));
+      cr_expect_lt(worst, 1e-5, "matrix %d (tb=%d) differs from the naive loop by %g", i, tb, worst);
+    }
+    cr_expect_eq(c[M * N], keep, "the gap between two matrices was written");
+  }
+  cr_expect_eq((void *)H->gemm_batched, (void *)H->device[LUNET_CPU]->gemm_batched, "the CPU shorthand");
+}
+
+Test(kernels, cpu_device_table_allocates_zeroed_aligned_memory_and_copies, .init = setup) {
+  const lunet_device_services *d = H->device[LUNET_CPU];
+  cr_assert(d && d->size >= sizeof *d && d->device == LUNET_CPU);
+  for (int k = 1; k < LUNET_MAX_DEVICES; k++) cr_expect_null(H->device[k], "no device %d in a CPU build", k);
+  float *x = d->alloc(sizeof(float) * 100), *y = d->alloc(sizeof(float) * 100);
+  cr_assert(x && y);
+  cr_expect_eq((uintptr_t)x % 64, 0, "64-byte aligned");
+  for (int i = 0; i < 100; i++) cr_expect_eq(x[i], 0.0f, "zero-filled");
+  for (int i = 0; i < 100; i++) x[i] = (float)i;
+  for (int kind = LUNET_COPY_TO_DEVICE; kind <= LUNET_COPY_ON_DEVICE; kind++) {
+    memset(y, 0, sizeof(float) * 100);
+    cr_expect_eq(d->copy(y, x, sizeof(float) * 100, kind), 0);
+    cr_expect_eq(memcmp(x, y, sizeof(float) * 100), 0, "copy kind %d", kind);
+  }
+  d->free(x);
+  d->free(y);
 }
 
 Test(kernels, rng_is_deterministic_per_seed, .init = setup) {

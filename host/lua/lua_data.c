@@ -16,6 +16,7 @@ dataset *lcheck_dataset(lua_State *L, int idx) {
   ldataset *u = luaL_testudata(L, idx, MT_DATASET);
   if (!u)
     luaL_error(L, "expected a dataset (from lunet.dataset or lunet.data), got %s", luaL_typename(L, idx));
+  if (!u->ds) luaL_error(L, "dataset: it was freed (its __gc ran); use a live dataset");
   return u->ds;
 }
 

@@ -288,7 +288,8 @@ static int record_output(void *ud, int i, const lunet_tensor *dy) {
 /* model:gradients(ds, loss [, { batch = B, train = true, seed = 1 }]) ->
 **   { loss =, parameters = { {name, shape, values, norm}, ... },
 **     outputs = { {name, shape, values, norm}, ... } }
-** the gradient of the mean loss over samples 1..B of ds. */
+** the gradient of the mean loss over samples 1..B of ds (B: 256, or all
+** of a smaller ds). */
 int lmodel_gradients(lua_State *L) {
   static const char *const known[] = {"batch", "train", "seed", NULL};
   model *m = lcheck_model(L, 1)->m;
@@ -297,7 +298,7 @@ int lmodel_gradients(lua_State *L) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lcheck_options(L, 4, "model:gradients", known);
   }
-  lua_Integer B = ds->info.n, seed = 1;
+  lua_Integer B = ds->info.n < 256 ? ds->info.n : 256, seed = 1;
   int train = 1;
   if (lua_istable(L, 4)) {
     lua_getfield(L, 4, "batch");
