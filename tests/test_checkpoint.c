@@ -394,7 +394,7 @@ Test(checkpoint, buffers_round_trip) {
   for (int i = 0; i < X * B; i++) x[i] = 3.0f * x[i] + 1.0f; /* running stats move away from 0, 1 */
   lunet_rng rng;
   rng_seed(&rng, 1);
-  lunet_ctx train = {sizeof train, 1, &rng, LUNET_CPU}, eval = {sizeof eval, 0, &rng, LUNET_CPU};
+  lunet_ctx train = {sizeof train, 1, &rng, LUNET_CPU, 1}, eval = {sizeof eval, 0, &rng, LUNET_CPU, 1};
   lunet_tensor xt = common_tensor(x, B, &in);
   cr_assert_eq(model_reserve(a, B), 0);
   for (int k = 0; k < 3; k++) cr_assert(model_forward(a, &xt, &train), "%s", services_last_error());

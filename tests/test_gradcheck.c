@@ -137,7 +137,7 @@ static const layer_spec NESTED[] = {
 /* L = sum y r, in float64 from the float32 forward (in training mode, as
 ** backward requires; these layers behave the same in both). */
 static double weighted_output(model *m, float *const *x, const float *r) {
-  lunet_ctx train = {sizeof train, 1, NULL, LUNET_CPU};
+  lunet_ctx train = {sizeof train, 1, NULL, LUNET_CPU, 1};
   lunet_tensor xt[LUNET_MAX_INPUTS];
   for (int k = 0; k < m->n_inputs; k++) xt[k] = common_tensor(x[k], NB, &m->in[k]);
   const lunet_tensor *y = model_forward(m, xt, &train);
@@ -254,7 +254,7 @@ Test(gradcheck, no_input_gradient_where_nothing_needs_it) {
   float x[NB * 6];
   common_fill_normal(x, NB * 6, 1);
   lunet_tensor xt = common_tensor(x, NB, &in);
-  lunet_ctx train = {sizeof train, 1, NULL, LUNET_CPU};
+  lunet_ctx train = {sizeof train, 1, NULL, LUNET_CPU, 1};
   cr_assert(model_forward(m, &xt, &train), "%s", services_last_error());
   lunet_tensor *dy = model_output_grad(m);
   for (int i = 0; i < NB * NY; i++) dy->f32[i] = 1.0f;

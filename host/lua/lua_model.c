@@ -18,6 +18,7 @@
 #include "lua/lua_lunet.h"
 #include "nn/checkpoint.h"
 #include "nn/eval.h"
+#include "nn/generate.h"
 #include "runtime/services.h"
 
 lmodel *lcheck_model(lua_State *L, int idx) {
@@ -296,6 +297,10 @@ void lpush_metrics(lua_State *L, const metrics *mt) {
     lua_pushnumber(L, mt->error);
     lua_setfield(L, -2, "error");
   }
+  if (!isnan(mt->perplexity)) {
+    lua_pushnumber(L, mt->perplexity);
+    lua_setfield(L, -2, "perplexity");
+  }
 }
 
 /* model:evaluate(ds, loss) -> { loss =, error = } */
@@ -385,6 +390,43 @@ static int m_set_parameter(lua_State *L) {
   return 0;
 }
 
+/* model:generate{ prompt = {ids from 1}, steps = N, temperature = 1, top_k = 0, seed = 1 }
+** -> the prompt followed by N sampled ids (from 1) */
+static int m_generate(lua_State *L) {
+  static const char *const known[] = {"prompt", "steps", "temperature", "top_k", "seed", NULL};
+  model *m = lbuilt_model(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lcheck_options(L, 2, "model:generate", known);
+  generate_opts o = {0};
+  lua_getfield(L, 2, "steps");
+  lua_Integer steps = luaL_optinteger(L, -1, 1);
+  lua_getfield(L, 2, "temperature");
+  o.temperature = luaL_optnumber(L, -1, 1.0);
+  lua_getfield(L, 2, "top_k");
+  lua_Integer top_k = luaL_optinteger(L, -1, 0);
+  lua_getfield(L, 2, "seed");
+  o.seed = (uint64_t)luaL_optinteger(L, -1, 1);
+  if (steps < 0 || steps > 1 << 24 || top_k < 0 || !(o.temperature >= 0))
+    return luaL_error(L, "model:generate: expected steps >= 0, temperature >= 0, top_k >= 0");
+  o.steps = (int)steps, o.top_k = top_k > 1 << 30 ? 1 << 30 : (int)top_k;
+  if (lua_getfield(L, 2, "prompt") != LUA_TTABLE) return luaL_error(L, "model:generate: give prompt = { ids... }");
+  int n = (int)lua_rawlen(L, -1);
+  int32_t *ids = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(n + o.steps + 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, -2, i + 1);
+    if (!lua_isinteger(L, -1)) return luaL_error(L, "model:generate: prompt[%d] is not an integer id", i + 1);
+    ids[i] = (int32_t)(lua_tointeger(L, -1) - 1);
+    lua_pop(L, 1);
+  }
+  if (model_generate(m, ids, n, &o, ids)) return lerror_services(L);
+  lua_createtable(L, n + o.steps, 0);
+  for (int i = 0; i < n + o.steps; i++) {
+    lua_pushinteger(L, (lua_Integer)ids[i] + 1);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static int m_save(lua_State *L) {
   model *m = lbuilt_model(L, 1);
   if (checkpoint_save(m, luaL_checkstring(L, 2))) return lerror_services(L);
@@ -403,6 +445,7 @@ void lmodel_register(lua_State *L) {
     {"build", m_build}, {"param_count", m_param_count}, {"summary", m_summary},
     {"evaluate", m_evaluate}, {"predict", m_predict}, {"parameters", m_parameters},
     {"set_parameter", m_set_parameter}, {"save", m_save}, {"gradients", lmodel_gradients},
+    {"generate", m_generate},
     {NULL, NULL}};
   static const luaL_Reg fns[] = {
     {"sequential", l_sequential}, {"residual", l_residual}, {"graph", l_graph}, {"load", l_load},

@@ -185,7 +185,7 @@ static int l_train(lua_State *L) {
   static const char *const known[] = {
     "model", "data", "loss", "optimizer", "epochs", "batch", "seed", "eval", "eval_every", "on_epoch",
     "verbose", "l1", "l2", "clip_norm", "schedule", "warmup", "patience", "monitor", "monitor_metric",
-    "restore_best", NULL};
+    "restore_best", "shuffle", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.train", known);
   train_config c = {0};
@@ -199,6 +199,8 @@ static int l_train(lua_State *L) {
   c.seed = (uint64_t)luaL_optinteger(L, -1, 1);
   lua_getfield(L, 1, "verbose");
   c.verbose = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_getfield(L, 1, "shuffle");
+  c.shuffle = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
   callback cb = {L, 0, NULL, 0, 0};
   if (lua_getfield(L, 1, "on_epoch") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TFUNCTION);
@@ -317,7 +319,7 @@ int lmodel_gradients(lua_State *L) {
   batch b = {0};
   lunet_rng rng;
   rng_seed(&rng, (uint64_t)seed ^ STEP_LAYER_SEED);
-  lunet_ctx ctx = {sizeof ctx, train, &rng, LUNET_CPU};
+  lunet_ctx ctx = {sizeof ctx, train, &rng, LUNET_CPU, 1};
   int64_t *order = malloc(sizeof(int64_t) * (size_t)B);
   const lunet_tensor *y = NULL;
   double loss = NAN;
@@ -386,7 +388,7 @@ static int t_gc(lua_State *L) {
 **                l1 =, l2 =, clip_norm = } */
 static int l_trainer(lua_State *L) {
   static const char *const known[] = {"model", "data", "loss", "optimizer", "batch", "seed", "l1", "l2",
-                                      "clip_norm", NULL};
+                                      "clip_norm", "shuffle", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.trainer", known);
   if (lua_getfield(L, 1, "model") == LUA_TNIL) return luaL_error(L, "lunet.trainer: 'model' is required");
@@ -398,6 +400,8 @@ static int l_trainer(lua_State *L) {
   uint64_t seed = (uint64_t)luaL_optinteger(L, -1, 1);
   double l1 = opt_number(L, 1, "l1", 0, "lunet.trainer"), l2 = opt_number(L, 1, "l2", 0, "lunet.trainer");
   double clip = opt_number(L, 1, "clip_norm", 0, "lunet.trainer");
+  lua_getfield(L, 1, "shuffle");
+  int shuffle = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
   for (const char *k = "loss"; k; k = strcmp(k, "loss") == 0 ? "optimizer" : NULL)
     if (lua_getfield(L, 1, k) == LUA_TNIL) return luaL_error(L, "lunet.trainer: '%s' is required", k);
   param_values tmp;
@@ -426,7 +430,7 @@ static int l_trainer(lua_State *L) {
   lspec_resolve(L, -1, LUNET_OPTIMIZER, &opt_params);
   lua_pop(L, 1);
   int rc = model_accepts(m, ds) || loss_open(&t->loss, m, ds) || model_reserve(m, bsz) ||
-           loader_init(&t->data, ds, bsz, seed, 1) ||
+           loader_init(&t->data, ds, bsz, seed, shuffle) ||
            stepper_open(&t->step, m, &t->loss, opt, &opt_params, seed);
   params_free(&opt_params);
   if (rc) return lerror_services(L);

@@ -80,6 +80,7 @@ batch *loader_next(loader *l, int *err) {
     *err = -1;
     return NULL;
   }
+  l->b.first = l->pos == 0;
   l->pos += B;
   return &l->b;
 }

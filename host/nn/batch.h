@@ -18,6 +18,7 @@ typedef struct batch {
   lunet_tensor x[LUNET_MAX_INPUTS];  /* (B, input k...) each */
   lunet_tensor y;                    /* (B, target...) */
   int cap, n_inputs;
+  int first;                         /* the first batch of a pass (lunet_ctx.reset) */
 } batch;
 
 /* Buffers for up to cap samples of ds. 0, or -1 with services_error()

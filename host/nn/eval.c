@@ -64,10 +64,11 @@ static int pass_fill(pass *p, dataset *ds, int64_t start) {
 int predict(model *m, dataset *ds, int batch, int (*fn)(void *, const lunet_tensor *), void *ud) {
   if (model_accepts(m, ds)) return -1;
   pass p = {0};
-  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU};
+  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU, 1};
   int rc = pass_open(&p, m, ds, batch);
   for (int64_t start = 0; rc == 0 && start < ds->info.n; start += p.size) {
     const lunet_tensor *y;
+    ctx.reset = start == 0;
     if (pass_fill(&p, ds, start) < 0 || !(y = model_forward(m, p.b.x, &ctx)) || fn(ud, y)) rc = -1;
   }
   pass_close(&p);
@@ -75,10 +76,10 @@ int predict(model *m, dataset *ds, int batch, int (*fn)(void *, const lunet_tens
 }
 
 int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out) {
-  loss_fn loss = {spec->pe, spec->params, NULL}; /* its own instance */
+  loss_fn loss = {.pe = spec->pe, .params = spec->params}; /* its own instance */
   if (model_accepts(m, ds) || loss_open(&loss, m, ds)) return -1;
   pass p = {0};
-  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU};
+  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU, 1};
   int rc = pass_open(&p, m, ds, batch);
   double loss_sum = 0;
   int64_t wrong = 0;
@@ -86,6 +87,7 @@ int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out
     const lunet_tensor *y;
     double l;
     int B = pass_fill(&p, ds, start);
+    ctx.reset = start == 0;
     if (B < 0 || !(y = model_forward(m, p.b.x, &ctx)) || loss_value(&loss, y, &p.b.y, &l, NULL)) {
       rc = -1;
       break;
@@ -97,6 +99,12 @@ int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out
   loss_close(&loss);
   if (rc) return -1;
   out->loss = ds->info.n ? loss_sum / (double)ds->info.n : NAN;
-  out->error = ds->info.classes && ds->info.n ? (double)wrong / (double)ds->info.n : NAN;
+  metrics_finish(out, &loss, ds, wrong);
   return 0;
+}
+
+void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong) {
+  double units = (double)ds->info.n * (double)l->units;
+  mt->error = ds->info.classes && ds->info.n ? (double)wrong / units : NAN;
+  mt->perplexity = l->perplexity ? exp(mt->loss) : NAN;
 }

@@ -8,9 +8,14 @@
 #include "nn/loss.h"
 
 typedef struct metrics {
-  double loss;  /* mean loss per sample */
-  double error; /* fraction misclassified; NaN for regression */
+  double loss;       /* mean loss per sample */
+  double error;      /* fraction misclassified (of tokens, for token data); NaN for regression */
+  double perplexity; /* exp(mean token loss) for token cross-entropy; else NaN */
 } metrics;
+
+/* The error rate and perplexity of `wrong` misclassified predictions and
+** the mean loss over n samples with loss l. */
+void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong);
 
 /* Builds the model for ds's inputs if it is not built yet; else checks that
 ** ds gives what it was built for. The error names both shapes. */

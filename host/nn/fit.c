@@ -178,11 +178,12 @@ static int fill(fit_state *F, int64_t start, int B) {
 static int fit_features(fit_state *F) {
   const train_config *c = F->c;
   model *m = c->m;
-  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU};
+  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU, 1};
   int64_t n = c->data->info.n;
   int src = m->nodes[F->last].in[0];
   for (int64_t start = 0; start < n; start += F->batch) {
     int B = (int)(n - start < F->batch ? n - start : F->batch);
+    ctx.reset = start == 0;
     if (fill(F, start, B) || model_forward_until(m, F->b.x, &ctx, F->last) ||
         fit_targets(c->data, &F->b.y, F->T, F->y.f32 + start * F->T))
       return -1;
@@ -196,12 +197,13 @@ static int fit_features(fit_state *F) {
 ** only the final layer runs again. */
 static int fit_metrics(fit_state *F, metrics *out) {
   const train_config *c = F->c;
-  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU};
+  lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU, 1};
   int64_t n = c->data->info.n, wrong = 0;
   double loss_sum = 0;
   for (int64_t start = 0; start < n; start += F->batch) {
     int B = (int)(n - start < F->batch ? n - start : F->batch);
     lunet_tensor h = matrix(F->phi.f32 + start * F->p, B, F->p);
+    ctx.reset = start == 0;
     const lunet_tensor *y;
     double l;
     if (fill(F, start, B) || !(y = model_forward_node(c->m, F->last, &h, &ctx)) ||
@@ -211,7 +213,7 @@ static int fit_metrics(fit_state *F, metrics *out) {
     if (c->data->info.classes) wrong += count_errors(c->loss, y, &F->b.y);
   }
   out->loss = loss_sum / (double)n;
-  out->error = c->data->info.classes ? (double)wrong / (double)n : NAN;
+  metrics_finish(out, c->loss, c->data, wrong);
   return 0;
 }
 

@@ -4,11 +4,20 @@
 #include "nn/loss.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/text.h"
 #include "runtime/services.h"
 
+/* Token data: K classes, outputs (T, K) per sample and T class indices. */
+static void count_units(loss_fn *l, const model *m, const dataset *ds) {
+  int64_t out = lunet_numel(&m->out), tgt = lunet_numel(&ds->info.target), K = ds->info.classes;
+  l->units = K > 0 && tgt > 1 && out == tgt * K ? tgt : 1;
+  l->perplexity = l->units > 1 && strcmp(l->pe->desc->name, "cross_entropy") == 0;
+}
+
 int loss_open(loss_fn *l, const model *m, const dataset *ds) {
+  count_units(l, m, ds);
   services_clear_error();
   l->self = l->pe->desc->loss->create(l->params.v, &m->out, &ds->info.target, ds->info.classes,
                                       LUNET_CPU);
@@ -41,9 +50,9 @@ static int argmax(const float *v, int64_t n) {
 
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target) {
   if (l->pe->desc->loss->errors) return l->pe->desc->loss->errors(l->self, pred, target);
-  int B = pred->shape.dim[0];
-  int64_t P = lunet_row_size(pred), T = lunet_row_size(target), wrong = 0;
-  for (int i = 0; i < B; i++) {
+  int64_t B = pred->shape.dim[0] * l->units, wrong = 0;
+  int64_t P = lunet_row_size(pred) / l->units, T = lunet_row_size(target) / l->units;
+  for (int64_t i = 0; i < B; i++) {
     const float *t = target->f32 + i * T;
     int truth = T == 1 ? (int)t[0] : argmax(t, T);
     wrong += argmax(pred->f32 + i * P, P) != truth;

@@ -12,6 +12,8 @@ typedef struct loss_fn {
   const plugin_entry *pe;
   param_values params; /* owned by whoever filled it */
   void *self;          /* the instance, between loss_open and loss_close */
+  int64_t units;       /* predictions per sample: T for tokens (out (T, V), targets (T)), else 1 */
+  int perplexity;      /* token cross-entropy: metrics carry exp(mean token loss) */
 } loss_fn;
 
 /* Creates the loss instance; the error names the loss and both shapes. */
@@ -22,8 +24,8 @@ void loss_close(loss_fn *l);
 int loss_value(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target, double *loss,
                lunet_tensor *grad);
 
-/* Rows of pred whose argmax differs from the target class (or the loss's
-** own count when it has one). */
+/* Predictions whose argmax differs from the target class (or the loss's
+** own count when it has one): rows, or tokens when l->units > 1. */
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target);
 
 #endif

@@ -256,6 +256,15 @@ static int plan_edges(model *m) {
   return 0;
 }
 
+/* Token ids when a layer takes input k as its ids (embedding), else float:
+** what `input = {T}` means for a model that starts with an embedding. */
+static int input_dtype(const model *m, int k) {
+  for (int i = 0; i < m->n; i++)
+    if (m->nodes[i].in[0] == MODEL_INPUT(k) && (m->nodes[i].plugin->desc->layer->flags & LUNET_TAKES_IDS))
+      return LUNET_I32;
+  return LUNET_F32;
+}
+
 int model_build(model *m, const lunet_shape *in, const int *dtype) {
   if (m->built) return 0;
   if (m->n == 0) {
@@ -268,7 +277,7 @@ int model_build(model *m, const lunet_shape *in, const int *dtype) {
       return -1;
     }
     m->in[k] = in[k];
-    m->in_dtype[k] = dtype ? dtype[k] : LUNET_F32;
+    m->in_dtype[k] = dtype ? dtype[k] : input_dtype(m, k);
   }
   lunet_rng rng;
   rng_seed(&rng, m->seed);

@@ -98,7 +98,8 @@ void model_set_output(model *m, int node);
 int model_add_residual(model *m, const char *label, int in, int body_out);
 
 /* Creates every layer for per-sample input shapes in[0..n_inputs) of
-** dtypes dtype[] (NULL: float32), checks that shapes fit (the error names
+** dtypes dtype[] (NULL: token ids for an input a layer takes as its ids,
+** such as an embedding's, else float32), checks that shapes fit (the error names
 ** both nodes and both shapes) and gathers the parameters. 0, or -1 with
 ** services_error(). */
 int model_build(model *m, const lunet_shape *in, const int *dtype);

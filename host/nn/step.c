@@ -15,7 +15,7 @@ int stepper_open(stepper *s, model *m, loss_fn *loss, const plugin_entry *opt,
   s->loss = loss;
   s->opt = opt;
   rng_seed(&s->layer_rng, seed ^ STEP_LAYER_SEED);
-  s->ctx = (lunet_ctx){sizeof s->ctx, 1, &s->layer_rng, LUNET_CPU};
+  s->ctx = (lunet_ctx){sizeof s->ctx, 1, &s->layer_rng, LUNET_CPU, 1};
   services_clear_error();
   s->opt_self = opt->desc->optimizer->create(opt_params->v, &m->ws.view);
   if (s->opt_self) return 0;
@@ -29,6 +29,7 @@ void stepper_close(stepper *s) {
 }
 
 int stepper_forward(stepper *s, const batch *b, double *loss, const lunet_tensor **y) {
+  s->ctx.reset = b->first;
   if (!(*y = model_forward(s->m, b->x, &s->ctx))) return -1;
   return loss_value(s->loss, *y, &b->y, loss, model_output_grad(s->m));
 }

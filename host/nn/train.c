@@ -19,10 +19,12 @@ void train_progress(const train_config *c, const epoch_report *r) {
   fprintf(stderr, "epoch %*d/%d  train loss %.4f", c->epochs >= 100 ? 3 : 2, r->epoch, c->epochs,
           r->train.loss);
   if (!isnan(r->train.error)) fprintf(stderr, " err %.4f", r->train.error);
+  if (!isnan(r->train.perplexity)) fprintf(stderr, " ppl %.3f", r->train.perplexity);
   for (int i = 0; r->evaluated && i < c->n_evals; i++) {
     if (strcmp(c->evals[i].name, "train") == 0) continue;
     fprintf(stderr, "  %s loss %.4f", c->evals[i].name, r->evals[i].loss);
     if (!isnan(r->evals[i].error)) fprintf(stderr, " err %.4f", r->evals[i].error);
+    if (!isnan(r->evals[i].perplexity)) fprintf(stderr, " ppl %.3f", r->evals[i].perplexity);
   }
   fprintf(stderr, "  %.2fs\n", r->seconds);
 }
@@ -71,7 +73,7 @@ static int run_epoch(loop *L, int epoch, metrics *train, train_result *r) {
     if (stepper_backward(&L->step) || stepper_update(&L->step)) return -1;
   }
   train->loss = loss_sum / (double)n;
-  train->error = c->data->info.classes ? (double)wrong / (double)n : NAN;
+  metrics_finish(train, c->loss, c->data, wrong);
   return 0;
 }
 
@@ -87,7 +89,7 @@ static int loop_init(loop *L, const train_config *c) {
   if (model_reserve(c->m, c->n_evals && eval_batch > c->batch ? eval_batch : c->batch)) return -1;
   if (stepper_open(&L->step, c->m, c->loss, c->opt, &c->opt_params, c->seed)) return -1;
   L->step.l1 = c->l1, L->step.l2 = c->l2, L->step.clip_norm = c->clip_norm;
-  if (loader_init(&L->data, c->data, c->batch, c->seed, 1)) return -1;
+  if (loader_init(&L->data, c->data, c->batch, c->seed, c->shuffle)) return -1;
   if (c->patience > 0 && c->restore_best) {
     int64_t total = c->m->ws.n_trained + c->m->ws.n_buffers;
     if (!(L->best = services_host()->alloc(sizeof(float) * (size_t)(total + 1)))) return -1;
@@ -133,8 +135,8 @@ int train_run(const train_config *c, train_result *r) {
     services_error("out of memory for the evaluation results");
     return -1;
   }
-  for (int i = 0; i < c->n_evals; i++) r->evals[i].loss = r->evals[i].error = NAN;
-  r->train.loss = r->train.error = NAN;
+  for (int i = 0; i < c->n_evals; i++) r->evals[i].loss = r->evals[i].error = r->evals[i].perplexity = NAN;
+  r->train.loss = r->train.error = r->train.perplexity = NAN;
   if (has_fit(c->opt)) return train_fit(c, r);
   loop L;
   double best = 0;

@@ -32,6 +32,7 @@ typedef struct train_config {
   const plugin_entry *opt;
   param_values opt_params;
   int epochs, batch, eval_every, verbose;
+  int shuffle;        /* reshuffle the samples each epoch (else in order: truncated BPTT) */
   uint64_t seed;
   const eval_set *evals;
   int n_evals;

@@ -48,6 +48,9 @@
 **        - losses learn the device at create.
 **        A 1.x plugin is refused: rebuild it against this header after the
 **        README's "Porting a plugin from ABI 1".
+**   2.1  for sequences: lunet_ctx gains reset (state carried across calls
+**        starts over); lunet_dataset_info gains vocab and lunet_dataset_api
+**        encode and decode (text datasets). Test with LUNET_HAS_FIELD.
 **
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
@@ -81,7 +84,7 @@ extern "C" {
 #endif
 
 #define LUNET_ABI_MAJOR 2 /* bumped only by an incompatible change */
-#define LUNET_ABI_MINOR 0 /* bumped by each appended field; see the history above */
+#define LUNET_ABI_MINOR 1 /* bumped by each appended field; see the history above */
 
 #define LUNET_MAX_DIMS 8    /* most dimensions a shape may have */
 #define LUNET_MAX_DEVICES 4 /* slots in per-device function tables */
@@ -322,11 +325,17 @@ typedef struct lunet_build {
 
 /* The context of one forward call. */
 typedef struct lunet_ctx {
-  uint32_t size;  /* sizeof(lunet_ctx); later minor versions append fields
-                     (such as state carried across calls by recurrent layers) */
+  uint32_t size;  /* sizeof(lunet_ctx); later minor versions append fields */
   int train;      /* 1: training mode (dropout active, batch statistics) */
   lunet_rng *rng; /* the run's stream for stochastic layers */
   int device;     /* where the tensors of this call live */
+
+  /* ---- 2.1 ---- */
+  int reset;      /* 1: this call starts a pass (an epoch, an evaluation, a
+                     gradient probe): a layer that carries state from call to
+                     call (a recurrent layer's hidden state, for truncated
+                     BPTT over a stream) starts from zero. 0: the batch
+                     continues the last one, row for row. */
 } lunet_ctx;
 
 typedef struct lunet_layer_api {
@@ -456,6 +465,9 @@ typedef struct lunet_dataset_info {
   int input_dtype[LUNET_MAX_INPUTS];   /* a lunet_dtype each (0: float32) */
   lunet_shape target;                  /* per-sample target shape: {1} for class indices */
   int classes;                         /* K for classification, 0 for regression */
+
+  /* ---- 2.1 ---- */
+  int64_t vocab; /* token data: ids lie in [0, vocab); 0 otherwise */
 } lunet_dataset_info;
 
 typedef struct lunet_dataset_api {
@@ -468,6 +480,18 @@ typedef struct lunet_dataset_api {
   /* Copies samples idx[0..n) into x[0..n_inputs), each (n, input...) of its
   ** dtype, and y (n, target...) float32; host memory. */
   int (*get)(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y);
+
+  /* ---- 2.1, optional (text data): ---- */
+
+  /* The ids of UTF-8 `text` (len bytes) into ids[0..cap); returns how many
+  ** there are (more than cap: call again with room for them all), or -1
+  ** after host->error(). */
+  int64_t (*encode)(void *self, const char *text, size_t len, int32_t *ids, int64_t cap);
+
+  /* The text of ids[0..n) into text[0..cap), NUL-terminated when it fits;
+  ** returns its length in bytes (cap or more: call again with room for it
+  ** and its NUL), or -1 after host->error() (an id outside the vocab). */
+  int64_t (*decode)(void *self, const int32_t *ids, int64_t n, char *text, int64_t cap);
 } lunet_dataset_api;
 
 /* ---- The descriptor ---------------------------------------------------- */
