@@ -82,6 +82,11 @@ def main():
     side_by_side("tiny 784-32-10, batch 32: time per batch", [lunet, "run", "bench/mlp.lua"] + tiny,
                  [TORCH_PY, "bench/mlp_torch.py"] + tiny, "batch_us", 1, a.repeats, "µs", rows)
 
+    for threads in (1, 2):
+        lstm = ["--threads", str(threads)]
+        side_by_side(f"char LSTM step (B 64, T 128, H 256, V 100), {threads} thread{'s' if threads > 1 else ''}",
+                     [lunet, "run", "bench/lstm.lua"] + lstm, [TORCH_PY, "bench/lstm_torch.py"] + lstm,
+                     "step_seconds", threads, a.repeats, "s", rows)
     cnn = ["--n", "10000", "--epochs", "2", "--threads", "2"]
     side_by_side("CNN of cnn_fashion.lua, epoch of 10k images, 2 threads",
                  [lunet, "run", "bench/cnn.lua"] + cnn, [TORCH_PY, "bench/cnn_torch.py"] + cnn,

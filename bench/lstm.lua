@@ -1,0 +1,40 @@
+-- bench/lstm.lua -- times training steps of a character-level LSTM:
+-- embedding (V, 64) -> lstm(256) -> linear(V), token cross-entropy over
+-- every position, Adam; batch 64, T 128, V 100 (issue 12's workload).
+--
+--   lunet run bench/lstm.lua --threads 1 [--steps 20 --epochs 3]
+--
+-- The data are uniformly random ids (the values do not change the time).
+-- Prints "RESULT step_seconds=<median over epochs of epoch time / steps>"
+-- for bench/run.py, beside bench/lstm_torch.py.
+local lunet = require "lunet"
+
+local opt = { batch = "64", seq = "128", hidden = "256", vocab = "100", steps = "20", epochs = "3", threads = "1" }
+for i = 1, #arg - 1, 2 do opt[arg[i]:gsub("^%-%-", "")] = arg[i + 1] end
+lunet.threads(tonumber(opt.threads))
+local B, T, V, steps = tonumber(opt.batch), tonumber(opt.seq), tonumber(opt.vocab), tonumber(opt.steps)
+
+local state = 1
+local function id() -- a small LCG: the same ids on every run, no dependence on Lua's math.random
+  state = (state * 1103515245 + 12345) % 2147483648
+  return state % V + 1
+end
+local x, y = {}, {}
+for s = 1, B * steps do
+  x[s], y[s] = {}, {}
+  for t = 1, T do x[s][t], y[s][t] = id(), id() end
+end
+local data = lunet.data{ x = x, y = y, tokens = V }
+x, y = nil, nil
+collectgarbage()
+
+local model = lunet.sequential{ seed = 1,
+  lunet.layer("embedding", { vocab = V, dim = 64 }),
+  lunet.layer("lstm", { hidden = tonumber(opt.hidden) }),
+  lunet.layer("linear", { out = V }) }
+local times = {}
+lunet.train{ model = model, data = data, loss = lunet.loss("cross_entropy"),
+  optimizer = lunet.optimizer("adam", { lr = 0.002 }), epochs = tonumber(opt.epochs), batch = B,
+  seed = 1, verbose = false, on_epoch = function(_, m) times[#times + 1] = m.seconds / steps end }
+table.sort(times)
+print(("RESULT step_seconds=%.6f"):format(times[(#times + 1) // 2]))
