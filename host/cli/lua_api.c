@@ -31,6 +31,7 @@ int luaopen_lunet(lua_State *L) {
   loptions_register(L);
   lsweep_register(L);
   lanalysis_register(L);
+  lbpe_register(L);
   return 1;
 }
 

@@ -63,5 +63,6 @@ void loptions_register(lua_State *L); /* options */
 /* Whether the error value at idx is the end of a script after --help. */
 int lis_help_done(lua_State *L, int idx);
 void lanalysis_register(lua_State *L); /* bias_variance, plot */
+void lbpe_register(lua_State *L);      /* bpe.train, bpe.load */
 
 #endif

@@ -98,7 +98,8 @@ typedef struct lunet_bpe lunet_bpe; /* a trained tokenizer; defined below */
 static inline lunet_bpe *lunet_bpe_train(const char *text, size_t len, int vocab,
                                          lunet_bpe_base base, char *err);
 
-/* "chars" or "bytes" -> *base; 0, or -1 with an error listing both. */
+/* "chars" or "bytes" -> *base; 0, or -1 with an error listing both (and
+** *base = LUNET_BPE_CHARS). */
 static inline int lunet_bpe_base_parse(const char *name, lunet_bpe_base *base, char *err);
 
 static inline void lunet_bpe_free(lunet_bpe *t); /* NULL is fine */
@@ -110,13 +111,14 @@ static inline int lunet_bpe_unknown(const lunet_bpe *t);    /* 0 for chars, -1 f
 
 /* The number of merges, and merge k (0-based, in the order learned): it
 ** joins *left and *right (ids) and makes the returned id, n_base + k.
-** *count (may be NULL) is the pair's count when it was merged. */
+** *count (may be NULL) is the pair's count when it was merged. -1 (and
+** *left = *right = -1) for k outside 0..n_merges-1. */
 static inline int lunet_bpe_n_merges(const lunet_bpe *t);
 static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *right,
                                   int64_t *count);
 
 /* The bytes symbol `id` stands for (not NUL-terminated), *len of them;
-** NULL for an id outside 0..vocab_size-1. */
+** NULL (and *len = 0) for an id outside 0..vocab_size-1. */
 static inline const char *lunet_bpe_symbol(const lunet_bpe *t, int id, size_t *len);
 
 /* The ids of text[0..len) into ids[0..cap), 0-based; returns how many there
@@ -737,6 +739,7 @@ static inline lunet_bpe *lunet_bpe_train(const char *text, size_t len, int vocab
 /* ---- using a tokenizer ---------------------------------------------------- */
 
 static inline int lunet_bpe_base_parse(const char *name, lunet_bpe_base *base, char *err) {
+  *base = LUNET_BPE_CHARS;
   if (name && strcmp(name, "chars") == 0) *base = LUNET_BPE_CHARS;
   else if (name && strcmp(name, "bytes") == 0) *base = LUNET_BPE_BYTES;
   else return lunet_bpe_fail_(err, "base = \"%s\", expected \"chars\" or \"bytes\"", name ? name : "(none)");
@@ -750,6 +753,8 @@ static inline int lunet_bpe_unknown(const lunet_bpe *t) { return t->base == LUNE
 static inline int lunet_bpe_n_merges(const lunet_bpe *t) { return t->n_symbols - t->n_base; }
 
 static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *right, int64_t *count) {
+  *left = *right = -1;
+  if (count) *count = 0;
   if (k < 0 || k >= t->n_symbols - t->n_base) return -1;
   *left = t->pair[2 * k];
   *right = t->pair[2 * k + 1];
@@ -758,6 +763,7 @@ static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *rig
 }
 
 static inline const char *lunet_bpe_symbol(const lunet_bpe *t, int id, size_t *len) {
+  *len = 0;
   if (id < 0 || id >= t->n_symbols) return NULL;
   *len = (size_t)(t->off[id + 1] - t->off[id]);
   return t->text + t->off[id];
