@@ -76,10 +76,10 @@ Test(bpe, course_example_merge_by_merge) {
   static const char *vocab[] = {"b,g,h,n,p,s,u", "b,g,h,n,p,s,u,ug", "b,g,h,n,p,s,u,ug,un",
                                 "b,g,h,n,p,s,u,ug,un,hug"};
   static const char *dict[4][5] = {
-    {"h,u,g", "p,u,g", "p,u,n", "b,u,n", "h,u,g,s"},
-    {"h,ug", "p,ug", "p,u,n", "b,u,n", "h,ug,s"},
-    {"h,ug", "p,ug", "p,un", "b,un", "h,ug,s"},
-    {"hug", "p,ug", "p,un", "b,un", "hug,s"},
+      {"h,u,g", "p,u,g", "p,u,n", "b,u,n", "h,u,g,s"},
+      {"h,ug", "p,ug", "p,u,n", "b,u,n", "h,ug,s"},
+      {"h,ug", "p,ug", "p,un", "b,un", "h,ug,s"},
+      {"hug", "p,ug", "p,un", "b,un", "hug,s"},
   };
   static const char *merged[3][2] = {{"u", "g"}, {"u", "n"}, {"h", "ug"}};
   static const int64_t counts[3] = {20, 16, 15};
@@ -92,7 +92,8 @@ Test(bpe, course_example_merge_by_merge) {
     cr_assert_eq(lunet_bpe_n_merges(t), m);
     cr_assert_str_eq(vocabulary(t, buf), vocab[m], "after %d merges", m);
     for (int w = 0; w < 5; w++)
-      cr_assert_str_eq(segment(t, course_words[w], buf), dict[m][w], "%s after %d merges", course_words[w], m);
+      cr_assert_str_eq(segment(t, course_words[w], buf), dict[m][w], "%s after %d merges",
+                       course_words[w], m);
     for (int k = 0; k < m; k++) {
       int left, right;
       int64_t count;
@@ -135,7 +136,9 @@ typedef struct ref {
   long long merged[REF_MAX_SYM];
 } ref;
 
-static int ref_is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+static int ref_is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 /* The text's words (runs of one kind; the test texts keep them short), each
 ** counted; `bytes` or valid UTF-8 characters as base symbols. */
@@ -145,7 +148,8 @@ static void ref_words(ref *r, const char *text, int bytes) {
     while (*q && ref_is_space(*q) == ref_is_space(*p)) q++;
     cr_assert_lt(q - p, 128, "test text: words shorter than LUNET_BPE_MAX_WORD");
     int w = 0;
-    while (w < r->n_words && (strlen(r->word[w]) != (size_t)(q - p) || strncmp(r->word[w], p, (size_t)(q - p))))
+    while (w < r->n_words &&
+           (strlen(r->word[w]) != (size_t)(q - p) || strncmp(r->word[w], p, (size_t)(q - p))))
       w++;
     if (w == r->n_words) {
       cr_assert_lt(r->n_words, REF_MAX_WORDS);
@@ -171,7 +175,8 @@ static void ref_words(ref *r, const char *text, int bytes) {
   }
   r->n_sym = 0;
   if (bytes) {
-    for (int b = 0; b < 256; b++) r->sym[r->n_sym++][0] = (char)b; /* byte 0 reads as "" but never occurs */
+    for (int b = 0; b < 256; b++)
+      r->sym[r->n_sym++][0] = (char)b; /* byte 0 reads as "" but never occurs */
   } else {
     strcpy(r->sym[r->n_sym++], "\xEF\xBF\xBD");
     qsort(chars, (size_t)n_chars, sizeof chars[0], (int (*)(const void *, const void *))strcmp);
@@ -182,7 +187,8 @@ static void ref_words(ref *r, const char *text, int bytes) {
     r->len[w] = 0;
     for (const unsigned char *s = (const unsigned char *)r->word[w]; *s;) {
       int n = bytes || *s < 0x80 ? 1 : *s < 0xE0 ? 2 : *s < 0xF0 ? 3 : 4, id = 0;
-      while (strlen(r->sym[id]) != (size_t)n || strncmp(r->sym[id], (const char *)s, (size_t)n)) id++;
+      while (strlen(r->sym[id]) != (size_t)n || strncmp(r->sym[id], (const char *)s, (size_t)n))
+        id++;
       r->seg[w][r->len[w]++] = id;
       s += n;
     }
@@ -227,9 +233,10 @@ static void ref_train(ref *r, int vocab) {
 /* ~n bytes of made-up prose: Zipf-like words, punctuation, accents, CJK,
 ** an emoji, and runs of spaces and newlines. */
 static char *prose(size_t n, uint32_t seed) {
-  static const char *w[] = {"the", "of", "and", "to", "in", "hacker", "program", "café", "naïve",
-                            "über", "日本語", "system", "bug", "hug", "hugs", "(see", "also)",
-                            "user's", "kernel", "🎉", "theory", "then", "there", "other"};
+  static const char *w[] = {"the",     "of",   "and",    "to",   "in",     "hacker",
+                            "program", "café", "naïve",  "über", "日本語", "system",
+                            "bug",     "hug",  "hugs",   "(see", "also)",  "user's",
+                            "kernel",  "🎉",    "theory", "then", "there",  "other"};
   const int nw = (int)(sizeof w / sizeof w[0]);
   char *s = malloc(n + 64);
   size_t at = 0;
@@ -240,7 +247,11 @@ static char *prose(size_t n, uint32_t seed) {
     at += (size_t)sprintf(s + at, "%s", w[k]);
     seed = seed * 1664525u + 1013904223u;
     int gap = (int)((seed >> 16) % 16);
-    at += (size_t)sprintf(s + at, "%s", gap == 0 ? "\n\n" : gap == 1 ? ",  " : gap == 2 ? ".\n" : " ");
+    at += (size_t)sprintf(s + at, "%s",
+                          gap == 0   ? "\n\n"
+                          : gap == 1 ? ",  "
+                          : gap == 2 ? ".\n"
+                                     : " ");
   }
   s[at] = '\0';
   return s;
@@ -255,7 +266,8 @@ static void same_as_reference(lunet_bpe_base base, int vocab) {
   lunet_bpe *t = lunet_bpe_train(text, strlen(text), vocab, base, err);
   cr_assert_not_null(t, "%s", err);
   cr_assert_eq(lunet_bpe_n_base(t), r.n_base);
-  cr_assert_eq(lunet_bpe_vocab_size(t), r.n_sym, "symbols: bpe.h %d, reference %d", lunet_bpe_vocab_size(t), r.n_sym);
+  cr_assert_eq(lunet_bpe_vocab_size(t), r.n_sym, "symbols: bpe.h %d, reference %d",
+               lunet_bpe_vocab_size(t), r.n_sym);
   cr_assert_gt(lunet_bpe_n_merges(t), 100, "the test should exercise many merges");
   for (int k = 0; k < lunet_bpe_n_merges(t); k++) {
     int left, right;
@@ -273,7 +285,8 @@ static void same_as_reference(lunet_bpe_base base, int vocab) {
     int32_t ids[130];
     int64_t n = lunet_bpe_encode(t, r.word[w], strlen(r.word[w]), ids, 130, err);
     cr_assert_eq(n, r.len[w], "word \"%s\"", r.word[w]);
-    for (int i = 0; i < n; i++) cr_assert_eq(ids[i], r.seg[w][i], "word \"%s\" symbol %d", r.word[w], i);
+    for (int i = 0; i < n; i++)
+      cr_assert_eq(ids[i], r.seg[w][i], "word \"%s\" symbol %d", r.word[w], i);
   }
   lunet_bpe_free(t);
   free(text);
@@ -326,7 +339,8 @@ Test(bpe, round_trip_bytes_any_input) {
   cr_assert_not_null(t, "%s", err);
   round_trip(t, text, strlen(text));
   round_trip(t, "", 0);
-  const char bad[] = "\xff\xfe\xc3(\xed\xa0\x80 \x00\x01\t\t\r\n the\xe6\x97"; /* invalid UTF-8, NUL */
+  const char bad[] =
+      "\xff\xfe\xc3(\xed\xa0\x80 \x00\x01\t\t\r\n the\xe6\x97"; /* invalid UTF-8, NUL */
   round_trip(t, bad, sizeof bad - 1);
   char all[512];
   for (int i = 0; i < 512; i++) all[i] = (char)(i * 7);
@@ -336,7 +350,9 @@ Test(bpe, round_trip_bytes_any_input) {
 }
 
 Test(bpe, chars_keep_invalid_bytes_seen_in_training) {
-  const char text[] = "a\xff" "b a\xff" "b \xc3\xa9\xc3";
+  const char text[] = "a\xff"
+                      "b a\xff"
+                      "b \xc3\xa9\xc3";
   lunet_bpe *t = lunet_bpe_train(text, sizeof text - 1, 100, LUNET_BPE_CHARS, err);
   cr_assert_not_null(t, "%s", err);
   cr_assert_eq(lunet_bpe_n_base(t), 7, "unknown, space, a, b, \\xc3, é, \\xff");
@@ -429,8 +445,9 @@ Test(bpe, the_course_example_file_reads_as_documented, .init = make_dir, .fini =
   cr_assert_eq(lunet_bpe_save(t, in_dir("tok.txt"), err), 0, "%s", err);
   size_t len;
   char *s = slurp(in_dir("tok.txt"), &len);
-  cr_assert_str_eq(s, "lunet-bpe 1\nbase chars\nsymbols 12\n0 \xEF\xBF\xBD\n1 \\x20\n2 b\n3 g\n4 h\n"
-                      "5 n\n6 p\n7 s\n8 u\n9 ug = 8 3 20\n10 un = 8 5 16\n11 hug = 4 9 15\n");
+  cr_assert_str_eq(s,
+                   "lunet-bpe 1\nbase chars\nsymbols 12\n0 \xEF\xBF\xBD\n1 \\x20\n2 b\n3 g\n4 h\n"
+                   "5 n\n6 p\n7 s\n8 u\n9 ug = 8 3 20\n10 un = 8 5 16\n11 hug = 4 9 15\n");
   cr_assert_eq(access(in_dir("tok.txt.tmp"), F_OK), -1, "no temporary file left");
   free(s);
   lunet_bpe_free(t);
@@ -498,11 +515,15 @@ Test(bpe, a_damaged_file_is_refused_naming_it, .init = make_dir, .fini = remove_
           ":7: a merge's text is not its two parts' texts joined");
   refused("lunet-bpe 1\nbase chars\nsymbols 4\n0 \xEF\xBF\xBD\n1 a\n2 b\n3 ab = 1 3 7\n",
           ":7: expected a merge line");
-  refused("lunet-bpe 1\nbase chars\nsymbols 3\n0 \xEF\xBF\xBD\n1 b\n2 a\n", ":6: expected the unknown symbol");
-  refused("lunet-bpe 1\nbase chars\nsymbols 3\n0 \xEF\xBF\xBD\n2 a\n", ":5: expected the symbol line");
-  refused("lunet-bpe 1\nbase chars\nsymbols 2\n0 \xEF\xBF\xBD\n1 \\xZZ\n", ":5: a symbol's text is empty or has a bad");
+  refused("lunet-bpe 1\nbase chars\nsymbols 3\n0 \xEF\xBF\xBD\n1 b\n2 a\n",
+          ":6: expected the unknown symbol");
+  refused("lunet-bpe 1\nbase chars\nsymbols 3\n0 \xEF\xBF\xBD\n2 a\n",
+          ":5: expected the symbol line");
+  refused("lunet-bpe 1\nbase chars\nsymbols 2\n0 \xEF\xBF\xBD\n1 \\xZZ\n",
+          ":5: a symbol's text is empty or has a bad");
   refused("lunet-bpe 1\nbase bytes\nsymbols 256\n0 \\x00\n1 \\x02\n", ":5: expected byte ID");
-  refused("lunet-bpe 1\nbase chars\nsymbols 2\n0 \xEF\xBF\xBD\n1 a\n1 a\n", ":6: text after the last symbol");
+  refused("lunet-bpe 1\nbase chars\nsymbols 2\n0 \xEF\xBF\xBD\n1 a\n1 a\n",
+          ":6: text after the last symbol");
   cr_assert(strstr(err, "save it again"), "with what to do: %s", err);
   cr_assert_null(lunet_bpe_load(in_dir("absent.txt"), err));
   cr_assert(strstr(err, "absent.txt: cannot open it: No such file"), "%s", err);
@@ -510,7 +531,8 @@ Test(bpe, a_damaged_file_is_refused_naming_it, .init = make_dir, .fini = remove_
   cr_assert(strstr(err, "cannot read it"), "%s", err);
   t = lunet_bpe_train("ab", 2, 10, LUNET_BPE_CHARS, err);
   cr_assert_eq(lunet_bpe_save(t, "/nonexistent-lunet-dir/tok.txt", err), -1);
-  cr_assert(strstr(err, "/nonexistent-lunet-dir/tok.txt: cannot create") && strstr(err, "does the folder exist"),
+  cr_assert(strstr(err, "/nonexistent-lunet-dir/tok.txt: cannot create") &&
+                strstr(err, "does the folder exist"),
             "%s", err);
   lunet_bpe_free(t);
 }
@@ -520,14 +542,16 @@ Test(bpe, a_damaged_file_is_refused_naming_it, .init = make_dir, .fini = remove_
 /* ~n bytes of 20000 made-up words of 1 to 4 syllables, drawn by Zipf's
 ** law (word k about as often as 1 / k), as English words are. */
 static char *zipf_text(size_t n, uint32_t seed) {
-  static const char *syl[] = {"th", "e", "an", "in", "er", "on", "re", "at", "ou", "st", "ing", "al",
-                              "b", "k", "ment", "pro", "qu", "x", "y", "ze", "or", "is", "ly", "ed"};
+  static const char *syl[] = {"th", "e",  "an",  "in", "er", "on", "re",   "at",
+                              "ou", "st", "ing", "al", "b",  "k",  "ment", "pro",
+                              "qu", "x",  "y",   "ze", "or", "is", "ly",   "ed"};
   char *s = malloc(n + 64);
   size_t at = 0;
   while (at < n) {
     seed = seed * 1664525u + 1013904223u;
     uint32_t k = (uint32_t)exp((seed >> 8) / 16777216.0 * log(20000.0)), h = k * 2654435761u;
-    for (uint32_t i = 0, m = 1 + h % 4; i < m; i++, h /= 24) at += (size_t)sprintf(s + at, "%s", syl[h % 24]);
+    for (uint32_t i = 0, m = 1 + h % 4; i < m; i++, h /= 24)
+      at += (size_t)sprintf(s + at, "%s", syl[h % 24]);
     s[at++] = k % 11 == 0 ? '\n' : ' ';
   }
   s[at] = '\0';

@@ -48,6 +48,8 @@ ParameterizedTestParameters(lua, scripts) {
     {"graph.lua"},           /* lunet.graph: two-input nodes and models; sequential is sugar */
     {"gradients.lua"},       /* model:gradients vs finite differences; lunet.trainer = lunet.train */
     {"tokens.lua"},          /* token ids into embedding; ids checked; float layers refuse them */
+    {"bpe.lua"},             /* lunet.bpe: the course's example, round trips, save/load */
+    {"script_bpe.lua"},      /* scripts/bpe.lua --quick: tokens per character fall with the vocabulary */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

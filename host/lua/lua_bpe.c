@@ -18,7 +18,9 @@
 
 #define MT_BPE "lunet.bpe"
 
-typedef struct lbpe { lunet_bpe *t; } lbpe;
+typedef struct lbpe {
+  lunet_bpe *t;
+} lbpe;
 
 static lunet_bpe *check_bpe(lua_State *L) {
   lbpe *u = luaL_checkudata(L, 1, MT_BPE);
@@ -70,7 +72,8 @@ static void push_file(lua_State *L, const char *fn, const char *path) {
   int code;
   if (n < 0) snprintf(why, sizeof why, "%s", gzerror(f, &code));
   gzclose(f);
-  if (n < 0) luaL_error(L, "%s: cannot read %s: %s (a folder, or a damaged gzip file?)", fn, path, why);
+  if (n < 0)
+    luaL_error(L, "%s: cannot read %s: %s (a folder, or a damaged gzip file?)", fn, path, why);
   luaL_pushresult(&b);
 }
 
@@ -96,8 +99,10 @@ static int l_train(lua_State *L) {
   int ok;
   lua_Integer vocab = lua_tointegerx(L, 4, &ok);
   if (!ok || vocab < 1 || vocab > INT32_MAX)
-    return luaL_error(L, "%s: vocab = %s, expected the vocabulary size, an integer (base symbols "
-                      "included: at least 257 with base = \"bytes\")", fn, luaL_tolstring(L, 4, NULL));
+    return luaL_error(L,
+                      "%s: vocab = %s, expected the vocabulary size, an integer (base symbols "
+                      "included: at least 256 with base = \"bytes\")",
+                      fn, luaL_tolstring(L, 4, NULL));
   lunet_bpe_base base = LUNET_BPE_CHARS;
   if (!lua_isnil(L, 5) && lunet_bpe_base_parse(lua_tostring(L, 5), &base, err))
     return luaL_error(L, "%s: %s", fn, err);
@@ -227,9 +232,14 @@ static int t_tostring(lua_State *L) {
 }
 
 void lbpe_register(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    {"encode", t_encode}, {"decode", t_decode}, {"tokens", t_tokens}, {"merges", t_merges},
-    {"vocab_size", t_vocab_size}, {"base", t_base}, {"save", t_save}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"encode", t_encode},
+                                     {"decode", t_decode},
+                                     {"tokens", t_tokens},
+                                     {"merges", t_merges},
+                                     {"vocab_size", t_vocab_size},
+                                     {"base", t_base},
+                                     {"save", t_save},
+                                     {NULL, NULL}};
   static const luaL_Reg fns[] = {{"train", l_train}, {"load", l_load}, {NULL, NULL}};
   luaL_newmetatable(L, MT_BPE);
   luaL_newlib(L, methods);

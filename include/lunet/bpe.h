@@ -75,10 +75,12 @@
 #define LUNET_BPE_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* fsync */
 
 #define LUNET_BPE_ERROR 512 /* room for any message written into err */
 
@@ -114,8 +116,7 @@ static inline int lunet_bpe_unknown(const lunet_bpe *t);    /* 0 for chars, -1 f
 ** *count (may be NULL) is the pair's count when it was merged. -1 (and
 ** *left = *right = -1) for k outside 0..n_merges-1. */
 static inline int lunet_bpe_n_merges(const lunet_bpe *t);
-static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *right,
-                                  int64_t *count);
+static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *right, int64_t *count);
 
 /* The bytes symbol `id` stands for (not NUL-terminated), *len of them;
 ** NULL (and *len = 0) for an id outside 0..vocab_size-1. */
@@ -147,14 +148,9 @@ static inline lunet_bpe *lunet_bpe_load(const char *path, char *err);
 ** (the NUL not counted); free() them. NULL after an error naming the file. */
 static inline char *lunet_bpe_read_file(const char *path, size_t *len, char *err);
 
-
 /* ======================================================================== */
 /* The implementation. Names ending in _ are private.                       */
 /* ======================================================================== */
-
-#include <limits.h>
-#include <stdarg.h>
-#include <unistd.h>
 
 /* The longest word in bytes: a longer run is cut, at a character's edge, into
 ** pieces of at most this many bytes, in training and in encoding alike; it
@@ -170,6 +166,17 @@ static inline int lunet_bpe_fail_(char *err, const char *fmt, ...) {
     va_end(ap);
   }
   return -1;
+}
+
+/* Array p of *cap elements of `size` bytes, grown (doubling) to hold at
+** least `need`; NULL when out of memory (p then keeps its elements). */
+static inline void *lunet_bpe_grow_(void *p, size_t need, size_t *cap, size_t size) {
+  if (need <= *cap) return p;
+  size_t c = *cap ? *cap : 16;
+  while (c < need) c *= 2;
+  void *q = realloc(p, c * size);
+  if (q) *cap = c;
+  return q;
 }
 
 /* ---- a hash map from uint64 keys to int64 values (open addressing) ------ */
@@ -258,9 +265,9 @@ static inline uint64_t lunet_bpe_pair_key_(int32_t left, int32_t right) {
 typedef struct lunet_bpe_words_ {
   const char **p; /* word i is p[i][0..len[i]) (in the caller's text) */
   int32_t *len;
-  int64_t *val;   /* the caller's number per word (a count, an offset) */
+  int64_t *val; /* the caller's number per word (a count, an offset) */
   size_t n, cap;
-  int32_t *slot;  /* nslot (a power of two) word indices, -1 when free */
+  int32_t *slot; /* nslot (a power of two) word indices, -1 when free */
   size_t nslot;
 } lunet_bpe_words_;
 
@@ -271,13 +278,14 @@ static inline size_t lunet_bpe_fnv_(const char *s, int32_t len) { /* FNV-1a */
 }
 
 static inline size_t lunet_bpe_word_slot_(const lunet_bpe_words_ *w, const int32_t *slot,
-                                         size_t nslot, const char *s, int32_t len) {
+                                          size_t nslot, const char *s, int32_t len) {
   size_t i = lunet_bpe_fnv_(s, len) & (nslot - 1);
   for (; slot[i] >= 0; i = (i + 1) & (nslot - 1))
     if (w->len[slot[i]] == len && memcmp(w->p[slot[i]], s, (size_t)len) == 0) break;
   return i;
 }
 
+/* Doubles the room for words, and rebuilds the slots for it. */
 static inline int lunet_bpe_words_grow_(lunet_bpe_words_ *w) {
   size_t cap = w->cap ? 2 * w->cap : 256, nslot = 2 * cap;
   const char **p = realloc((void *)w->p, cap * sizeof *p);
@@ -292,7 +300,8 @@ static inline int lunet_bpe_words_grow_(lunet_bpe_words_ *w) {
     return -1;
   }
   memset(slot, 0xff, nslot * sizeof *slot); /* every slot -1 */
-  for (size_t i = 0; i < w->n; i++) slot[lunet_bpe_word_slot_(w, slot, nslot, w->p[i], w->len[i])] = (int32_t)i;
+  for (size_t i = 0; i < w->n; i++)
+    slot[lunet_bpe_word_slot_(w, slot, nslot, w->p[i], w->len[i])] = (int32_t)i;
   free(w->slot);
   w->slot = slot;
   w->nslot = nslot;
@@ -332,7 +341,10 @@ static inline int lunet_bpe_space_(unsigned char c) { return c == ' ' || (c >= '
 ** U+10FFFF), else 1 (ASCII, or a byte that starts no valid character). */
 static inline int lunet_bpe_char_len_(const unsigned char *s, size_t n) {
   unsigned c = s[0], lo = 0x80, hi = 0xBF;
-  int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 1;
+  int len = 1;
+  if (c >= 0xC2 && c <= 0xDF) len = 2;
+  if (c >= 0xE0 && c <= 0xEF) len = 3;
+  if (c >= 0xF0 && c <= 0xF4) len = 4;
   if (len == 1 || (size_t)len > n) return 1;
   if (c == 0xE0) lo = 0xA0;
   if (c == 0xED) hi = 0x9F;
@@ -374,11 +386,11 @@ struct lunet_bpe {
   int n_base, n_symbols, cap; /* base symbols, all symbols, room for */
   char *text;                 /* every symbol's bytes, end to end */
   size_t text_cap;
-  int64_t *off;               /* symbol i is text[off[i] .. off[i + 1]) */
-  int32_t *pair;              /* merge k joins pair[2k] and pair[2k + 1] */
-  int64_t *count;             /* merge k's pair count when it was merged */
-  lunet_bpe_map_ chars;       /* chars base: character key -> id */
-  lunet_bpe_map_ rank;        /* pair key -> merge k */
+  int64_t *off;         /* symbol i is text[off[i] .. off[i + 1]) */
+  int32_t *pair;        /* merge k joins pair[2k] and pair[2k + 1] */
+  int64_t *count;       /* merge k's pair count when it was merged */
+  lunet_bpe_map_ chars; /* chars base: character key -> id */
+  lunet_bpe_map_ rank;  /* pair key -> merge k */
 };
 
 static inline void lunet_bpe_free(lunet_bpe *t) {
@@ -429,7 +441,8 @@ static inline int lunet_bpe_add_base_(lunet_bpe *t, const char *s, size_t n) {
 
 /* Appends the merge of symbols `left` and `right`; its id, or -1. */
 static inline int lunet_bpe_add_merge_(lunet_bpe *t, int32_t left, int32_t right, int64_t count) {
-  size_t nl = (size_t)(t->off[left + 1] - t->off[left]), nr = (size_t)(t->off[right + 1] - t->off[right]);
+  size_t nl = (size_t)(t->off[left + 1] - t->off[left]),
+         nr = (size_t)(t->off[right + 1] - t->off[right]);
   int added, k = t->n_symbols - t->n_base;
   if (t->n_symbols == t->cap || lunet_bpe_reserve_(t, nl + nr)) return -1;
   int64_t *r = lunet_bpe_map_put_(&t->rank, lunet_bpe_pair_key_(left, right), k, &added);
@@ -445,7 +458,8 @@ static inline int lunet_bpe_add_merge_(lunet_bpe *t, int32_t left, int32_t right
 }
 
 /* The base symbols of word s[0..len) into out[] (room for len); their number. */
-static inline int lunet_bpe_base_symbols_(const lunet_bpe *t, const char *s, int len, int32_t *out) {
+static inline int lunet_bpe_base_symbols_(const lunet_bpe *t, const char *s, int len,
+                                          int32_t *out) {
   const unsigned char *u = (const unsigned char *)s;
   int n = 0;
   for (int i = 0; i < len; n++) {
@@ -493,8 +507,9 @@ static inline int lunet_bpe_encode_word_(const lunet_bpe *t, const char *s, int 
 
 typedef struct lunet_bpe_pair_ {
   int32_t left, right;
-  int64_t count;      /* occurrences, each weighted by its word's count */
-  int32_t *word, n, cap; /* words that may hold it (checked before use) */
+  int64_t count; /* occurrences, each weighted by its word's count */
+  int32_t *word; /* the words that may hold it (checked before use) */
+  size_t n, cap;
 } lunet_bpe_pair_;
 
 typedef struct lunet_bpe_entry_ { /* a heap entry: a pair's count when pushed */
@@ -503,7 +518,7 @@ typedef struct lunet_bpe_entry_ { /* a heap entry: a pair's count when pushed */
 } lunet_bpe_entry_;
 
 typedef struct lunet_bpe_learner_ {
-  int32_t *sym;       /* the words' symbols, word i at sym[start[i] ..][0..len[i]) */
+  int32_t *sym; /* the words' symbols, word i at sym[start[i] ..][0..len[i]) */
   int64_t *start;
   int32_t *len;
   const int64_t *wcount;
@@ -512,7 +527,7 @@ typedef struct lunet_bpe_learner_ {
   size_t n_pairs, cap_pairs;
   lunet_bpe_entry_ *heap; /* the best pair first; stale counts are fixed when popped */
   size_t n_heap, cap_heap;
-  size_t fresh;           /* pairs[fresh ..] were made by the current merge */
+  size_t fresh; /* pairs[fresh ..] were made by the current merge */
 } lunet_bpe_learner_;
 
 static inline int lunet_bpe_before_(lunet_bpe_entry_ a, lunet_bpe_entry_ b) {
@@ -520,16 +535,13 @@ static inline int lunet_bpe_before_(lunet_bpe_entry_ a, lunet_bpe_entry_ b) {
 }
 
 static inline int lunet_bpe_push_(lunet_bpe_learner_ *L, int64_t count, uint64_t key) {
-  if (L->n_heap == L->cap_heap) {
-    size_t cap = L->cap_heap ? 2 * L->cap_heap : 1024;
-    lunet_bpe_entry_ *h = realloc(L->heap, cap * sizeof *h);
-    if (!h) return -1;
-    L->heap = h;
-    L->cap_heap = cap;
-  }
+  lunet_bpe_entry_ *h = lunet_bpe_grow_(L->heap, L->n_heap + 1, &L->cap_heap, sizeof *h);
+  if (!h) return -1;
+  L->heap = h;
   size_t i = L->n_heap++;
   lunet_bpe_entry_ e = {count, key};
-  for (; i > 0 && lunet_bpe_before_(e, L->heap[(i - 1) / 2]); i = (i - 1) / 2) L->heap[i] = L->heap[(i - 1) / 2];
+  for (; i > 0 && lunet_bpe_before_(e, L->heap[(i - 1) / 2]); i = (i - 1) / 2)
+    L->heap[i] = L->heap[(i - 1) / 2];
   L->heap[i] = e;
   return 0;
 }
@@ -551,28 +563,21 @@ static inline lunet_bpe_entry_ lunet_bpe_pop_(lunet_bpe_learner_ *L) {
 static inline int lunet_bpe_count_(lunet_bpe_learner_ *L, int32_t a, int32_t b, int64_t delta,
                                    int32_t word) {
   int added;
-  int64_t *ix = lunet_bpe_map_put_(&L->index, lunet_bpe_pair_key_(a, b), (int64_t)L->n_pairs, &added);
+  int64_t *ix =
+      lunet_bpe_map_put_(&L->index, lunet_bpe_pair_key_(a, b), (int64_t)L->n_pairs, &added);
   if (!ix) return -1;
   if (added) {
-    if (L->n_pairs == L->cap_pairs) {
-      size_t cap = L->cap_pairs ? 2 * L->cap_pairs : 1024;
-      lunet_bpe_pair_ *p = realloc(L->pairs, cap * sizeof *p);
-      if (!p) return -1;
-      L->pairs = p;
-      L->cap_pairs = cap;
-    }
+    lunet_bpe_pair_ *p = lunet_bpe_grow_(L->pairs, L->n_pairs + 1, &L->cap_pairs, sizeof *p);
+    if (!p) return -1;
+    L->pairs = p;
     L->pairs[L->n_pairs++] = (lunet_bpe_pair_){a, b, 0, NULL, 0, 0};
   }
   lunet_bpe_pair_ *p = &L->pairs[*ix];
   p->count += delta;
   if (word < 0 || (p->n && p->word[p->n - 1] == word)) return 0;
-  if (p->n == p->cap) {
-    int32_t cap = p->cap ? 2 * p->cap : 4;
-    int32_t *w = realloc(p->word, (size_t)cap * sizeof *w);
-    if (!w) return -1;
-    p->word = w;
-    p->cap = cap;
-  }
+  int32_t *w = lunet_bpe_grow_(p->word, p->n + 1, &p->cap, sizeof *w);
+  if (!w) return -1;
+  p->word = w;
   p->word[p->n++] = word;
   return 0;
 }
@@ -581,13 +586,15 @@ static inline int lunet_bpe_count_(lunet_bpe_learner_ *L, int32_t a, int32_t b, 
 static inline int lunet_bpe_push_fresh_(lunet_bpe_learner_ *L) {
   for (; L->fresh < L->n_pairs; L->fresh++) {
     const lunet_bpe_pair_ *p = &L->pairs[L->fresh];
-    if (p->count > 0 && lunet_bpe_push_(L, p->count, lunet_bpe_pair_key_(p->left, p->right))) return -1;
+    if (p->count > 0 && lunet_bpe_push_(L, p->count, lunet_bpe_pair_key_(p->left, p->right)))
+      return -1;
   }
   return 0;
 }
 
 /* Merges (a, b) into id in word i, moving the pair counts with it. */
-static inline int lunet_bpe_merge_word_(lunet_bpe_learner_ *L, size_t i, int32_t a, int32_t b, int32_t id) {
+static inline int lunet_bpe_merge_word_(lunet_bpe_learner_ *L, size_t i, int32_t a, int32_t b,
+                                        int32_t id) {
   int32_t *s = L->sym + L->start[i], n = L->len[i];
   int64_t c = L->wcount[i];
   int found = 0;
@@ -647,7 +654,7 @@ static inline int lunet_bpe_learn_(lunet_bpe *t, lunet_bpe_learner_ *L, int voca
     }
     int id = lunet_bpe_add_merge_(t, best.left, best.right, best.count);
     if (id < 0) return -1;
-    for (int32_t k = 0; k < best.n; k++) /* (a, b)'s own list does not grow meanwhile */
+    for (size_t k = 0; k < best.n; k++) /* (a, b)'s own list does not grow meanwhile */
       if (lunet_bpe_merge_word_(L, (size_t)best.word[k], best.left, best.right, id)) return -1;
     free(best.word);
     L->pairs[ix].word = NULL;
@@ -684,8 +691,10 @@ static inline lunet_bpe *lunet_bpe_alphabet_(const lunet_bpe_words_ *w, lunet_bp
   }
   int n_base = base == LUNET_BPE_BYTES ? 256 : 1 + (int)n;
   if (ok) ok = (t = lunet_bpe_new_(base, cap > n_base ? cap : n_base)) != NULL;
-  for (int b = 0; ok && base == LUNET_BPE_BYTES && b < 256; b++) ok = lunet_bpe_add_base_(t, (char[]){(char)b}, 1) >= 0;
-  if (ok && base == LUNET_BPE_CHARS) ok = lunet_bpe_add_base_(t, "\xEF\xBF\xBD", 3) >= 0; /* U+FFFD */
+  for (int b = 0; ok && base == LUNET_BPE_BYTES && b < 256; b++)
+    ok = lunet_bpe_add_base_(t, (char[]){(char)b}, 1) >= 0;
+  if (ok && base == LUNET_BPE_CHARS)
+    ok = lunet_bpe_add_base_(t, "\xEF\xBF\xBD", 3) >= 0; /* U+FFFD */
   for (size_t i = 0; ok && i < n; i++) {
     unsigned char s[4];
     for (int k = 0; k < 4; k++) s[k] = (unsigned char)(keys[i] >> (24 - 8 * k));
@@ -702,7 +711,8 @@ static inline lunet_bpe *lunet_bpe_alphabet_(const lunet_bpe_words_ *w, lunet_bp
 static inline lunet_bpe *lunet_bpe_train(const char *text, size_t len, int vocab,
                                          lunet_bpe_base base, char *err) {
   if (!text && len) return lunet_bpe_fail_(err, "no text (NULL) of %zu bytes", len), NULL;
-  if (vocab < 1) return lunet_bpe_fail_(err, "vocab = %d, expected a size of at least 1", vocab), NULL;
+  if (vocab < 1)
+    return lunet_bpe_fail_(err, "vocab = %d, expected a size of at least 1", vocab), NULL;
   if (base != LUNET_BPE_CHARS && base != LUNET_BPE_BYTES)
     return lunet_bpe_fail_(err, "base alphabet %d, expected chars or bytes", (int)base), NULL;
   lunet_bpe_words_ w = {0};
@@ -720,9 +730,12 @@ static inline lunet_bpe *lunet_bpe_train(const char *text, size_t len, int vocab
   int cap = (size_t)vocab < 256 + symbols ? vocab : (int)(256 + symbols);
   if (ok) ok = (t = lunet_bpe_alphabet_(&w, base, cap)) != NULL;
   if (ok && vocab < t->n_base) {
-    lunet_bpe_fail_(err, "vocab = %d is smaller than the base alphabet of %d symbols (%s); "
-                    "expected vocab >= %d", vocab, t->n_base,
-                    base == LUNET_BPE_BYTES ? "the 256 bytes" : "the characters seen + unknown", t->n_base);
+    lunet_bpe_fail_(err,
+                    "vocab = %d is smaller than the base alphabet of %d symbols (%s); "
+                    "expected vocab >= %d",
+                    vocab, t->n_base,
+                    base == LUNET_BPE_BYTES ? "the 256 bytes" : "the characters seen + unknown",
+                    t->n_base);
     lunet_bpe_free(t);
     lunet_bpe_words_free_(&w);
     return NULL;
@@ -740,19 +753,26 @@ static inline lunet_bpe *lunet_bpe_train(const char *text, size_t len, int vocab
 
 static inline int lunet_bpe_base_parse(const char *name, lunet_bpe_base *base, char *err) {
   *base = LUNET_BPE_CHARS;
-  if (name && strcmp(name, "chars") == 0) *base = LUNET_BPE_CHARS;
-  else if (name && strcmp(name, "bytes") == 0) *base = LUNET_BPE_BYTES;
-  else return lunet_bpe_fail_(err, "base = \"%s\", expected \"chars\" or \"bytes\"", name ? name : "(none)");
+  if (name && strcmp(name, "chars") == 0)
+    *base = LUNET_BPE_CHARS;
+  else if (name && strcmp(name, "bytes") == 0)
+    *base = LUNET_BPE_BYTES;
+  else
+    return lunet_bpe_fail_(err, "base = \"%s\", expected \"chars\" or \"bytes\"",
+                           name ? name : "(none)");
   return 0;
 }
 
 static inline lunet_bpe_base lunet_bpe_base_of(const lunet_bpe *t) { return t->base; }
 static inline int lunet_bpe_vocab_size(const lunet_bpe *t) { return t->n_symbols; }
 static inline int lunet_bpe_n_base(const lunet_bpe *t) { return t->n_base; }
-static inline int lunet_bpe_unknown(const lunet_bpe *t) { return t->base == LUNET_BPE_CHARS ? 0 : -1; }
+static inline int lunet_bpe_unknown(const lunet_bpe *t) {
+  return t->base == LUNET_BPE_CHARS ? 0 : -1;
+}
 static inline int lunet_bpe_n_merges(const lunet_bpe *t) { return t->n_symbols - t->n_base; }
 
-static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *right, int64_t *count) {
+static inline int lunet_bpe_merge(const lunet_bpe *t, int k, int *left, int *right,
+                                  int64_t *count) {
   *left = *right = -1;
   if (count) *count = 0;
   if (k < 0 || k >= t->n_symbols - t->n_base) return -1;
@@ -782,12 +802,9 @@ static inline int64_t lunet_bpe_encode(const lunet_bpe *t, const char *text, siz
     if (k < 0) goto nomem;
     if (added) { /* a new word: encode it once */
       int m = lunet_bpe_encode_word_(t, text + i, (int)(e - i), word);
-      if (n_done + (size_t)m > cap_done) {
-        cap_done = 2 * (n_done + (size_t)m) + 1024;
-        int32_t *d = realloc(done, cap_done * sizeof *d);
-        if (!d) goto nomem;
-        done = d;
-      }
+      int32_t *d = lunet_bpe_grow_(done, n_done + (size_t)m, &cap_done, sizeof *d);
+      if (!d) goto nomem;
+      done = d;
       seen.val[k] = (int64_t)n_done;
       memcpy(done + n_done, word, (size_t)m * sizeof *word);
       n_done += (size_t)m;
@@ -810,8 +827,9 @@ static inline int64_t lunet_bpe_decode(const lunet_bpe *t, const int32_t *ids, i
   int64_t len = 0;
   for (int64_t i = 0; i < n; i++) {
     if (ids[i] < 0 || ids[i] >= t->n_symbols)
-      return lunet_bpe_fail_(err, "token id %d (position %lld) is outside the vocabulary, expected 0..%d",
-                             (int)ids[i], (long long)i, t->n_symbols - 1);
+      return lunet_bpe_fail_(
+          err, "token id %d (position %lld) is outside the vocabulary, expected 0..%d", (int)ids[i],
+          (long long)i, t->n_symbols - 1);
     int64_t m = t->off[ids[i] + 1] - t->off[ids[i]];
     if (len + m < cap) memcpy(text + len, t->text + t->off[ids[i]], (size_t)m);
     len += m;
@@ -828,9 +846,12 @@ static inline void lunet_bpe_put_text_(FILE *f, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
   for (size_t i = 0; i < n;) {
     size_t c = (size_t)lunet_bpe_char_len_(u + i, n - i);
-    if (c > 1) fwrite(s + i, 1, c, f);
-    else if (u[i] > ' ' && u[i] < 0x7f && u[i] != '\\') fputc(u[i], f);
-    else fprintf(f, "\\x%02x", u[i]);
+    if (c > 1)
+      fwrite(s + i, 1, c, f);
+    else if (u[i] > ' ' && u[i] < 0x7f && u[i] != '\\')
+      fputc(u[i], f);
+    else
+      fprintf(f, "\\x%02x", u[i]);
     i += c;
   }
 }
@@ -854,13 +875,15 @@ static inline int lunet_bpe_write_(const lunet_bpe *t, FILE *f) {
 }
 
 static inline int lunet_bpe_save(const lunet_bpe *t, const char *path, char *err) {
-  if (!path || !*path) return lunet_bpe_fail_(err, "the path is empty; give the file to write, such as \"bpe.txt\"");
+  if (!path || !*path)
+    return lunet_bpe_fail_(err, "the path is empty; give the file to write, such as \"bpe.txt\"");
   char tmp[4096];
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
     return lunet_bpe_fail_(err, "%s: path too long (at most %zu bytes)", path, sizeof tmp - 5);
   FILE *f = fopen(tmp, "wb");
   if (!f)
-    return lunet_bpe_fail_(err, "%s: cannot create %s: %s (does the folder exist and is it writable?)",
+    return lunet_bpe_fail_(err,
+                           "%s: cannot create %s: %s (does the folder exist and is it writable?)",
                            path, tmp, strerror(errno));
   errno = 0;
   int e = lunet_bpe_write_(t, f);
@@ -868,8 +891,10 @@ static inline int lunet_bpe_save(const lunet_bpe *t, const char *path, char *err
   if (!e && rename(tmp, path) != 0) e = errno;
   if (!e) return 0;
   remove(tmp);
-  return lunet_bpe_fail_(err, "%s: writing it (through %s) failed: %s (is the disk full or the folder "
-                         "read-only?)", path, tmp, strerror(e));
+  return lunet_bpe_fail_(err,
+                         "%s: writing it (through %s) failed: %s (is the disk full or the folder "
+                         "read-only?)",
+                         path, tmp, strerror(e));
 }
 
 /* The reader's place in the file, for messages. */
@@ -881,8 +906,10 @@ typedef struct lunet_bpe_reader_ {
 } lunet_bpe_reader_;
 
 static inline int lunet_bpe_bad_(lunet_bpe_reader_ *r, const char *what) {
-  return lunet_bpe_fail_(r->err, "%s:%d: %s; the file is not a tokenizer saved by tok:save, or it was "
-                         "cut or edited (train and save it again)", r->path, r->line, what);
+  return lunet_bpe_fail_(r->err,
+                         "%s:%d: %s; the file is not a tokenizer saved by tok:save, or it was "
+                         "cut or edited (train and save it again)",
+                         r->path, r->line, what);
 }
 
 /* The next line, NUL-terminated in place; NULL at the end of the file. */
@@ -917,7 +944,8 @@ static inline int lunet_bpe_read_symbol_(lunet_bpe_reader_ *r, lunet_bpe *t, int
   char *s = lunet_bpe_line_(r), *text, *rest;
   if (!s) return lunet_bpe_bad_(r, "the file ends before its last symbol");
   long id = strtol(s, &text, 10);
-  if (id != i || *text != ' ' || !text[1]) return lunet_bpe_bad_(r, "expected the symbol line \"ID TEXT\" of the next id");
+  if (id != i || *text != ' ' || !text[1])
+    return lunet_bpe_bad_(r, "expected the symbol line \"ID TEXT\" of the next id");
   rest = strchr(++text, ' ');
   if (rest) *rest++ = '\0';
   int n = lunet_bpe_unescape_(text);
@@ -925,31 +953,42 @@ static inline int lunet_bpe_read_symbol_(lunet_bpe_reader_ *r, lunet_bpe *t, int
   if (!rest) {
     const unsigned char *u = (const unsigned char *)text;
     int ok = !*merges;
-    if (t->base == LUNET_BPE_BYTES) ok = ok && n == 1 && u[0] == i;
-    else if (i == 0) ok = ok && n == 3 && memcmp(text, "\xEF\xBF\xBD", 3) == 0;
-    else ok = ok && lunet_bpe_char_len_(u, (size_t)n) == n &&
-              (i == 1 || lunet_bpe_char_key_(u, n) > lunet_bpe_char_key_((const unsigned char *)t->text + t->off[i - 1], (int)(t->off[i] - t->off[i - 1])));
+    if (t->base == LUNET_BPE_BYTES)
+      ok = ok && n == 1 && u[0] == i;
+    else if (i == 0)
+      ok = ok && n == 3 && memcmp(text, "\xEF\xBF\xBD", 3) == 0;
+    else
+      ok = ok && lunet_bpe_char_len_(u, (size_t)n) == n &&
+           (i == 1 || lunet_bpe_char_key_(u, n) >
+                          lunet_bpe_char_key_((const unsigned char *)t->text + t->off[i - 1],
+                                              (int)(t->off[i] - t->off[i - 1])));
     if (!ok)
-      return lunet_bpe_bad_(r, t->base == LUNET_BPE_BYTES ? "expected byte ID as base symbol ID (ids 0..255)"
-                               : "expected the unknown symbol \\xef\\xbf\\xbd as id 0, then one character a line, "
-                                 "in increasing order, before the merges");
+      return lunet_bpe_bad_(
+          r,
+          t->base == LUNET_BPE_BYTES
+              ? "expected byte ID as base symbol ID (ids 0..255)"
+              : "expected the unknown symbol \\xef\\xbf\\xbd as id 0, then one character a line, "
+                "in increasing order, before the merges");
     int added;
     if (lunet_bpe_add_base_(t, text, (size_t)n) < 0 ||
-        (t->base == LUNET_BPE_CHARS && i > 0 && !lunet_bpe_map_put_(&t->chars, lunet_bpe_char_key_(u, n), i, &added)))
+        (t->base == LUNET_BPE_CHARS && i > 0 &&
+         !lunet_bpe_map_put_(&t->chars, lunet_bpe_char_key_(u, n), i, &added)))
       return lunet_bpe_fail_(r->err, "%s: out of memory loading it", r->path);
     return 0;
   }
   long left, right;
   long long count;
   char tail;
-  if (sscanf(rest, "= %ld %ld %lld %c", &left, &right, &count, &tail) != 3 || left < 0 || right < 0 ||
-      left >= i || right >= i || count < 0)
-    return lunet_bpe_bad_(r, "expected a merge line \"ID TEXT = LEFT RIGHT COUNT\" joining two earlier ids");
+  if (sscanf(rest, "= %ld %ld %lld %c", &left, &right, &count, &tail) != 3 || left < 0 ||
+      right < 0 || left >= i || right >= i || count < 0)
+    return lunet_bpe_bad_(
+        r, "expected a merge line \"ID TEXT = LEFT RIGHT COUNT\" joining two earlier ids");
   size_t nl = 0, nr = 0;
   const char *a = lunet_bpe_symbol(t, (int)left, &nl), *b = lunet_bpe_symbol(t, (int)right, &nr);
   if ((size_t)n != nl + nr || memcmp(text, a, nl) != 0 || memcmp(text + nl, b, nr) != 0)
     return lunet_bpe_bad_(r, "a merge's text is not its two parts' texts joined");
-  if (t->base == LUNET_BPE_BYTES && t->n_base != 256) return lunet_bpe_bad_(r, "expected the 256 bytes before the merges");
+  if (t->base == LUNET_BPE_BYTES && t->n_base != 256)
+    return lunet_bpe_bad_(r, "expected the 256 bytes before the merges");
   if (lunet_bpe_add_merge_(t, (int32_t)left, (int32_t)right, count) < 0)
     return lunet_bpe_fail_(r->err, "%s: out of memory loading it", r->path);
   *merges = 1;
@@ -959,7 +998,8 @@ static inline int lunet_bpe_read_symbol_(lunet_bpe_reader_ *r, lunet_bpe *t, int
 static inline lunet_bpe *lunet_bpe_parse_(lunet_bpe_reader_ *r) {
   char *s = lunet_bpe_line_(r), base[16];
   int n = 0, merges = 0;
-  if (!s || strcmp(s, "lunet-bpe 1") != 0) return lunet_bpe_bad_(r, "expected the first line \"lunet-bpe 1\""), NULL;
+  if (!s || strcmp(s, "lunet-bpe 1") != 0)
+    return lunet_bpe_bad_(r, "expected the first line \"lunet-bpe 1\""), NULL;
   s = lunet_bpe_line_(r);
   lunet_bpe_base b = LUNET_BPE_CHARS;
   if (!s || sscanf(s, "base %15s", base) != 1 || lunet_bpe_base_parse(base, &b, NULL))
@@ -974,16 +1014,21 @@ static inline lunet_bpe *lunet_bpe_parse_(lunet_bpe_reader_ *r) {
     lunet_bpe_free(t);
     return NULL;
   }
-  while ((s = lunet_bpe_line_(r)) && !*s) {}
+  while ((s = lunet_bpe_line_(r)) && !*s) {
+  }
   if (!s) return t;
   lunet_bpe_free(t);
   return lunet_bpe_bad_(r, "text after the last symbol"), NULL;
 }
 
 static inline char *lunet_bpe_read_file(const char *path, size_t *len, char *err) {
-  if (!path || !*path) return lunet_bpe_fail_(err, "the path is empty; give the file to read"), NULL;
+  if (!path || !*path)
+    return lunet_bpe_fail_(err, "the path is empty; give the file to read"), NULL;
   FILE *f = fopen(path, "rb");
-  if (!f) return lunet_bpe_fail_(err, "%s: cannot open it: %s (is the path right?)", path, strerror(errno)), NULL;
+  if (!f)
+    return lunet_bpe_fail_(err, "%s: cannot open it: %s (is the path right?)", path,
+                           strerror(errno)),
+           NULL;
   char *buf = NULL;
   size_t n = 0, cap = 0, got = 0;
   do {
