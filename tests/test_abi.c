@@ -320,6 +320,10 @@ Test(abi, dataset_defects_fail) {
   expect_in(text, "n_inputs = 9, expected 1 to 8");
   cr_expect_geq(check_text(pe, dtype, 1, text, sizeof text, NULL), 1, "%s", text);
   expect_in(text, "input 0 has dtype 2, expected float32 (0) or int32 token ids (1)");
+  param_given tokens[] = {P_STR("defect", "tokens")};
+  cr_expect_eq(check_text(pe, tokens, 1, text, sizeof text, NULL), 1, "%s", text);
+  expect_in(text, "token ids from 0, valid classes"); /* the samples themselves are fine */
+  expect_in(text, "s = decode(sample 0's ids) has 2 bytes, decode(encode(s)) 2 that differ");
 }
 
 /* ---- `lunet check` as a subprocess ------------------------------------- */

@@ -61,6 +61,11 @@
 **   Inputs. A layer of several inputs gets check_input's shapes (see
 **   check_layer_inputs); a layer that takes token ids gets valid random ids
 **   in [0, id_limit) as input 0, which has no gradient to compare.
+**
+**   Datasets. Samples are written in full, ids lie in [0, vocab), every
+**   target of class data is a class index (one per position for token
+**   data), two opens with the same parameters give the same samples bit for
+**   bit, and text data's decode and encode give back the text of sample 0.
 */
 #include "cli/check.h"
 
@@ -1222,6 +1227,13 @@ static void inputs_format(const lunet_dataset_info *info, char *buf, size_t sz) 
   }
 }
 
+/* The first of ids[0..n) outside [0, vocab), or -1. */
+static int64_t first_bad_id(const int32_t *ids, int64_t n, int64_t vocab) {
+  for (int64_t i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= vocab) return i;
+  return -1;
+}
+
 /* A batch as get() fills it: x[0..n_inputs) and y. */
 typedef struct samples {
   lunet_tensor x[LUNET_MAX_INPUTS], y;
@@ -1257,16 +1269,21 @@ static int samples_get(const lunet_plugin *p, data_fixture *d, const int64_t *id
   return p->dataset->get(d->self, idx, rows, s->x, &s->y);
 }
 
-/* What is wrong with the values get() wrote, or NULL. */
-static const char *samples_problem(const samples *s, int classes, char *buf, size_t sz) {
+/* What is wrong with the values get() wrote, or NULL. Ids lie below the
+** vocabulary when the data has one; with classes, every target element is a
+** class index (one per sample, or one per position of token data). */
+static const char *samples_problem(const samples *s, const lunet_dataset_info *info, char *buf,
+                                   size_t sz) {
+  int classes = info->classes;
+  int64_t vocab = info->vocab > 0 ? info->vocab : INT32_MAX;
   for (int k = 0; k < s->n_inputs; k++) {
     const lunet_tensor *x = &s->x[k];
     int64_t n = lunet_numel(&x->shape);
     for (int64_t i = 0; i < n; i++) {
-      if (x->dtype == LUNET_I32 ? x->i32[i] >= 0 : isfinite(x->f32[i])) continue;
+      if (x->dtype == LUNET_I32 ? x->i32[i] >= 0 && x->i32[i] < vocab : isfinite(x->f32[i])) continue;
       if (x->dtype == LUNET_I32)
         snprintf(buf, sz, "input %d element %lld is id %d; expected every element written, ids "
-                 "from 0", k, (long long)i, (int)x->i32[i]);
+                 "from 0 to vocab - 1 = %lld", k, (long long)i, (int)x->i32[i], (long long)vocab - 1);
       else
         snprintf(buf, sz, "input %d element %lld is %g; expected every element written, finite", k,
                  (long long)i, x->f32[i]);
@@ -1274,16 +1291,16 @@ static const char *samples_problem(const samples *s, int classes, char *buf, siz
     }
   }
   int64_t ny = lunet_numel(&s->y.shape), bad = first_non_finite(s->y.f32, ny);
-  int rows = s->y.shape.dim[0];
   if (bad >= 0) {
     snprintf(buf, sz, "target element %lld is %g; expected every element written, finite",
              (long long)bad, s->y.f32[bad]);
     return buf;
   }
-  for (int i = 0; i < rows && classes > 0 && ny == rows; i++) {
+  for (int64_t i = 0; i < ny && classes > 0; i++) {
     float c = s->y.f32[i];
     if (c >= 0 && c < (float)classes && c == floorf(c)) continue;
-    snprintf(buf, sz, "target %g is not a class index 0..%d", c, classes - 1);
+    snprintf(buf, sz, "target element %lld is %g, not a class index 0..%d", (long long)i, c,
+             classes - 1);
     return buf;
   }
   return NULL;
@@ -1351,6 +1368,98 @@ static void check_same_samples(tally *t, const lunet_plugin *p, const param_give
   data_close(&d, p);
 }
 
+/* The text of ids[0..n) from decode() into *text (malloc'ed): its length,
+** or -1 after an error. The first call has room for 16 bytes, the second
+** for what the first asked for, as the contract says. */
+static int64_t decode_all(const lunet_plugin *p, data_fixture *d, const int32_t *ids, int64_t n,
+                          char **text) {
+  int64_t cap = 16, len = -1;
+  for (int pass = 0; pass < 2; pass++) {
+    if (!(*text = malloc((size_t)cap))) break;
+    services_clear_error();
+    len = p->dataset->decode(d->self, ids, n, *text, cap);
+    if (len >= 0 && len < cap && (*text)[len] != '\0') {
+      services_error("decode returned length %lld without a NUL after the text", (long long)len);
+      return -1;
+    }
+    if (len < cap) break;
+    free(*text);
+    *text = NULL;
+    cap = len + 1;
+  }
+  if (len < 0 || !*text) {
+    if (!*services_last_error()) services_error("decode failed without a reason, or asked for room twice");
+    return -1;
+  }
+  return len;
+}
+
+/* The ids of text[0..len) from encode() into *ids (malloc'ed): how many, or
+** -1 after an error. The first call has room for 1 id, the second for all. */
+static int64_t encode_all(const lunet_plugin *p, data_fixture *d, const char *text, int64_t len,
+                          int32_t **ids) {
+  int64_t cap = 1, got = -1;
+  for (int pass = 0; pass < 2; pass++) {
+    if (!(*ids = malloc(sizeof **ids * (size_t)cap))) break;
+    services_clear_error();
+    got = p->dataset->encode(d->self, text, (size_t)len, *ids, cap);
+    if (got <= cap) break;
+    free(*ids);
+    *ids = NULL;
+    cap = got;
+  }
+  if (got < 0 || !*ids) {
+    if (!*services_last_error()) services_error("encode failed without a reason, or asked for room twice");
+    return -1;
+  }
+  return got;
+}
+
+/* What is wrong with decode and encode on the ids x[0..n), or NULL with a
+** summary in buf: their text s must encode to ids in [0, vocab) that decode
+** back to s. */
+static const char *tokenizer_problem(const lunet_plugin *p, data_fixture *d, const int32_t *x,
+                                     int64_t n, char *buf, size_t sz) {
+  char *text = NULL, *again = NULL;
+  int32_t *ids = NULL;
+  int64_t vocab = d->info.vocab, len, len2 = -1, got = -1, bad = -1;
+  int failed = 1;
+  if ((len = decode_all(p, d, x, n, &text)) < 0)
+    snprintf(buf, sz, "decode of sample 0's %lld ids failed: %s", (long long)n, services_last_error());
+  else if ((got = encode_all(p, d, text, len, &ids)) < 0)
+    snprintf(buf, sz, "encode of sample 0's text failed: %s", services_last_error());
+  else if ((bad = first_bad_id(ids, got, vocab)) >= 0)
+    snprintf(buf, sz, "encode gave id %d, expected ids 0..%lld", (int)ids[bad], (long long)vocab - 1);
+  else if ((len2 = decode_all(p, d, ids, got, &again)) != len || memcmp(again, text, (size_t)len))
+    snprintf(buf, sz, "s = decode(sample 0's ids) has %lld bytes, decode(encode(s)) %lld%s; expected "
+             "the same text", (long long)len, (long long)len2, len2 == len ? " that differ" : "");
+  else
+    failed = 0;
+  if (!failed)
+    snprintf(buf, sz, "encode and decode: sample 0's %lld ids decode to %lld bytes, which encode to "
+             "%lld ids in 0..%lld that decode back to them", (long long)n, (long long)len,
+             (long long)got, (long long)vocab - 1);
+  free(text);
+  free(again);
+  free(ids);
+  return failed ? buf : NULL;
+}
+
+/* Text data (encode and decode, ABI 2.1) declares a vocab, and its
+** tokenizer gives back the text of sample 0. */
+static void check_tokenizer(tally *t, const lunet_plugin *p, data_fixture *d, const lunet_tensor *x) {
+  const lunet_dataset_api *api = p->dataset;
+  char why[512];
+  if (!LUNET_HAS_FIELD(api, lunet_dataset_api, decode) || !api->encode || !api->decode) return;
+  if (d->info.vocab <= 0 || x->dtype != LUNET_I32)
+    say(t, FAIL, "encode and decode are set, but open() gave no vocab (info.vocab = %lld) or no "
+        "int32 ids; expected token data", (long long)d->info.vocab);
+  else if (tokenizer_problem(p, d, x->i32, lunet_row_size(x), why, sizeof why))
+    say(t, FAIL, "%s", why);
+  else
+    say(t, OK, "%s", why);
+}
+
 /* Samples 0 and n-1: written, finite, ids from 0, valid class targets,
 ** and the same from a second open. */
 static void check_samples(tally *t, const lunet_plugin *p, const param_given *given, int n,
@@ -1365,13 +1474,14 @@ static void check_samples(tally *t, const lunet_plugin *p, const param_given *gi
     say(t, FAIL, "%s", services_last_error());
   else if (samples_get(p, d, idx, rows, &s))
     say(t, FAIL, "get() of samples 0 and %lld failed: %s", (long long)idx[1], services_last_error());
-  else if (samples_problem(&s, d->info.classes, why, sizeof why))
+  else if (samples_problem(&s, &d->info, why, sizeof why))
     say(t, FAIL, "get() of samples 0 and %lld: %s", (long long)idx[1], why);
   else {
     say(t, OK, "get() writes every element: finite values%s%s",
         d->info.input_dtype[0] == LUNET_I32 ? ", token ids from 0" : "",
         d->info.classes ? ", valid classes" : "");
     check_same_samples(t, p, given, n, d, idx, &s);
+    check_tokenizer(t, p, d, &s.x[0]);
   }
   samples_free(&s);
 }

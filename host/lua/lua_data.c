@@ -268,6 +268,15 @@ static void push_array(lua_State *L, const float *v, int64_t n) {
   }
 }
 
+/* Token ids 0.. held as floats (targets), as a Lua array of ids from 1. */
+static void push_target_ids(lua_State *L, const float *v, int64_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (int64_t j = 0; j < n; j++) {
+    lua_pushinteger(L, (lua_Integer)v[j] + 1);
+    lua_rawseti(L, -2, j + 1);
+  }
+}
+
 /* Pushes row 0 of t: numbers, or token ids counted from 1. */
 static void push_row(lua_State *L, const lunet_tensor *t, int64_t n) {
   lua_createtable(L, (int)n, 0);
@@ -298,9 +307,55 @@ static int d_sample(lua_State *L) {
   for (int k = 0; k < ds->info.n_inputs; k++) push_row(L, &x[k], dataset_input_size(ds, k));
   if (ds->info.classes && ys == 1)
     lua_pushinteger(L, (lua_Integer)y.f32[0] + 1);
+  else if (ds->info.vocab > 0 && ds->info.classes) /* next tokens: ids from 1 */
+    push_target_ids(L, y.f32, ys);
   else
     push_array(L, y.f32, ys);
   return ds->info.n_inputs + 1;
+}
+
+/* ds:vocab_size(): how many token ids text data has */
+static int d_vocab_size(lua_State *L) {
+  dataset *ds = lcheck_dataset(L, 1);
+  if (ds->info.vocab <= 0)
+    return luaL_error(L, "dataset:vocab_size: dataset %s holds no tokens; expected text data "
+                      "(lunet.dataset(\"text\", ...), lunet.data{ tokens = V })", ds->name);
+  lua_pushinteger(L, ds->info.vocab);
+  return 1;
+}
+
+/* ds:encode(s) -> {ids from 1}, through the plugin's encode */
+static int d_encode(lua_State *L) {
+  dataset *ds = lcheck_dataset(L, 1);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  int64_t cap = (int64_t)len + 1, n;
+  for (;;) { /* no tokenizer makes more ids than bytes, but the ABI allows it */
+    int32_t *ids = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)cap, 0);
+    if ((n = dataset_encode(ds, s, len, ids, cap)) < 0) return lerror_services(L);
+    if (n <= cap) break;
+    lua_pop(L, 1);
+    cap = n;
+  }
+  lpush_ids(L, lua_touserdata(L, -1), n);
+  return 1;
+}
+
+/* ds:decode({ids from 1}) -> string, through the plugin's decode */
+static int d_decode(lua_State *L) {
+  dataset *ds = lcheck_dataset(L, 1);
+  int64_t n;
+  const int32_t *ids = lcheck_ids(L, 2, ds->info.vocab, "dataset:decode", &n);
+  int64_t cap = 4 * n + 16, len;
+  for (;;) {
+    char *text = lua_newuserdatauv(L, (size_t)cap, 0);
+    if ((len = dataset_decode(ds, ids, n, text, cap)) < 0) return lerror_services(L);
+    if (len < cap) break;
+    lua_pop(L, 1);
+    cap = len + 1;
+  }
+  lua_pushlstring(L, lua_touserdata(L, -1), (size_t)len);
+  return 1;
 }
 
 static int d_tostring(lua_State *L) {
@@ -314,7 +369,8 @@ static int d_tostring(lua_State *L) {
 void ldata_register(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"size", d_size}, {"input_shape", d_input_shape}, {"target_shape", d_target_shape},
-    {"classes", d_classes}, {"sample", d_sample}, {NULL, NULL}};
+    {"classes", d_classes}, {"sample", d_sample}, {"vocab_size", d_vocab_size},
+    {"encode", d_encode}, {"decode", d_decode}, {NULL, NULL}};
   static const luaL_Reg fns[] = {{"dataset", l_dataset}, {"data", l_data}, {NULL, NULL}};
   luaL_newmetatable(L, MT_DATASET);
   luaL_newlib(L, methods);

@@ -101,6 +101,33 @@ void lpush_shape(lua_State *L, const lunet_shape *s) {
   }
 }
 
+void lpush_ids(lua_State *L, const int32_t *ids, int64_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (int64_t j = 0; j < n; j++) {
+    lua_pushinteger(L, (lua_Integer)ids[j] + 1);
+    lua_rawseti(L, -2, j + 1);
+  }
+}
+
+int32_t *lcheck_ids(lua_State *L, int idx, int64_t vocab, const char *fn, int64_t *n) {
+  idx = lua_absindex(L, idx);
+  luaL_checktype(L, idx, LUA_TTABLE);
+  *n = (int64_t)lua_rawlen(L, idx);
+  int32_t *ids = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(*n ? *n : 1), 0);
+  lua_Integer most = vocab > 0 ? vocab : INT32_MAX;
+  for (int64_t j = 0; j < *n; j++) {
+    lua_rawgeti(L, idx, j + 1);
+    int ok;
+    lua_Integer id = lua_tointegerx(L, -1, &ok);
+    if (!ok || id < 1 || id > most)
+      luaL_error(L, "%s: ids[%d] is %s, expected a token id 1..%I", fn, (int)j + 1,
+                 luaL_tolstring(L, -1, NULL), most);
+    ids[j] = (int32_t)(id - 1);
+    lua_pop(L, 1);
+  }
+  return ids;
+}
+
 int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what) {
   idx = lua_absindex(L, idx);
   if (lua_isinteger(L, idx)) {

@@ -52,6 +52,13 @@ void lpush_metrics(lua_State *L, const metrics *mt);        /* { loss =, error =
 int lmodel_gradients(lua_State *L);                         /* model:gradients */
 int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what);
 
+/* Token ids: ids[0..n) (C ids, from 0) pushed as an array of ids from 1;
+** and the array of ids from 1 at `idx` read into C ids, in a userdata left
+** on the stack, *n of them, each checked to be an integer 1..vocab (no upper
+** bound when vocab <= 0), else an error naming fn and the element. */
+void lpush_ids(lua_State *L, const int32_t *ids, int64_t n);
+int32_t *lcheck_ids(lua_State *L, int idx, int64_t vocab, const char *fn, int64_t *n);
+
 /* Pushes the module table with layer, loss, optimizer, threads, clock. */
 void lbase_newlib(lua_State *L);
 

@@ -83,6 +83,26 @@ void dataset_close(dataset *ds) {
   free(ds);
 }
 
+/* The plugin's dataset table when it has encode and decode (ABI 2.1), else
+** NULL after an error naming the dataset and `what` was asked. */
+static const lunet_dataset_api *tokenizer(const dataset *ds, const char *what) {
+  const lunet_dataset_api *api = ds->plugin ? ds->plugin->desc->dataset : NULL;
+  if (api && LUNET_HAS_FIELD(api, lunet_dataset_api, decode) && api->encode && api->decode) return api;
+  services_error("dataset %s has no %s: it is not text data (lunet.dataset(\"text\", ...) has one)",
+                 ds->name, what);
+  return NULL;
+}
+
+int64_t dataset_encode(dataset *ds, const char *s, size_t len, int32_t *ids, int64_t cap) {
+  const lunet_dataset_api *api = tokenizer(ds, "encode");
+  return api ? api->encode(ds->self, s, len, ids, cap) : -1;
+}
+
+int64_t dataset_decode(dataset *ds, const int32_t *ids, int64_t n, char *text, int64_t cap) {
+  const lunet_dataset_api *api = tokenizer(ds, "decode");
+  return api ? api->decode(ds->self, ids, n, text, cap) : -1;
+}
+
 int64_t dataset_input_size(const dataset *ds, int k) { return lunet_numel(&ds->info.input[k]); }
 int64_t dataset_target_size(const dataset *ds) { return lunet_numel(&ds->info.target); }
 

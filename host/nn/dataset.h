@@ -36,6 +36,13 @@ void dataset_close(dataset *ds);
 ** (n, target...), whose data the caller provides; sets their shapes. */
 int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y);
 
+/* Text data: the ids of UTF-8 s[0..len) into ids[0..cap), and the text of
+** ids[0..n) into text[0..cap), through the plugin's encode and decode (the
+** ABI's contract: the count or the length, -1 after services_error()).
+** Data without them (in-memory data, other plugins) is an error. */
+int64_t dataset_encode(dataset *ds, const char *s, size_t len, int32_t *ids, int64_t cap);
+int64_t dataset_decode(dataset *ds, const int32_t *ids, int64_t n, char *text, int64_t cap);
+
 int64_t dataset_input_size(const dataset *ds, int k);
 int64_t dataset_target_size(const dataset *ds);
 
