@@ -15,7 +15,9 @@
 **     "  " or "\n\n" may become symbols of their own. Nothing is dropped,
 **     so decode(encode(s)) == s for every s whose symbols are all known
 **     (every s with base "bytes"). Punctuation stays in its word ("dog," is
-**     one word), as the course's space tokenisation does.
+**     one word), as the course's space tokenisation does. A run longer than
+**     LUNET_BPE_MAX_WORD (128) bytes is cut into pieces of at most that
+**     many, at characters' edges, in training and encoding alike.
 **   - Base alphabets. LUNET_BPE_CHARS: the characters (UTF-8 code points)
 **     seen in training, in byte order (code point order), after symbol 0,
 **     the unknown symbol, which stands for every character not seen; a byte
@@ -40,9 +42,9 @@
 **
 ** Cost: training counts pairs once, then keeps the counts up to date (only
 ** the words that hold the merged pair are touched) and takes the best pair
-** from a heap; ~1 MB of English to a few thousand merges takes about a
-** second. Encoding is linear in the text (times word length squared, words
-** are short), with each distinct word encoded once per call.
+** from a heap: the Jargon File (1.7 MB) to 3000 symbols in 0.15 s. Encoding
+** is linear in the text (times word length squared, words are short), each
+** distinct word encoded once per call: 0.08 s for the same file.
 **
 ** Errors: a function that fails returns NULL or -1 and writes a message
 ** without prefix into err (LUNET_BPE_ERROR bytes; NULL: not written); the
@@ -55,11 +57,11 @@
 **     lunet-bpe 1
 **     base chars
 **     symbols 12
-**     0 \xef\xbf\xbd
+**     0 ï¿½
 **     1 \x20
 **     2 b
 **     ...
-**     9 ug = 8 4 20
+**     9 ug = 8 3 20
 **     10 un = 8 5 16
 **     11 hug = 4 9 15
 **
