@@ -57,7 +57,7 @@
 **     lunet-bpe 1
 **     base chars
 **     symbols 12
-**     0 ï¿½
+**     0 �
 **     1 \x20
 **     2 b
 **     ...
