@@ -37,26 +37,6 @@ static lbpe *new_bpe(lua_State *L) {
   return u;
 }
 
-/* The ids of the table at idx (from 1) as C ids (from 0), in a userdata
-** pushed on the stack; raises naming fn and the first bad entry. */
-static int32_t *check_ids(lua_State *L, int idx, const lunet_bpe *t, const char *fn, int64_t *n) {
-  luaL_checktype(L, idx, LUA_TTABLE);
-  int vocab = lunet_bpe_vocab_size(t);
-  *n = (int64_t)lua_rawlen(L, idx);
-  int32_t *ids = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(*n ? *n : 1), 0);
-  for (int64_t j = 0; j < *n; j++) {
-    lua_rawgeti(L, idx, j + 1);
-    int ok;
-    lua_Integer id = lua_tointegerx(L, -1, &ok);
-    if (!ok || id < 1 || id > vocab)
-      luaL_error(L, "%s: ids[%d] is %s, expected a token id 1..%d", fn, (int)j + 1,
-                 luaL_tolstring(L, -1, NULL), vocab);
-    ids[j] = (int32_t)(id - 1);
-    lua_pop(L, 1);
-  }
-  return ids;
-}
-
 /* Pushes the contents of file `path` as a string; raises naming fn. */
 static void push_file(lua_State *L, const char *fn, const char *path) {
   gzFile f = gzopen(path, "rb");
@@ -136,11 +116,7 @@ static int t_encode(lua_State *L) {
   int32_t *ids = lua_newuserdatauv(L, sizeof(int32_t) * (len ? len : 1), 0);
   int64_t n = lunet_bpe_encode(t, s, len, ids, (int64_t)len, err); /* never more ids than bytes */
   if (n < 0) return luaL_error(L, "tok:encode: %s", err);
-  lua_createtable(L, (int)n, 0);
-  for (int64_t j = 0; j < n; j++) {
-    lua_pushinteger(L, (lua_Integer)ids[j] + 1);
-    lua_rawseti(L, -2, j + 1);
-  }
+  lpush_ids(L, ids, n);
   return 1;
 }
 
@@ -148,7 +124,7 @@ static int t_encode(lua_State *L) {
 static int t_decode(lua_State *L) {
   const lunet_bpe *t = check_bpe(L);
   int64_t n;
-  const int32_t *ids = check_ids(L, 2, t, "tok:decode", &n);
+  const int32_t *ids = lcheck_ids(L, 2, lunet_bpe_vocab_size(t), "tok:decode", &n);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (int64_t j = 0; j < n; j++) {
@@ -164,7 +140,7 @@ static int t_decode(lua_State *L) {
 static int t_tokens(lua_State *L) {
   const lunet_bpe *t = check_bpe(L);
   int64_t n;
-  const int32_t *ids = check_ids(L, 2, t, "tok:tokens", &n);
+  const int32_t *ids = lcheck_ids(L, 2, lunet_bpe_vocab_size(t), "tok:tokens", &n);
   lua_createtable(L, (int)n, 0);
   for (int64_t j = 0; j < n; j++) {
     size_t len;
