@@ -452,7 +452,7 @@ static int layer_open(layer_fixture *fx, const plugin_entry *pe, const param_giv
   if (tensor_alloc(&fx->y, GRADCHECK_BATCH, &fx->out, LUNET_F32) ||
       tensor_alloc(&fx->r, GRADCHECK_BATCH, &fx->out, LUNET_F32))
     return -1;
-  fx->ctx = (lunet_ctx){.size = sizeof(lunet_ctx), .train = 1, .rng = &fx->rng, .device = LUNET_CPU};
+  fx->ctx = (lunet_ctx){.size = sizeof(lunet_ctx), .train = 1, .rng = &fx->rng, .device = LUNET_CPU, .reset = 1};
   return 0;
 }
 
@@ -592,34 +592,39 @@ static double loss_objective(void *ud, int *err) {
 }
 
 /* The target layouts a loss is tried with: P outputs with class indices
-** (classes = P) or with P real targets, and one output (a score) with
-** binary class indices (classes = 2) or with targets -1/+1. */
+** (classes = P) or with P real targets, one output (a score) with binary
+** class indices (classes = 2) or with targets -1/+1, and token data: (T, P)
+** outputs per sample with T class indices (a language model's). */
 typedef struct loss_layout {
   int outputs, classes;
+  int tokens; /* T positions per sample, 0: one prediction per sample */
 } loss_layout;
 
 static const loss_layout loss_layouts[] = {
-  {GRADCHECK_OUTPUTS, GRADCHECK_OUTPUTS}, {GRADCHECK_OUTPUTS, 0}, {1, 2}, {1, 0}};
+  {GRADCHECK_OUTPUTS, GRADCHECK_OUTPUTS, 0}, {GRADCHECK_OUTPUTS, 0, 0}, {1, 2, 0}, {1, 0, 0},
+  {GRADCHECK_OUTPUTS, GRADCHECK_OUTPUTS, 3}};
 enum { N_LOSS_LAYOUTS = sizeof loss_layouts / sizeof loss_layouts[0] };
 
 /* Creates the loss for a layout and fills predictions and targets. 1 when
 ** create() refuses (the reason in why), 0 when made, -1 out of memory. */
 static int loss_open(loss_fixture *lf, const lunet_plugin *p, const param_values *pv, loss_layout lay,
                      char *why, size_t wsz) {
-  const int B = GRADCHECK_BATCH, P = lay.outputs, classes = lay.classes;
+  const int T = lay.tokens ? lay.tokens : 1, B = GRADCHECK_BATCH * T, P = lay.outputs, classes = lay.classes;
   lunet_shape ps = {1, {P}}, ts = {1, {classes ? 1 : P}};
+  if (lay.tokens) ps = (lunet_shape){2, {T, P}}, ts = (lunet_shape){1, {T}};
   memset(lf, 0, sizeof *lf);
   lf->p = p;
-  lf->targets = classes ? "class" : "regression";
+  lf->targets = lay.tokens ? "token" : classes ? "class" : "regression";
   services_clear_error();
   lf->self = p->loss->create(pv->v, &ps, &ts, classes, LUNET_CPU);
   if (!lf->self) {
     copy_error(why, wsz, "refused without a reason");
     return 1;
   }
-  if (tensor_alloc(&lf->pred, B, &ps, LUNET_F32) || tensor_alloc(&lf->target, B, &ts, LUNET_F32) ||
-      tensor_alloc(&lf->grad, B, &ps, LUNET_F32))
-    return -1;
+  if (tensor_alloc(&lf->pred, GRADCHECK_BATCH, &ps, LUNET_F32) ||
+      tensor_alloc(&lf->target, GRADCHECK_BATCH, &ts, LUNET_F32) ||
+      tensor_alloc(&lf->grad, GRADCHECK_BATCH, &ps, LUNET_F32))
+    return -1; /* B rows below: the batch's samples, or its tokens */
   lunet_rng rng;
   rng_seed(&rng, GRADCHECK_SEED + 2);
   fill_normal(lf->pred.f32, (int64_t)B * P, &rng);
@@ -712,8 +717,8 @@ int gradcheck_loss(const plugin_entry *pe, const param_given *given, int n, grad
   if (rc) return -1;
   if (refused == N_LOSS_LAYOUTS) {
     services_error("%s: create() accepted no target layout: %d outputs with class indices (%s), "
-                   "with real targets (%s); one score with binary classes (%s), with -1/+1 targets (%s)",
-                   p->name, GRADCHECK_OUTPUTS, why[0], why[1], why[2], why[3]);
+                   "with real targets (%s); one score with binary classes (%s), with -1/+1 targets "
+                   "(%s); tokens (%s)", p->name, GRADCHECK_OUTPUTS, why[0], why[1], why[2], why[3], why[4]);
     return -1;
   }
   return verdict(p->name, rep);
@@ -805,7 +810,7 @@ static void check_eval_forward(tally *t, layer_fixture *fx) {
   lunet_rng data;
   rng_seed(&data, GRADCHECK_SEED + 3);
   fill_inputs(fx, &data);
-  lunet_ctx ctx = {.size = sizeof(lunet_ctx), .train = 0, .rng = &fx->rng, .device = LUNET_CPU};
+  lunet_ctx ctx = {.size = sizeof(lunet_ctx), .train = 0, .rng = &fx->rng, .device = LUNET_CPU, .reset = 1};
   float *first = NULL;
   for (int pass = 0; pass < 2; pass++) {
     rng_seed(&fx->rng, GRADCHECK_SEED + 10 * (uint64_t)pass);
@@ -907,11 +912,12 @@ static void check_loss_errors(tally *t, const lunet_plugin *p, const param_value
     int made = loss_open(&lf, p, pv, loss_layouts[k], why, sizeof why);
     if (made == 0) {
       int64_t e = p->loss->errors(lf.self, &lf.pred, &lf.target);
-      if (e < 0 || e > GRADCHECK_BATCH)
-        say(t, FAIL, "errors() with %s targets returned %lld for a batch of %d; expected 0..%d",
-            lf.targets, (long long)e, GRADCHECK_BATCH, GRADCHECK_BATCH);
+      int rows = GRADCHECK_BATCH * (loss_layouts[k].tokens ? loss_layouts[k].tokens : 1);
+      if (e < 0 || e > rows)
+        say(t, FAIL, "errors() with %s targets returned %lld for %d rows; expected 0..%d",
+            lf.targets, (long long)e, rows, rows);
       else
-        say(t, OK, "errors() with %s targets: %lld of %d rows", lf.targets, (long long)e, GRADCHECK_BATCH);
+        say(t, OK, "errors() with %s targets: %lld of %d rows", lf.targets, (long long)e, rows);
     }
     loss_close(&lf);
   }

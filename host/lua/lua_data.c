@@ -198,9 +198,10 @@ static int l_data(lua_State *L) {
   lua_setmetatable(L, -2);
   lua_toclose(L, 3);
   read_inputs(L, n, &info, x);
+  lua_Integer vocab = 0;
   lua_getfield(L, 1, "tokens");
   if (!lua_isnil(L, -1)) {
-    lua_Integer vocab = luaL_checkinteger(L, -1);
+    vocab = luaL_checkinteger(L, -1);
     if (vocab < 1 || vocab > INT32_MAX) return luaL_error(L, "lunet.data: tokens = %d, expected a vocabulary size >= 1", (int)vocab);
     for (int k = 0; k < info.n_inputs; k++) {
       to_ids(L, x[k], n * lunet_numel(&info.input[k]), vocab);
@@ -214,8 +215,18 @@ static int l_data(lua_State *L) {
   lua_rawgeti(L, 2, 1);
   int y_arrays = lua_istable(L, -1);
   lua_pop(L, 1);
-  info.classes = infer_classes(L, y, n, y_arrays);
-  for (int64_t i = 0; info.classes && i < n; i++) y[i] -= 1; /* 1-based in Lua, 0-based in C */
+  if (vocab && y_arrays) { /* next tokens: T ids per sample, classes = the vocabulary */
+    for (int64_t i = 0; i < n * yw; i++)
+      if (!(y[i] >= 1 && y[i] <= (float)vocab && y[i] == floorf(y[i])))
+        return luaL_error(L, "lunet.data: y[%d] holds %f, expected token ids 1..%d (tokens = %d)",
+                          (int)(i / yw) + 1, (lua_Number)y[i], (int)vocab, (int)vocab);
+    info.classes = (int)vocab;
+    info.vocab = vocab;
+    for (int64_t i = 0; i < n * yw; i++) y[i] -= 1;
+  } else {
+    info.classes = infer_classes(L, y, n, y_arrays);
+    for (int64_t i = 0; info.classes && i < n; i++) y[i] -= 1; /* 1-based in Lua, 0-based in C */
+  }
   float *yc = malloc(sizeof(float) * (size_t)(n * yw));
   if (!yc) return luaL_error(L, "lunet.data: out of memory for y");
   memcpy(yc, y, sizeof(float) * (size_t)(n * yw));
