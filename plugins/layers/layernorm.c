@@ -3,10 +3,13 @@
 **
 ** As PyTorch's LayerNorm(normalized_shape = the per-sample input shape):
 ** each sample is normalized over all its n elements with its own mean and
-** biased variance, the same in training and eval mode. Kernels see every
-** tensor as (B, n). With affine, gamma ("weight", init 1) and beta ("bias",
-** init 0) have the per-sample shape and act elementwise (the host owns
-** their memory); without, they are not declared and are taken as 1 and 0
+** biased variance, the same in training and eval mode. With axis = "last",
+** as LayerNorm(C) on samples (..., C), the layer of sequence models: each
+** position is normalized over its C features. Kernels see every tensor as
+** rows of n elements, (B, n) or (B rows, C). With affine, gamma ("weight",
+** init 1) and beta ("bias", init 0) have the shape of one row (the
+** per-sample shape, or (C)) and act elementwise (the host owns their
+** memory); without, they are not declared and are taken as 1 and 0
 ** (gamma_at, beta_at). The mean and 1 / sqrt(var + eps) of each row of the
 ** last forward, training or eval, are kept for backward, in scratch sized
 ** by reserve(max_batch); the math is the same in both modes, so backward
@@ -15,23 +18,26 @@
 */
 #include <lunet/helpers.h>
 
-enum { P_EPS, P_AFFINE };
+enum { P_EPS, P_AFFINE, P_AXIS };
 
 static const lunet_param_decl params[] = {
   [P_EPS] = {"eps", LUNET_NUMBER, 1e-5, 0, 1, NULL, NULL,
              "added to the variance before the square root", 0},
   [P_AFFINE] = {"affine", LUNET_BOOL, 1, 0, 1, NULL, NULL,
                 "learn an elementwise scale gamma ('weight') and shift beta ('bias')", 0},
+  [P_AXIS] = {"axis", LUNET_STRING, 0, 0, 0, "sample", "sample|last",
+              "normalize each sample as a whole, or each position over the last axis", 0},
 };
 
 typedef struct layernorm {
-  int64_t n;          /* elements per sample */
+  int64_t n;          /* elements per row: per sample, or the last axis */
+  int64_t rows;       /* rows per sample: 1, or the positions before the last axis */
   int affine;         /* gamma and beta are trained and declared */
   double eps;
-  lunet_tensor w, dw; /* gamma and its gradient, per-sample shape */
-  lunet_tensor b, db; /* beta and its gradient, per-sample shape */
-  float *mean, *istd; /* per row of the last forward, (max_batch) */
-  int max_batch;      /* rows the scratch holds */
+  lunet_tensor w, dw; /* gamma and its gradient, the shape of a row */
+  lunet_tensor b, db; /* beta and its gradient, the shape of a row */
+  float *mean, *istd; /* per row of the last forward, (max_batch rows) */
+  int max_batch;      /* samples the scratch holds */
 } layernorm;
 
 static void layernorm_destroy(void *self) {
@@ -52,11 +58,14 @@ static void *layernorm_create(const lunet_value *p, const lunet_shape *in, lunet
   }
   ln = host->alloc(sizeof *ln);
   if (!ln) return NULL;
-  ln->n = lunet_numel(in);
+  int last = strcmp(p[P_AXIS].str, "last") == 0;
+  lunet_shape row = last ? (lunet_shape){1, {in->dim[in->ndim - 1]}} : *in;
+  ln->n = lunet_numel(&row);
+  ln->rows = lunet_numel(in) / ln->n;
   ln->affine = p[P_AFFINE].num != 0;
   ln->eps = p[P_EPS].num;
-  if (ln->affine && (b->param(b, "weight", &ln->w, &ln->dw, in) ||
-                     b->param(b, "bias", &ln->b, &ln->db, in))) {
+  if (ln->affine && (b->param(b, "weight", &ln->w, &ln->dw, &row) ||
+                     b->param(b, "bias", &ln->b, &ln->db, &row))) {
     layernorm_destroy(ln);
     return NULL;
   }
@@ -73,8 +82,8 @@ static int layernorm_reserve(void *self, int max_batch, int device) {
   host->free(ln->mean);
   host->free(ln->istd);
   ln->max_batch = 0;
-  ln->mean = host->alloc(sizeof(float) * (size_t)max_batch);
-  ln->istd = host->alloc(sizeof(float) * (size_t)max_batch);
+  ln->mean = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)ln->rows);
+  ln->istd = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)ln->rows);
   if (!ln->mean || !ln->istd) return -1;
   ln->max_batch = max_batch;
   return 0;
@@ -94,7 +103,7 @@ static void row_stats(const layernorm *ln, const float *x, float *mean, float *i
   *istd = (float)(1.0 / sqrt(sq / (double)ln->n + ln->eps));
 }
 
-/* y = gamma (x - mean) istd + beta, per sample    (B, n) -> (B, n) */
+/* y = gamma (x - mean) istd + beta, per row    (B rows, n) -> (B rows, n) */
 static int layernorm_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                              const lunet_ctx *ctx) {
   layernorm *ln = self;
@@ -104,9 +113,9 @@ static int layernorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
                 ln->max_batch);
     return -1;
   }
-  for (int i = 0; i < B; i++) {
-    const float *x = in->f32 + (int64_t)i * ln->n;
-    float *y = out->f32 + (int64_t)i * ln->n, mean, istd;
+  for (int64_t i = 0; i < B * ln->rows; i++) {
+    const float *x = in->f32 + i * ln->n;
+    float *y = out->f32 + i * ln->n, mean, istd;
     row_stats(ln, x, &mean, &istd);
     for (int64_t j = 0; j < ln->n; j++) y[j] = (x[j] - mean) * istd * gamma_at(ln, j) + beta_at(ln, j);
     if (keep) {
@@ -133,17 +142,17 @@ static void backward_row(const layernorm *ln, const float *x, const float *dy, f
     dx[j] = istd * (dy[j] * gamma_at(ln, j) - a - (x[j] - mean) * istd * b);
 }
 
-/* dgamma = sum_i dy xhat,  dbeta = sum_i dy    (B, n) -> (n) */
-static void param_grads(layernorm *ln, const float *x, const float *dy, int B) {
+/* dgamma = sum_i dy xhat,  dbeta = sum_i dy    (rows, n) -> (n) */
+static void param_grads(layernorm *ln, const float *x, const float *dy, int64_t rows) {
   for (int64_t j = 0; j < ln->n; j++) ln->dw.f32[j] = ln->db.f32[j] = 0.0f;
-  for (int i = 0; i < B; i++, x += ln->n, dy += ln->n)
+  for (int64_t i = 0; i < rows; i++, x += ln->n, dy += ln->n)
     for (int64_t j = 0; j < ln->n; j++) {
       ln->dw.f32[j] += dy[j] * (x[j] - ln->mean[i]) * ln->istd[i];
       ln->db.f32[j] += dy[j];
     }
 }
 
-/* dgamma, dbeta when affine; dx per row    (B, n) -> (B, n) */
+/* dgamma, dbeta when affine; dx per row    (B rows, n) -> (B rows, n) */
 static int layernorm_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                               const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   layernorm *ln = self;
@@ -154,9 +163,9 @@ static int layernorm_backward(void *self, const lunet_tensor *in, const lunet_te
                 ln->max_batch);
     return -1;
   }
-  if (ln->affine) param_grads(ln, in->f32, dout->f32, B);
-  for (int i = 0; din && i < B; i++) {
-    int64_t at = (int64_t)i * ln->n;
+  if (ln->affine) param_grads(ln, in->f32, dout->f32, B * ln->rows);
+  for (int64_t i = 0; din && i < B * ln->rows; i++) {
+    int64_t at = i * ln->n;
     backward_row(ln, in->f32 + at, dout->f32 + at, din->f32 + at, ln->mean[i], ln->istd[i]);
   }
   return 0;
@@ -172,6 +181,6 @@ static const lunet_layer_api api = {
   .check_input = {{2, {2, 3}}},
 };
 
-LUNET_LAYER_PLUGIN(api, "layernorm", "2.0.0",
-                   "layer normalization over each sample (as torch.nn.LayerNorm(input shape))",
+LUNET_LAYER_PLUGIN(api, "layernorm", "2.1.0",
+                   "layer normalization of each sample or position (torch.nn.LayerNorm)",
                    LUNET_PARAMS(params))

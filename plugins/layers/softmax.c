@@ -2,8 +2,10 @@
 ** softmax.c -- the softmax over the features of each sample, y = exp(x) / sum exp(x).
 **
 ** As torch.softmax(x.flatten(1), dim=1): a sample of any shape is treated as
-** one vector of its n elements, and the output has the input's shape.
-** Kernels see every tensor as (B, n). The row maximum m is subtracted before
+** one vector of its n elements, and the output has the input's shape. With
+** axis = "last", as torch.softmax(x, dim=-1): each position of a sample
+** (..., C) on its own, n = C (a language model's next-token distribution).
+** Kernels see every tensor as rows of n. The row maximum m is subtracted before
 ** exp(), y_j = exp(x_j - m) / sum_k exp(x_k - m), so no exp() overflows and
 ** the largest term is exactly 1. Backward is the full Jacobian-vector
 ** product from the saved output, dx_j = y_j (dy_j - sum_k dy_k y_k), which
@@ -11,22 +13,31 @@
 */
 #include <lunet/helpers.h>
 
+enum { P_AXIS };
+
+static const lunet_param_decl params[] = {
+  [P_AXIS] = {"axis", LUNET_STRING, 0, 0, 0, "sample", "sample|last",
+              "over each sample's elements, or over the last axis at each position", 0},
+};
+
 typedef struct softmax {
-  int64_t n; /* elements per sample */
+  int64_t n;    /* elements per row: per sample, or the last axis */
+  int64_t rows; /* rows per sample */
 } softmax;
 
 static void *softmax_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
                             lunet_build *b) {
   softmax *s;
-  (void)p, (void)b;
-  if (lunet_numel(in) < 1) {
+  (void)b;
+  if (in->ndim < 1 || lunet_numel(in) < 1) {
     host->error("softmax: input has %lld elements per sample, expected at least 1",
                 (long long)lunet_numel(in));
     return NULL;
   }
   s = host->alloc(sizeof *s);
   if (!s) return NULL;
-  s->n = lunet_numel(in);
+  s->n = strcmp(p[P_AXIS].str, "last") == 0 ? in->dim[in->ndim - 1] : lunet_numel(in);
+  s->rows = lunet_numel(in) / s->n;
   *out = *in;
   return s;
 }
@@ -46,24 +57,24 @@ static void softmax_row(const float *x, float *y, int64_t n) {
   for (int64_t j = 0; j < n; j++) y[j] = (float)(y[j] / sum);
 }
 
-/* y = softmax(x) per sample    (B, n) -> (B, n) */
+/* y = softmax(x) per row    (B rows, n) -> (B rows, n) */
 static int softmax_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                            const lunet_ctx *ctx) {
   softmax *s = self;
-  int B = in->shape.dim[0];
+  int64_t rows = in->shape.dim[0] * s->rows;
   (void)ctx;
-  for (int i = 0; i < B; i++) softmax_row(in->f32 + i * s->n, out->f32 + i * s->n, s->n);
+  for (int64_t i = 0; i < rows; i++) softmax_row(in->f32 + i * s->n, out->f32 + i * s->n, s->n);
   return 0;
 }
 
-/* dx_j = y_j (dy_j - sum_k dy_k y_k)    (B, n) -> (B, n) */
+/* dx_j = y_j (dy_j - sum_k dy_k y_k)    (B rows, n) -> (B rows, n) */
 static int softmax_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                             const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   softmax *s = self;
-  int B = in->shape.dim[0];
+  int64_t rows = in->shape.dim[0] * s->rows;
   (void)ctx;
   if (!din) return 0;
-  for (int i = 0; i < B; i++) {
+  for (int64_t i = 0; i < rows; i++) {
     const float *y = out->f32 + i * s->n, *dy = dout->f32 + i * s->n;
     float *dx = din->f32 + i * s->n;
     double dot = 0.0;
@@ -82,6 +93,6 @@ static const lunet_layer_api api = {
   .check_input = {{1, {6}}},
 };
 
-LUNET_LAYER_PLUGIN(api, "softmax", "2.0.0",
-                   "stable softmax over each sample's features (as torch.softmax(x.flatten(1), 1))",
-                   LUNET_NO_PARAMS)
+LUNET_LAYER_PLUGIN(api, "softmax", "2.1.0",
+                   "stable softmax over each sample, or each position's last axis (torch.softmax)",
+                   LUNET_PARAMS(params))
