@@ -49,6 +49,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"gradients.lua"},       /* model:gradients vs finite differences; lunet.trainer = lunet.train */
     {"tokens.lua"},          /* token ids into embedding; ids checked; float layers refuse them */
     {"text_data.lua"},       /* text dataset: windows, 90/5/5 split, vocab, streams, digits, encode/decode */
+    {"recurrent.lua"},       /* rnn, gru, lstm learn a delay; stateful across windows; output last */
     {"bpe.lua"},             /* lunet.bpe: the course's example, round trips, save/load */
     {"script_bpe.lua"},      /* scripts/bpe.lua --quick: tokens per character fall with the vocabulary */
   };
