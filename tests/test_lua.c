@@ -52,6 +52,8 @@ ParameterizedTestParameters(lua, scripts) {
     {"recurrent.lua"},       /* rnn, gru, lstm learn a delay; stateful across windows; output last */
     {"bpe.lua"},             /* lunet.bpe: the course's example, round trips, save/load */
     {"script_bpe.lua"},      /* scripts/bpe.lua --quick: tokens per character fall with the vocabulary */
+    {"ngram_word2vec.lua"},  /* n-grams: digits at 10, windows = stream, sums to 1; word2vec: planted neighbours */
+    {"script_word2vec.lua"}, /* scripts/word2vec.lua --quick: she near he, analogies, plural arrows, figure */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

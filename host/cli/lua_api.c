@@ -32,6 +32,7 @@ int luaopen_lunet(lua_State *L) {
   lsweep_register(L);
   lanalysis_register(L);
   lbpe_register(L);
+  ltext_register(L);
   return 1;
 }
 
