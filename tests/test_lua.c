@@ -50,6 +50,8 @@ ParameterizedTestParameters(lua, scripts) {
     {"tokens.lua"},          /* token ids into embedding; ids checked; float layers refuse them */
     {"text_data.lua"},       /* text dataset: windows, 90/5/5 split, vocab, streams, digits, encode/decode */
     {"recurrent.lua"},       /* rnn, gru, lstm learn a delay; stateful across windows; output last */
+    {"language_model.lua"},  /* token cross-entropy, perplexity (V when uniform), generation */
+    {"script_sequences.lua"}, /* char_lm, ngram_vs_neural, random_digits, vanishing_gradients --quick */
     {"bpe.lua"},             /* lunet.bpe: the course's example, round trips, save/load */
     {"script_bpe.lua"},      /* scripts/bpe.lua --quick: tokens per character fall with the vocabulary */
     {"ngram_word2vec.lua"},  /* n-grams: digits at 10, windows = stream, sums to 1; word2vec: planted neighbours */
