@@ -68,4 +68,4 @@ static void cell_backward(const rec_step *s, int64_t b) {
                dgh + 2 * H);
 }
 
-RECURRENT_PLUGIN("1.0.0", "GRU over (T, C) sequences, gates (r, z, n), as torch.nn.GRU")
+RECURRENT_PLUGIN("2.1.0", "GRU over (T, C) sequences, gates (r, z, n), as torch.nn.GRU")

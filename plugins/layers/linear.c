@@ -99,6 +99,6 @@ static const lunet_layer_api api = {
   .check_input = {{2, {3, 4}}},
 };
 
-LUNET_LAYER_PLUGIN(api, "linear", "1.0.0",
+LUNET_LAYER_PLUGIN(api, "linear", "2.1.0",
                    "y = x W^T + b on the last axis, (..., in) -> (..., out), as torch.nn.Linear",
                    LUNET_PARAMS(params))

@@ -68,4 +68,4 @@ static void cell_backward(const rec_step *s, int64_t b) {
                s->dh + b * H, s->dc + b * H, dg, dg + H, dg + 2 * H, dg + 3 * H);
 }
 
-RECURRENT_PLUGIN("1.0.0", "LSTM over (T, C) sequences, gates (i, f, g, o), as torch.nn.LSTM")
+RECURRENT_PLUGIN("2.1.0", "LSTM over (T, C) sequences, gates (i, f, g, o), as torch.nn.LSTM")

@@ -25,9 +25,12 @@
 ** rows. Backward runs the steps in reverse, with one GEMM per step for the
 ** gradient reaching the previous state, then forms dW_ih, dW_hh and the
 ** input's gradient as one GEMM each over all steps. Every step's activated
-** gates are kept for it: scratch of about (G + 1 + keep) T B H floats per
-** layer and direction plus 2 G T B H shared, sized by reserve(max_batch);
-** forward and backward allocate nothing.
+** gates are kept for it. Scratch, sized by reserve(max_batch) for B =
+** max_batch: per layer and direction the gates (T B G H), the states (T B
+** H) and the cell's own values (T B H for the LSTM and GRU); shared, the
+** gate gradients (T B G H, twice for the GRU), two gradient sequences (T B
+** max(C, H dirs)) and the input (T B C); forward and backward allocate
+** nothing.
 **
 ** State. Each call starts from zero state (h, and the LSTM's c), unless
 ** stateful = true: then row b of a call continues from the final state of
@@ -351,7 +354,8 @@ static void keep_states(recurrent *r, const lunet_ctx *ctx, int B) {
         memcpy(s->carry_h[mode] + (int64_t)b * H, r->y[l] + (last * B + b) * Hd + d * H,
                sizeof(float) * H);
         if (CELL_HAS_C)
-          memcpy(s->carry_c[mode] + (int64_t)b * H, s->keep + (last * B + b) * H, sizeof(float) * H);
+          memcpy(s->carry_c[mode] + (int64_t)b * H, s->keep + (last * B + b) * H,
+                 sizeof(float) * H);
       }
     }
   r->carried[mode] = B;
@@ -451,7 +455,7 @@ static void seed_gradient(const recurrent *r, const float *dout, float *dy, int 
     to_time_major(dout, dy, B, T, Hd);
     return;
   }
-  if (r->output != OUT_MAX) memset(dy, 0, sizeof(float) * (size_t)T * B * Hd);
+  if (r->output == OUT_LAST) memset(dy, 0, sizeof(float) * (size_t)T * B * Hd);
   for (int b = 0; b < B; b++) {
     const float *g = dout + (int64_t)b * Hd;
     if (r->output == OUT_LAST) {

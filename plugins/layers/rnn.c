@@ -48,4 +48,5 @@ static void cell_backward(const rec_step *s, int64_t b) {
                s->dg + b * s->H);
 }
 
-RECURRENT_PLUGIN("1.0.0", "simple RNN over (T, C) sequences, h = tanh or relu(W x + U h + b), as torch.nn.RNN")
+RECURRENT_PLUGIN("2.1.0",
+                 "Elman RNN over (T, C) sequences, h = tanh|relu(W_ih x + W_hh h + b), as torch.nn.RNN")
