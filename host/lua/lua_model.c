@@ -303,14 +303,23 @@ void lpush_metrics(lua_State *L, const metrics *mt) {
   }
 }
 
-/* model:evaluate(ds, loss) -> { loss =, error = } */
+/* model:evaluate(ds, loss [, { batch = 256 }]) -> { loss =, error =, perplexity = } */
 static int m_evaluate(lua_State *L) {
+  static const char *const known[] = {"batch", NULL};
   model *m = lcheck_model(L, 1)->m;
   dataset *ds = lcheck_dataset(L, 2);
+  lua_Integer batch = 256;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lcheck_options(L, 4, "model:evaluate", known);
+    lua_getfield(L, 4, "batch");
+    batch = luaL_optinteger(L, -1, 256);
+    if (batch < 1 || batch > 1 << 30) return luaL_error(L, "model:evaluate: batch must be an integer >= 1");
+  }
   loss_fn lf = {0};
   lf.pe = lspec_resolve(L, 3, LUNET_LOSS, &lf.params);
   metrics mt;
-  int rc = evaluate(m, ds, &lf, 256, &mt);
+  int rc = evaluate(m, ds, &lf, (int)batch, &mt);
   params_free(&lf.params);
   if (rc) return lerror_services(L);
   lpush_metrics(L, &mt);

@@ -185,7 +185,7 @@ static int l_train(lua_State *L) {
   static const char *const known[] = {
     "model", "data", "loss", "optimizer", "epochs", "batch", "seed", "eval", "eval_every", "on_epoch",
     "verbose", "l1", "l2", "clip_norm", "schedule", "warmup", "patience", "monitor", "monitor_metric",
-    "restore_best", "shuffle", NULL};
+    "restore_best", "shuffle", "eval_batch", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.train", known);
   train_config c = {0};
@@ -195,6 +195,7 @@ static int l_train(lua_State *L) {
   c.epochs = opt_int(L, 1, "epochs", 10, 0, "lunet.train");
   c.batch = opt_int(L, 1, "batch", 32, 1, "lunet.train");
   c.eval_every = opt_int(L, 1, "eval_every", 1, 1, "lunet.train");
+  c.eval_batch = opt_int(L, 1, "eval_batch", c.batch < 256 ? 256 : c.batch, 1, "lunet.train");
   lua_getfield(L, 1, "seed");
   c.seed = (uint64_t)luaL_optinteger(L, -1, 1);
   lua_getfield(L, 1, "verbose");

@@ -30,9 +30,8 @@ void train_progress(const train_config *c, const epoch_report *r) {
 }
 
 int train_evals(const train_config *c, metrics *evals, metrics *train) {
-  int eval_batch = c->batch < 256 ? 256 : c->batch;
   for (int i = 0; i < c->n_evals; i++) {
-    if (evaluate(c->m, c->evals[i].ds, c->loss, eval_batch, &evals[i])) return -1;
+    if (evaluate(c->m, c->evals[i].ds, c->loss, c->eval_batch, &evals[i])) return -1;
     if (strcmp(c->evals[i].name, "train") == 0) *train = evals[i];
   }
   return 0;
@@ -85,8 +84,7 @@ static int loop_init(loop *L, const train_config *c) {
     return -1;
   }
   if (model_accepts(c->m, c->data) || loss_open(c->loss, c->m, c->data)) return -1;
-  int eval_batch = c->batch < 256 ? 256 : c->batch;
-  if (model_reserve(c->m, c->n_evals && eval_batch > c->batch ? eval_batch : c->batch)) return -1;
+  if (model_reserve(c->m, c->n_evals && c->eval_batch > c->batch ? c->eval_batch : c->batch)) return -1;
   if (stepper_open(&L->step, c->m, c->loss, c->opt, &c->opt_params, c->seed)) return -1;
   L->step.l1 = c->l1, L->step.l2 = c->l2, L->step.clip_norm = c->clip_norm;
   if (loader_init(&L->data, c->data, c->batch, c->seed, c->shuffle)) return -1;

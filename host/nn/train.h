@@ -33,6 +33,7 @@ typedef struct train_config {
   param_values opt_params;
   int epochs, batch, eval_every, verbose;
   int shuffle;        /* reshuffle the samples each epoch (else in order: truncated BPTT) */
+  int eval_batch;     /* rows per evaluation batch (a stateful model's streams) */
   uint64_t seed;
   const eval_set *evals;
   int n_evals;

@@ -78,6 +78,16 @@ local stateful = fit(lm("lstm", T, { stateful = true }), stream, 80, B, false)
 assert(stateless.train.error > 0.25, "stateless: positions 1 and 2 are guesses, error " .. stateless.train.error)
 assert(stateful.train.error < 0.05, "stateful: the state crosses windows, error " .. stateful.train.error)
 
+-- evaluated in batches of the stream's rows (eval_batch, evaluate's batch),
+-- the stateful model keeps its accuracy; in batches of 256 its rows no
+-- longer line up with the streams
+local sm = lm("lstm", T, { stateful = true })
+local r = lunet.train{ model = sm, data = stream, loss = loss, optimizer = lunet.optimizer("adam", { lr = 0.02 }),
+  epochs = 80, batch = B, shuffle = false, eval = { again = stream }, eval_batch = B, verbose = false }
+assert(r.again.error < 0.05, "eval_batch = streams: error " .. r.again.error)
+assert(sm:evaluate(stream, loss, { batch = B }).error == r.again.error, "model:evaluate's batch")
+assert(sm:evaluate(stream, loss).error > 0.1, "batches of 256 mix the streams up")
+
 -- Sequence classification from the last state of both directions: the
 -- class is the first id of the window, which the backward direction reads
 -- last.
