@@ -27,6 +27,7 @@
 
 local lunet = require "lunet"
 
+-- (--no_plot is taken, as by every script, though this one draws no figure)
 local opt = lunet.options{ quick = false, out = "results/ngram_vs_neural.csv", epochs = 3, no_plot = false }
 local quick, out = opt.quick, opt.out
 local T = quick and 32 or 64

@@ -20,7 +20,8 @@
 
 local lunet = require "lunet"
 
-local opt = lunet.options{ quick = false, out = "results/random_digits.csv" }
+-- (--no_plot is taken, as by every script, though this one draws no figure)
+local opt = lunet.options{ quick = false, out = "results/random_digits.csv", no_plot = false }
 local n = opt.quick and 50000 or 200000
 local function digits(split)
   return lunet.dataset("text", { digits = true, n = n, seed = 7, seq_len = 32, split = split })

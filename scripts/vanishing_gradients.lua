@@ -114,7 +114,16 @@ record("rnn x4", "init", norms_by_position(big))
 log:close()
 
 if opt.no_plot then return end -- e.g. without gnuplot
-local png = out:gsub("%.csv$", "") .. ".png"
-lunet.plot{ csv = out, x = "distance", y = { "relative" }, group = "curve", logy = true, out = png,
-            title = "|dL/dx_t| relative to the last step, by distance to the loss" }
-print("wrote " .. out .. " and " .. png)
+-- the figure: at initialisation and trained, without the clipped runs (in
+-- the CSV), so that every curve keeps a colour of its own
+local base = out:gsub("%.csv$", "")
+os.remove(base .. "_figure.csv")
+local curves = lunet.csv(base .. "_figure.csv", { columns = { "curve", "distance", "relative" } })
+for _, r in ipairs(lunet.read_csv(out)) do
+  if not r.stage:find("clip", 1, true) then curves:write{ curve = r.curve, distance = r.distance, relative = r.relative } end
+end
+curves:close()
+lunet.plot{ csv = base .. "_figure.csv", x = "distance", y = { "relative" }, group = "curve", logy = true,
+            out = base .. ".png", title = "|dL/dx_t| relative to the last step, by distance to the loss" }
+os.remove(base .. "_figure.csv")
+print("wrote " .. out .. " and " .. base .. ".png")

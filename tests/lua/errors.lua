@@ -1,13 +1,7 @@
 -- Bad input gives errors that name the thing and what was expected.
 local lunet = require "lunet"
 
-local function fails(needles, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error containing " .. needles[1])
-  for _, s in ipairs(needles) do
-    assert(err:find(s, 1, true), ("error %q lacks %q"):format(err, s))
-  end
-end
+local fails = require("testlib").fails
 
 fails({ "dense", "unknown parameter 'outs'" }, lunet.layer, "dense", { outs = 3 })
 fails({ "dense", "'out'", "required" }, lunet.layer, "dense")

@@ -5,13 +5,7 @@
 -- out by hand.
 local lunet = require "lunet"
 
-local function fails(needles, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error containing " .. needles[1])
-  for _, s in ipairs(needles) do
-    assert(err:find(s, 1, true), ("error %q lacks %q"):format(err, s))
-  end
-end
+local fails = require("testlib").fails
 
 local function close(a, b, tol, what)
   assert(math.abs(a - b) <= tol, ("%s = %.9g, expected %.9g"):format(what, a, b))

@@ -6,12 +6,7 @@
 -- on a made-up text given by --file.
 local lunet = require "lunet"
 
-local function run_script(name, ...)
-  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
-  local path = here .. "/../../scripts/" .. name .. ".lua"
-  arg = { [0] = path, ... }
-  dofile(path)
-end
+local run_script = require("testlib").run_script
 
 local dir = os.tmpname()
 os.remove(dir)

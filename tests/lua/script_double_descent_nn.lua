@@ -5,13 +5,7 @@
 -- its number of features.
 local lunet = require "lunet"
 
-local function run_script(name, ...)
-  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
-  local path = here .. "/../../scripts/" .. name .. ".lua"
-  arg = { [0] = path, ... }
-  if not os.execute("command -v gnuplot >/dev/null 2>&1") then arg[#arg + 1] = "--no_plot" end
-  dofile(path)
-end
+local run_script = require("testlib").run_script
 
 local dir = os.tmpname()
 os.remove(dir)

@@ -12,12 +12,7 @@ if not io.open("/usr/share/doc/jargon-text/jargon.txt.gz") then
 end
 local corpus = io.open("/usr/share/doc/jargon-text/jargon.txt.gz") ~= nil
 
-local function run_script(name, ...)
-  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
-  local path = here .. "/../../scripts/" .. name .. ".lua"
-  arg = { [0] = path, ... }
-  dofile(path)
-end
+local run_script = require("testlib").run_script
 
 local dir = os.tmpname()
 os.remove(dir)

@@ -22,13 +22,7 @@ local function same(a, b, what)
   end
 end
 
-local function fails(needles, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error containing " .. needles[1])
-  for _, s in ipairs(needles) do
-    assert(err:find(s, 1, true), ("error %q lacks %q"):format(err, s))
-  end
-end
+local fails = require("testlib").fails
 
 local function text(params) return lunet.dataset("text", params) end
 
