@@ -14,15 +14,18 @@
 -- valid_loss, valid_perplexity, seconds. Samples (120 characters after the
 -- prompt "The ", temperature 0.8) after every epoch go to FILE_samples.txt.
 -- What to see: the validation perplexity per epoch of the three cells
--- (figure FILE.png); at equal size the gated cells learn faster and reach a
--- lower perplexity than the plain RNN; the samples go from noise to words
--- and Jargon-like phrases.
+-- (figure FILE.png) and the samples, which go from noise to words and
+-- Jargon-like phrases. Measured (5 epochs): GRU 5.06 < RNN 5.33 < LSTM
+-- 5.60; the GRU learns fastest at this size, and the LSTM starts slowest and
+-- is still behind the plain RNN after 5 epochs: its forget gates start near
+-- 0.5 (PyTorch's initialisation, no forget bias of 1), and over 64
+-- characters the RNN's shorter memory costs it little.
 --
 --   lunet run scripts/char_lm.lua [--quick] [--out FILE.csv] [--epochs N]
 --                                 [--file TEXT] [--no_plot]
 --
 -- Writes FILE.csv (default results/char_lm.csv), FILE_samples.txt and
--- FILE.png. The full run takes about 15 minutes on 2 cores; --quick (the
+-- FILE.png. The full run takes about 8 minutes on 2 cores; --quick (the
 -- first 60 kB of the text, T = 32, about 20,000 parameters, 2 epochs) a
 -- few seconds.
 
