@@ -1,0 +1,292 @@
+/*
+** test_attention.c -- the layers of transformers against float64 references
+** written here, apart from the plugins: gelu against x Phi(x) from libm's erf
+** (and PyTorch's printed values); positional's sinusoidal table against the
+** formula of "Attention is all you need" and its learned table; attention
+** (heads 1 and 2, with and without the causal mask) against loops over
+** samples, heads and positions. Then the course's properties of attention:
+** without a positional encoding, permuting the positions permutes the
+** outputs; under the causal mask output t ignores inputs after t; 4E^2 + 4E
+** parameters with PyTorch's names; dropout only in training; and the finite-
+** difference check of lunet check with the causal mask and dropout on.
+*/
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "common.h"
+#include "registry.h"
+#include "services.h"
+
+enum { B = 2, T = 5, E = 6 };
+
+static const lunet_ctx TRAIN = {.size = sizeof(lunet_ctx), .train = 1, .device = LUNET_CPU, .reset = 1};
+static const lunet_ctx EVAL = {.size = sizeof(lunet_ctx), .train = 0, .device = LUNET_CPU, .reset = 1};
+
+static void built_plugins_only(void) { unsetenv("LUNET_PLUGIN_PATH"); }
+
+TestSuite(attention, .init = built_plugins_only);
+
+/* Builds `name` for per-sample input (t, e) and reserves a batch of B. */
+static void layer(common_layer *l, const char *name, int t, int e, const param_given *g, int n) {
+  lunet_shape in = {2, {t, e}};
+  cr_assert_eq(common_layer_init(l, name, &in, g, n, 7), 0, "%s", services_last_error());
+  if (l->p->layer->reserve)
+    cr_assert_eq(l->p->layer->reserve(l->self, B, LUNET_CPU), 0, "%s", services_last_error());
+}
+
+static void run(common_layer *l, const float *x, float *y, const lunet_ctx *ctx) {
+  lunet_tensor xt = common_tensor((float *)x, B, &l->in), yt = common_tensor(y, B, &l->out);
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, &xt, &yt, ctx), 0, "%s",
+               services_last_error());
+}
+
+/* ---- gelu ------------------------------------------------------------------ */
+
+Test(attention, gelu_is_x_times_the_normal_cdf) {
+  enum { N = 41 };
+  float x[B * N], y[B * N];
+  for (int i = 0; i < B * N; i++) x[i] = -8.0f + 0.2f * (float)i;
+  common_layer l;
+  lunet_shape in = {1, {N}};
+  cr_assert_eq(common_layer_init(&l, "gelu", &in, NULL, 0, 1), 0, "%s", services_last_error());
+  lunet_tensor xt = common_tensor(x, B, &in), yt = common_tensor(y, B, &in);
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &xt, &yt, &TRAIN), 0);
+  for (int i = 0; i < B * N; i++) {
+    double want = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
+    cr_expect(fabs(y[i] - want) <= 1e-6 + 1e-6 * fabs(want), "gelu(%g) = %g, expected %g", x[i], y[i], want);
+  }
+  /* torch.nn.GELU()(torch.tensor([1., -1., 0.5], dtype=torch.float64)) */
+  float t[3] = {1.0f, -1.0f, 0.5f}, ty[3];
+  const double torch[3] = {0.8413447460685429, -0.15865525393145707, 0.34573123063700656};
+  lunet_shape one = {1, {3}};
+  lunet_tensor tt = common_tensor(t, 1, &one), tyt = common_tensor(ty, 1, &one);
+  common_layer_free(&l);
+  cr_assert_eq(common_layer_init(&l, "gelu", &one, NULL, 0, 1), 0);
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &tt, &tyt, &EVAL), 0);
+  for (int i = 0; i < 3; i++) cr_expect(fabs(ty[i] - torch[i]) < 1e-6, "gelu(%g) = %g, torch %g", t[i], ty[i], torch[i]);
+  common_layer_free(&l);
+}
+
+/* ---- positional ------------------------------------------------------------ */
+
+Test(attention, sinusoidal_encoding_is_the_papers_table) {
+  float x[B * T * E], y[B * T * E];
+  common_fill_normal(x, B * T * E, 3);
+  common_layer l;
+  layer(&l, "positional", T, E, (param_given[]){P_NUM("max_len", T)}, 1);
+  cr_expect_eq(l.ws.n, 0, "a sinusoidal encoding has no parameters");
+  run(&l, x, y, &TRAIN);
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++)
+      for (int i = 0; i < E / 2; i++) { /* PE[t, 2i] = sin(t / 10000^(2i/E)), PE[t, 2i+1] = cos(...) */
+        double angle = t * exp(-log(10000.0) * 2 * i / E);
+        int at = (b * T + t) * E + 2 * i;
+        cr_expect(fabs(y[at] - x[at] - sin(angle)) < 1e-6, "PE[%d, %d]", t, 2 * i);
+        cr_expect(fabs(y[at + 1] - x[at + 1] - cos(angle)) < 1e-6, "PE[%d, %d]", t, 2 * i + 1);
+      }
+  cr_expect(fabs(y[E] - x[E] - sin(1.0)) < 1e-6 && fabs(y[E + 1] - x[E + 1] - cos(1.0)) < 1e-6,
+            "position 1, pair 0: sin 1 and cos 1");
+  common_layer_free(&l);
+}
+
+Test(attention, learned_encoding_adds_the_first_T_rows) {
+  float x[B * T * E], y[B * T * E];
+  common_fill_normal(x, B * T * E, 4);
+  common_layer l;
+  layer(&l, "positional", T, E, (param_given[]){P_STR("kind", "learned"), P_NUM("max_len", 9)}, 2);
+  cr_assert_eq(l.ws.n, 1);
+  const lunet_tensor *w = l.ws.w[0].value;
+  cr_expect_str_eq(l.ws.w[0].name, "weight");
+  cr_expect(w->shape.ndim == 2 && w->shape.dim[0] == 9 && w->shape.dim[1] == E, "weight (max_len, E)");
+  double sum2 = 0;
+  for (int i = 0; i < 9 * E; i++) sum2 += (double)w->f32[i] * w->f32[i];
+  cr_expect(sum2 / (9 * E) > 0.4 && sum2 / (9 * E) < 2.0, "N(0, 1) init: mean square %g", sum2 / (9 * E));
+  run(&l, x, y, &TRAIN);
+  for (int i = 0; i < B * T * E; i++)
+    cr_expect(fabs(y[i] - x[i] - w->f32[i % (T * E)]) < 1e-6, "element %d", i);
+  common_layer_free(&l);
+}
+
+Test(attention, longer_than_max_len_is_an_error) {
+  common_layer l;
+  lunet_shape in = {2, {T, E}};
+  const param_given g[] = {P_NUM("max_len", T - 1)};
+  cr_expect_neq(common_layer_init(&l, "positional", &in, g, 1, 1), 0);
+  cr_expect(strstr(services_last_error(), "exceeds max_len"), "%s", services_last_error());
+  const param_given h[] = {P_NUM("heads", 4)};
+  cr_expect_neq(common_layer_init(&l, "attention", &in, h, 1, 1), 0);
+  cr_expect(strstr(services_last_error(), "not divisible by heads = 4"), "%s", services_last_error());
+}
+
+/* ---- attention against float64 loops ------------------------------------- */
+
+/* y = x W^T + b for one row: (in) -> (out) */
+static void ref_affine(const double *x, const float *w, const float *b, double *y, int in, int out) {
+  for (int o = 0; o < out; o++) {
+    y[o] = b[o];
+    for (int i = 0; i < in; i++) y[o] += w[o * in + i] * x[i];
+  }
+}
+
+/* MultiheadAttention(x, x, x) of one sample, from the layer's parameters;
+** p gets the weights (H, T, T).    (T, E) -> (T, E) */
+static void ref_attention(const common_layer *l, int H, int causal, const double *x, double *y,
+                          double *p) {
+  const float *wi = l->ws.w[0].value->f32, *bi = l->ws.w[1].value->f32;
+  const float *wo = l->ws.w[2].value->f32, *bo = l->ws.w[3].value->f32;
+  int d = E / H;
+  double qkv[T][3 * E], o[T][E];
+  for (int t = 0; t < T; t++) ref_affine(x + t * E, wi, bi, qkv[t], E, 3 * E);
+  for (int h = 0; h < H; h++)
+    for (int t = 0; t < T; t++) {
+      double s[T], m = -INFINITY, z = 0;
+      for (int u = 0; u < T; u++) {
+        s[u] = 0;
+        for (int k = 0; k < d; k++) s[u] += qkv[t][h * d + k] * qkv[u][E + h * d + k];
+        s[u] = causal && u > t ? -INFINITY : s[u] / sqrt(d);
+        m = fmax(m, s[u]);
+      }
+      for (int u = 0; u < T; u++) z += s[u] = exp(s[u] - m);
+      for (int u = 0; u < T; u++) p[(h * T + t) * T + u] = s[u] / z;
+      for (int k = 0; k < d; k++) {
+        o[t][h * d + k] = 0;
+        for (int u = 0; u < T; u++) o[t][h * d + k] += s[u] / z * qkv[u][2 * E + h * d + k];
+      }
+    }
+  for (int t = 0; t < T; t++) ref_affine(o[t], wo, bo, y + t * E, E, E);
+}
+
+static void attention_layer(common_layer *l, int heads, int causal, double dropout) {
+  const param_given g[] = {P_NUM("heads", heads), P_BOOL("causal", causal), P_NUM("dropout", dropout)};
+  layer(l, "attention", T, E, g, 3);
+}
+
+static void expect_reference(int heads, int causal) {
+  float x[B * T * E], y[B * T * E];
+  double xd[T * E], want[T * E], p[2 * T * T];
+  common_fill_normal(x, B * T * E, 5);
+  common_layer l;
+  attention_layer(&l, heads, causal, 0);
+  run(&l, x, y, &TRAIN);
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
+    ref_attention(&l, heads, causal, xd, want, p);
+    for (int i = 0; i < T * E; i++)
+      cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "heads %d causal %d: y[%d][%d] = %g, expected %g",
+                heads, causal, b, i, y[b * T * E + i], want[i]);
+    if (b > 0) continue;
+    const lunet_tensor *shown = l.ws.w[4].value; /* sample 0's weights */
+    for (int i = 0; i < heads * T * T; i++)
+      cr_expect(fabs(shown->f32[i] - p[i]) < 1e-6, "attention_weights[%d] = %g, expected %g", i,
+                shown->f32[i], p[i]);
+  }
+  common_layer_free(&l);
+}
+
+Test(attention, one_head_matches_the_reference) { expect_reference(1, 0); }
+Test(attention, two_heads_match_the_reference) { expect_reference(2, 0); }
+Test(attention, causal_one_head_matches_the_reference) { expect_reference(1, 1); }
+Test(attention, causal_two_heads_match_the_reference) { expect_reference(2, 1); }
+
+Test(attention, parameters_are_pytorchs_4E2_plus_4E) {
+  const char *names[] = {"in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias",
+                         "attention_weights"};
+  const int shapes[5][3] = {{2, 3 * E, E}, {1, 3 * E}, {2, E, E}, {1, E}, {3, 2, T}};
+  common_layer l;
+  for (int heads = 1; heads <= 3; heads++) {
+    attention_layer(&l, heads, 0, 0);
+    cr_expect_eq(l.ws.n_trained, 4 * E * E + 4 * E, "heads %d: %lld trained values", heads,
+                 (long long)l.ws.n_trained);
+    if (heads == 2)
+      for (int i = 0; i < 5; i++) {
+        const lunet_shape *s = &l.ws.w[i].value->shape;
+        cr_expect_str_eq(l.ws.w[i].name, names[i]);
+        cr_expect(s->ndim == shapes[i][0] && s->dim[0] == shapes[i][1] &&
+                  (s->ndim == 1 || s->dim[1] == shapes[i][2]), "%s: shape", names[i]);
+        cr_expect_eq(l.ws.w[i].grad == NULL, i == 4, "%s: trained iff not the weights buffer", names[i]);
+      }
+    common_layer_free(&l);
+  }
+}
+
+/* ---- the course's properties ------------------------------------------------ */
+
+Test(attention, permuting_positions_permutes_outputs) {
+  const int perm[T] = {3, 0, 4, 2, 1};
+  float x[B * T * E], xp[B * T * E], y[B * T * E], yp[B * T * E];
+  common_fill_normal(x, B * T * E, 6);
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) memcpy(xp + (b * T + t) * E, x + (b * T + perm[t]) * E, sizeof(float) * E);
+  common_layer l;
+  attention_layer(&l, 2, 0, 0);
+  run(&l, x, y, &EVAL);
+  run(&l, xp, yp, &EVAL);
+  double worst = 0, moved = 0;
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++)
+      for (int k = 0; k < E; k++) {
+        worst = fmax(worst, fabs(yp[(b * T + t) * E + k] - y[(b * T + perm[t]) * E + k]));
+        moved = fmax(moved, fabs(yp[(b * T + t) * E + k] - y[(b * T + t) * E + k]));
+      }
+  cr_expect_lt(worst, 1e-5, "y(P x) = P y(x): off by %g", worst);
+  cr_expect_gt(moved, 1e-2, "the permutation moved the outputs (%g)", moved);
+  common_layer_free(&l);
+}
+
+Test(attention, causal_output_ignores_later_inputs) {
+  float x[B * T * E], x2[B * T * E], y[B * T * E], y2[B * T * E];
+  common_fill_normal(x, B * T * E, 8);
+  common_layer causal, full;
+  attention_layer(&causal, 2, 1, 0);
+  attention_layer(&full, 2, 0, 0);
+  for (int t = 0; t < T - 1; t++) { /* change the inputs after t */
+    memcpy(x2, x, sizeof x);
+    for (int b = 0; b < B; b++)
+      for (int i = (t + 1) * E; i < T * E; i++) x2[b * T * E + i] += 1.0f;
+    run(&causal, x, y, &EVAL);
+    run(&causal, x2, y2, &EVAL);
+    for (int b = 0; b < B; b++)
+      for (int i = 0; i < (t + 1) * E; i++)
+        cr_expect_eq(y[b * T * E + i], y2[b * T * E + i], "causal: output %d moved when inputs after %d changed",
+                     i / E, t);
+    run(&full, x, y, &EVAL);
+    run(&full, x2, y2, &EVAL);
+    cr_expect_neq(memcmp(y, y2, sizeof(float) * (t + 1) * E), 0, "without the mask, output %d sees the future", t);
+  }
+  common_layer_free(&causal);
+  common_layer_free(&full);
+}
+
+Test(attention, dropout_only_in_training) {
+  float x[B * T * E], y0[B * T * E], y[B * T * E];
+  common_fill_normal(x, B * T * E, 9);
+  common_layer plain, drop;
+  attention_layer(&plain, 2, 0, 0);
+  attention_layer(&drop, 2, 0, 0.5); /* same seed: the same initial parameters */
+  lunet_rng rng;
+  rng_seed(&rng, 1);
+  lunet_ctx train = TRAIN;
+  train.rng = &rng;
+  run(&plain, x, y0, &EVAL);
+  run(&drop, x, y, &EVAL);
+  cr_expect_eq(memcmp(y0, y, sizeof y), 0, "eval mode: dropout is the identity");
+  run(&drop, x, y, &train);
+  cr_expect_neq(memcmp(y0, y, sizeof y), 0, "training mode drops weights");
+  common_layer_free(&plain);
+  common_layer_free(&drop);
+}
+
+/* lunet check's finite differences, with the mask and dropout switched on. */
+Test(attention, causal_with_dropout_passes_the_gradient_check) {
+  registry_init();
+  const plugin_entry *pe = registry_find(LUNET_LAYER, "attention");
+  cr_assert(pe, "%s", services_last_error());
+  const param_given g[] = {P_NUM("heads", 3), P_BOOL("causal", 1), P_NUM("dropout", 0.3)};
+  lunet_shape in = {2, {4, 6}};
+  gradcheck_report rep;
+  cr_expect_eq(gradcheck_layer(pe, g, 3, &in, &rep), 0, "%s", services_last_error());
+  cr_expect_eq(rep.tensors, 5, "input and four parameter tensors");
+}
