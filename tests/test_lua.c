@@ -58,6 +58,8 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_bpe.lua"},      /* scripts/bpe.lua --quick: tokens per character fall with the vocabulary */
     {"ngram_word2vec.lua"},  /* n-grams: digits at 10, windows = stream, sums to 1; word2vec: planted neighbours */
     {"script_word2vec.lua"}, /* scripts/word2vec.lua --quick: she near he, analogies, plural arrows, figure */
+    {"heatmap.lua"},         /* lunet.heatmap: errors name the cell or option; PNG from rows or shape/values */
+    {"script_positional_encoding.lua"}, /* PE[0, 2i] = 0, PE[0, 2i+1] = 1, period 2 pi, dot products by t - s */
     {"attention.lua"},       /* attention: 4E^2 + 4E parameters; attention_weights rows sum to 1, causal zeros */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);

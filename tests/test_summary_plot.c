@@ -1,7 +1,7 @@
 /*
 ** test_summary_plot.c -- `lunet summary` and `lunet plot` (host/summary.c,
-** host/plot.c), called through their entry points with stdout and stderr
-** captured in files.
+** host/plot.c), and heatmaps (`lunet plot --heatmap`, host/heatmap.c),
+** called through their entry points with stdout and stderr captured in files.
 **
 ** The expected means and standard deviations are worked out by hand in the
 ** comments. The figure tests need gnuplot and are skipped without it; the
@@ -12,6 +12,7 @@
 */
 #include <criterion/criterion.h>
 
+#include "heatmap.h"
 #include "plot.h"
 #include "summary.h"
 
@@ -45,6 +46,7 @@ static void remove_dir(void) {
 
 TestSuite(summary, .init = make_dir, .fini = remove_dir);
 TestSuite(plot, .init = make_dir, .fini = remove_dir);
+TestSuite(heatmap, .init = make_dir, .fini = remove_dir);
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -116,6 +118,15 @@ static result run(int (*main_fn)(int, char **), char **argv) {
 static void free_result(result *r) {
   free(r->out);
   free(r->err);
+}
+
+/* Asserts that PATH is a PNG of more than a kilobyte. */
+static void assert_png(const char *path) {
+  size_t len;
+  char *img = slurp(path, &len);
+  cr_assert_gt(len, 1000u, "%s is nearly empty", path);
+  cr_assert_eq(memcmp(img, "\x89PNG\r\n\x1a\n", 8), 0, "%s is not a PNG", path);
+  free(img);
 }
 
 static int have_gnuplot(void) {
@@ -278,12 +289,8 @@ Test(plot, writes_a_png) {
                    "--group", "wd", "--logx", "-o", png, NULL };
   result r = run(plot_main, argv);
   cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
-  size_t len;
-  char *img = slurp(png, &len);
-  cr_assert_gt(len, 1000u);
-  cr_assert_eq(memcmp(img, "\x89PNG\r\n\x1a\n", 8), 0, "not a PNG");
+  assert_png(png);
   cr_assert_not_null(strstr(r.err, "is nan, inf"), "no warning for the NaN row: %s", r.err);
-  free(img);
   free_result(&r);
   free(csv);
   free(png);
@@ -394,6 +401,165 @@ Test(plot, reports_a_gnuplot_failure) {
   cr_assert_not_null(strstr(script, "with yerrorlines"), "%s", script);
   free(script);
   free(gp);
+  free_result(&r);
+  free(csv);
+  free(png);
+}
+
+/* ---- heatmap ------------------------------------------------------------ */
+
+/* Installs a gnuplot that reads the script and fails, so that lunet keeps
+** the script in FIG.gp; returns that script (malloc'd). */
+static char *kept_script(char **argv, const char *fig) {
+  char *fake = in_dir("gnuplot");
+  spit(fake, "#!/bin/sh\ncat >/dev/null\nexit 3\n");
+  chmod(fake, 0755);
+  setenv("PATH", dir, 1);
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1, "stderr: %s", r.err);
+  cr_assert_not_null(strstr(r.err, "gnuplot failed (exit status 3)"), "%s", r.err);
+  cr_assert_neq(access(fig, F_OK), 0, "a figure was left behind");
+  char gp[300];
+  snprintf(gp, sizeof gp, "%s.gp", fig);
+  free_result(&r);
+  return slurp(gp, NULL);
+}
+
+Test(heatmap, script_holds_row_i_column_j) {
+  const double z[6] = { 1, 2, 3, 4, 5, 6.5 }; /* (2, 3) */
+  const char *xt[3] = { "a", "b'c", "d" };
+  heatmap h = { .z = z, .rows = 2, .cols = 3, .title = "T", .xtics = xt, .palette = "gray" };
+  char err[256];
+  cr_assert_eq(heatmap_check(&h, "m.png", err, sizeof err), 0, "%s", err);
+  size_t len;
+  char *s = heatmap_script(&h, "m.png", "m.png.part", &len);
+  cr_assert_not_null(s);
+  cr_assert_eq(strlen(s), len);
+  cr_assert_not_null(strstr(s, "$z << EOD\n1 2 3\n4 5 6.5\nEOD\n"), "%s", s);
+  cr_assert_not_null(strstr(s, "matrix with image"), "%s", s);
+  cr_assert_not_null(strstr(s, "set yrange [1.5:-0.5]"), "row 0 not on top:\n%s", s);
+  cr_assert_not_null(strstr(s, "set xrange [-0.5:2.5]"), "%s", s);
+  cr_assert_not_null(strstr(s, "set cbrange [1:6.5]"), "%s", s);
+  cr_assert_not_null(strstr(s, "set xtics out nomirror ('a' 0, 'b''c' 1, 'd' 2)"), "%s", s);
+  cr_assert_not_null(strstr(s, "set palette gray"), "%s", s);
+  cr_assert_not_null(strstr(s, "set output 'm.png.part'"), "%s", s);
+  free(s);
+}
+
+Test(heatmap, check_names_what_is_wrong) {
+  const double z[4] = { 1, NAN, 3, 4 };
+  char err[256];
+  heatmap empty = { .z = z, .rows = 0, .cols = 2 };
+  cr_assert_neq(heatmap_check(&empty, "m.png", err, sizeof err), 0);
+  cr_assert_not_null(strstr(err, "empty"), "%s", err);
+  heatmap nan = { .z = z, .rows = 2, .cols = 2 };
+  cr_assert_neq(heatmap_check(&nan, "m.png", err, sizeof err), 0);
+  cr_assert_not_null(strstr(err, "row 1, column 2"), "%s", err);
+  heatmap ok = { .z = z + 2, .rows = 1, .cols = 2, .palette = "jet" };
+  cr_assert_neq(heatmap_check(&ok, "m.png", err, sizeof err), 0);
+  cr_assert_not_null(strstr(err, "'jet'"), "%s", err);
+  ok.palette = NULL;
+  cr_assert_neq(heatmap_check(&ok, "m.pdf", err, sizeof err), 0);
+  cr_assert_not_null(strstr(err, "m.pdf"), "%s", err);
+}
+
+/* Long format: y 10 and 2 sort as numbers (2 on top); x labels keep the
+** order in which they first occur. */
+static const char CELLS[] =
+    "query,key,w\n"
+    "10,the,0.25\n"
+    "10,cat,0.75\n"
+    "2,cat,0.5\n"
+    "2,the,0.125\n";
+
+Test(heatmap, cli_places_each_cell) {
+  char *csv = strdup(in_dir("att.csv")), *png = strdup(in_dir("att.png"));
+  spit(csv, CELLS);
+  char *argv[] = { "plot", csv, "--heatmap", "--x", "key", "--y", "query", "--z", "w",
+                   "-o", png, NULL };
+  char *s = kept_script(argv, png);
+  cr_assert_not_null(strstr(s, "$z << EOD\n0.125 0.5\n0.25 0.75\nEOD\n"), "%s", s);
+  cr_assert_not_null(strstr(s, "set xtics out nomirror ('the' 0, 'cat' 1)"), "%s", s);
+  cr_assert_not_null(strstr(s, "set ytics out nomirror ('2' 0, '10' 1)"), "%s", s);
+  cr_assert_not_null(strstr(s, "set xlabel 'key'"), "%s", s);
+  free(s);
+  free(csv);
+  free(png);
+}
+
+/* Runs `lunet plot --heatmap` on TEXT; asserts exit status RC and that
+** stderr holds every string of NEEDLES. */
+static void heatmap_fails(const char *text, const char *z, int rc, const char *const *needles) {
+  char *csv = strdup(in_dir("bad.csv")), *png = strdup(in_dir("bad.png"));
+  spit(csv, text);
+  char *argv[] = { "plot", csv, "--heatmap", "--x", "key", "--y", "query", "--z", (char *)z,
+                   "-o", png, NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, rc, "stderr: %s", r.err);
+  for (; *needles; needles++)
+    cr_assert_not_null(strstr(r.err, *needles), "no '%s' in: %s", *needles, r.err);
+  cr_assert_neq(access(png, F_OK), 0, "a figure was left behind");
+  free_result(&r);
+  free(csv);
+  free(png);
+}
+
+Test(heatmap, cli_errors_name_the_cell_or_column) {
+  heatmap_fails("query,key,w\na,x,1\na,y,2\nb,x,3\n", "w", 1,
+                (const char *[]){ "no row for the cell key=y, query=b", NULL });
+  heatmap_fails("query,key,w\na,x,1\na,x,2\n", "w", 1,
+                (const char *[]){ "row 2 after the header repeats the cell key=x, query=a", NULL });
+  heatmap_fails("query,key,w\na,x,1\na,y,high\n", "w", 1,
+                (const char *[]){ "row 2 after the header: w is 'high'", NULL });
+  heatmap_fails("query,key,w\na,x,1\n", "weight", 1,
+                (const char *[]){ "no column 'weight' for --z", "query, key, w", NULL });
+  heatmap_fails("query,key,w\n", "w", 1, (const char *[]){ "the matrix is empty", NULL });
+}
+
+Test(heatmap, cli_usage_errors) {
+  char *no_z[] = { "plot", "a.csv", "--heatmap", "--x", "k", "--y", "q", NULL };
+  result r = run(plot_main, no_z);
+  cr_assert_eq(r.rc, 2);
+  cr_assert_not_null(strstr(r.err, "--heatmap needs --z"), "%s", r.err);
+  free_result(&r);
+  char *group[] = { "plot", "a.csv", "--heatmap", "--x", "k", "--y", "q", "--z", "w",
+                    "--group", "g", NULL };
+  r = run(plot_main, group);
+  cr_assert_eq(r.rc, 2);
+  cr_assert_not_null(strstr(r.err, "--heatmap does not take --group"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(heatmap, says_when_gnuplot_is_missing) {
+  setenv("PATH", dir, 1);
+  const double z[1] = { 1 };
+  heatmap h = { .z = z, .rows = 1, .cols = 1 };
+  result r;
+  fflush(stderr);
+  int saved = dup(2), fe = open(in_dir("err.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  dup2(fe, 2);
+  close(fe);
+  r.rc = heatmap_draw(&h, in_dir("one.png"), "lunet.heatmap");
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  r.err = slurp(in_dir("err.txt"), NULL);
+  cr_assert_eq(r.rc, -1);
+  cr_assert_not_null(strstr(r.err, "lunet.heatmap: gnuplot not found: apt-get install gnuplot-nox"),
+                     "%s", r.err);
+  free(r.err);
+}
+
+Test(heatmap, writes_a_png) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot is not installed");
+  char *csv = strdup(in_dir("att.csv")), *png = strdup(in_dir("att.png"));
+  spit(csv, CELLS);
+  char *argv[] = { "plot", csv, "--heatmap", "--x", "key", "--y", "query", "--z", "w",
+                   "--title", "weights", "-o", png, NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  assert_png(png);
+  cr_assert_neq(access(in_dir("att.png.part"), F_OK), 0, "the partial file was left behind");
   free_result(&r);
   free(csv);
   free(png);

@@ -4,13 +4,19 @@
 **   lunet.bias_variance{ predictions =, truth =, targets = }
 **       the bias-variance decomposition of Bishop's PRML section 3.2;
 **   lunet.plot{ csv =, x =, y =, group =, logx =, logy =, err =, title =, out = }
-**       `lunet plot` run in-process, so a script draws its own figure.
+**       `lunet plot` run in-process, so a script draws its own figure;
+**   lunet.heatmap{ matrix =, out =, title =, xlabel =, ylabel =, xtics =,
+**                  ytics =, palette = }
+**       a matrix (rows of numbers, or { shape = {R, C}, values = }) drawn as
+**       a heatmap (report/heatmap.c): attention weights, encodings, ...
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lua/lua_lunet.h"
+#include "report/heatmap.h"
 #include "report/plot.h"
 
 /* ---- lunet.bias_variance ------------------------------------------------ */
@@ -183,10 +189,12 @@ static const char *y_columns(lua_State *L) {
   return lua_tostring(L, -1);
 }
 
-static const char *opt_string(lua_State *L, const char *key, int required) {
+/* Option KEY of FN's options table (index 1): a string, or NULL if absent
+** and not required. */
+static const char *opt_string(lua_State *L, const char *fn, const char *key, int required) {
   int t = lua_getfield(L, 1, key);
   if (t == LUA_TNIL && !required) return NULL;
-  if (t != LUA_TSTRING) luaL_error(L, "lunet.plot: '%s' must be a string, got %s", key, luaL_typename(L, -1));
+  if (t != LUA_TSTRING) luaL_error(L, "%s: '%s' must be a string, got %s", fn, key, luaL_typename(L, -1));
   return lua_tostring(L, -1);
 }
 
@@ -199,14 +207,14 @@ static int l_plot(lua_State *L) {
   const char *argv[16];
   int argc = 0;
   argv[argc++] = "plot";
-  argv[argc++] = opt_string(L, "csv", 1);
+  argv[argc++] = opt_string(L, "lunet.plot", "csv", 1);
   argv[argc++] = "--x";
-  argv[argc++] = opt_string(L, "x", 1);
+  argv[argc++] = opt_string(L, "lunet.plot", "x", 1);
   argv[argc++] = "--y";
   argv[argc++] = y_columns(L);
   static const char *const valued[][2] = {{"group", "--group"}, {"err", "--err"}, {"title", "--title"}, {"out", "-o"}};
   for (int i = 0; i < 4; i++) {
-    const char *v = opt_string(L, valued[i][0], 0);
+    const char *v = opt_string(L, "lunet.plot", valued[i][0], 0);
     if (v) argv[argc++] = valued[i][1], argv[argc++] = v;
   }
   if (lua_getfield(L, 1, "logx") && lua_toboolean(L, -1)) argv[argc++] = "--logx";
@@ -217,7 +225,7 @@ static int l_plot(lua_State *L) {
   if (rc != 0)
     return luaL_error(L, "lunet.plot: no figure from %s (lunet plot exited with %d; its reason is "
                          "printed above)", argv[1], rc);
-  const char *out = opt_string(L, "out", 0), *csv = argv[1];
+  const char *out = opt_string(L, "lunet.plot", "out", 0), *csv = argv[1];
   size_t n = strlen(csv);
   if (out) lua_pushstring(L, out);
   else if (n > 4 && strcmp(csv + n - 4, ".csv") == 0) lua_pushfstring(L, "%s.png", lua_pushlstring(L, csv, n - 4));
@@ -225,7 +233,113 @@ static int l_plot(lua_State *L) {
   return 1;
 }
 
+/* ---- lunet.heatmap ------------------------------------------------------ */
+
+/* The number at the top of the stack (popped), named WHAT[i][j] if not one. */
+static double matrix_number(lua_State *L, const char *what, lua_Integer i, lua_Integer j) {
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    luaL_error(L, "lunet.heatmap: %s[%d][%d] is a %s, expected a number", what, (int)i, (int)j, luaL_typename(L, -1));
+  double v = lua_tonumber(L, -1);
+  if (!isfinite(v)) luaL_error(L, "lunet.heatmap: %s[%d][%d] is %f, expected a finite number", what, (int)i, (int)j, v);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* { shape = {R, C}, values = {R * C numbers, row-major} } at IDX -> h. */
+static void read_shaped(lua_State *L, int idx, heatmap *h) {
+  lua_Integer dim[2] = {0, 0};
+  if (lua_getfield(L, idx, "shape") != LUA_TTABLE || lua_rawlen(L, -1) != 2)
+    luaL_error(L, "lunet.heatmap: matrix.shape must be {rows, columns}");
+  for (int k = 0; k < 2; k++) {
+    lua_rawgeti(L, -1, k + 1);
+    dim[k] = lua_tointeger(L, -1);
+    if (dim[k] < 1) luaL_error(L, "lunet.heatmap: matrix.shape[%d] must be a positive integer", k + 1);
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, idx, "values") != LUA_TTABLE || (lua_Integer)lua_rawlen(L, -1) != dim[0] * dim[1])
+    luaL_error(L, "lunet.heatmap: matrix.values must hold shape[1] x shape[2] = %d numbers, got %s of %d",
+               (int)(dim[0] * dim[1]), luaL_typename(L, -1), lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0);
+  int vals = lua_gettop(L);
+  double *z = lua_newuserdatauv(L, sizeof(double) * (size_t)(dim[0] * dim[1]), 0);
+  for (lua_Integer k = 0; k < dim[0] * dim[1]; k++) {
+    lua_rawgeti(L, vals, k + 1);
+    z[k] = matrix_number(L, "matrix.values", k / dim[1] + 1, k % dim[1] + 1);
+  }
+  h->z = z, h->rows = (int)dim[0], h->cols = (int)dim[1];
+}
+
+/* matrix = { {row 1}, {row 2}, ... } (rows of equal length) at IDX -> h. */
+static void read_rows(lua_State *L, int idx, heatmap *h) {
+  lua_Integer rows = (lua_Integer)lua_rawlen(L, idx), cols = 0;
+  if (rows < 1 || lua_rawgeti(L, idx, 1) != LUA_TTABLE || (cols = (lua_Integer)lua_rawlen(L, -1)) < 1)
+    luaL_error(L, "lunet.heatmap: matrix is empty; expected rows of numbers, { {..}, {..} }");
+  lua_pop(L, 1);
+  double *z = lua_newuserdatauv(L, sizeof(double) * (size_t)(rows * cols), 0);
+  for (lua_Integer i = 1; i <= rows; i++) {
+    if (lua_rawgeti(L, idx, i) != LUA_TTABLE)
+      luaL_error(L, "lunet.heatmap: matrix[%d] is a %s, expected a row (an array of numbers)", (int)i, luaL_typename(L, -1));
+    if ((lua_Integer)lua_rawlen(L, -1) != cols)
+      luaL_error(L, "lunet.heatmap: matrix[%d] has %d numbers, expected %d like matrix[1] (ragged rows)", (int)i,
+                 (int)lua_rawlen(L, -1), (int)cols);
+    for (lua_Integer j = 1; j <= cols; j++) {
+      lua_rawgeti(L, -1, j);
+      z[(i - 1) * cols + j - 1] = matrix_number(L, "matrix", i, j);
+    }
+    lua_pop(L, 1);
+  }
+  h->z = z, h->rows = (int)rows, h->cols = (int)cols;
+}
+
+/* xtics/ytics: nil, or N labels (strings or numbers) -> an array of them
+** kept alive on the stack. */
+static const char *const *read_tics(lua_State *L, const char *key, int n) {
+  if (lua_getfield(L, 1, key) == LUA_TNIL) return NULL;
+  int idx = lua_gettop(L);
+  if (!lua_istable(L, idx) || (int)lua_rawlen(L, idx) != n)
+    luaL_error(L, "lunet.heatmap: %s must be an array of %d labels (one per %s), got %s of %d", key, n,
+               key[0] == 'x' ? "column" : "row", luaL_typename(L, idx), lua_istable(L, idx) ? (int)lua_rawlen(L, idx) : 0);
+  const char **labels = lua_newuserdatauv(L, sizeof *labels * (size_t)n, 0);
+  lua_createtable(L, n, 0); /* holds the labels' strings (a number's text too) */
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    if (!lua_isstring(L, -1))
+      luaL_error(L, "lunet.heatmap: %s[%d] is a %s, expected a label", key, i + 1, luaL_typename(L, -1));
+    labels[i] = lua_tostring(L, -1);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return labels;
+}
+
+/* lunet.heatmap{ matrix =, out =, ... } -> out, the figure's path. */
+static int l_heatmap(lua_State *L) {
+  static const char *const known[] = {"matrix", "out", "title", "xlabel", "ylabel", "xtics", "ytics", "palette", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lcheck_options(L, 1, "lunet.heatmap", known);
+  heatmap h = {0};
+  const char *out = opt_string(L, "lunet.heatmap", "out", 1);
+  h.title = opt_string(L, "lunet.heatmap", "title", 0);
+  h.xlabel = opt_string(L, "lunet.heatmap", "xlabel", 0);
+  h.ylabel = opt_string(L, "lunet.heatmap", "ylabel", 0);
+  h.palette = opt_string(L, "lunet.heatmap", "palette", 0);
+  if (lua_getfield(L, 1, "matrix") != LUA_TTABLE)
+    return luaL_error(L, "lunet.heatmap: matrix must be rows of numbers { {..}, {..} } or { shape =, values = }, got %s",
+                      luaL_typename(L, -1));
+  int idx = lua_gettop(L);
+  if (lua_getfield(L, idx, "shape") != LUA_TNIL) read_shaped(L, idx, &h);
+  else read_rows(L, idx, &h);
+  h.xtics = read_tics(L, "xtics", h.cols);
+  h.ytics = read_tics(L, "ytics", h.rows);
+  char err[256];
+  if (heatmap_check(&h, out, err, sizeof err) != 0) return luaL_error(L, "lunet.heatmap: %s", err);
+  fflush(stdout);
+  if (heatmap_draw(&h, out, "lunet.heatmap") != 0)
+    return luaL_error(L, "lunet.heatmap: no figure %s (the reason is printed above)", out);
+  lua_pushstring(L, out);
+  return 1;
+}
+
 void lanalysis_register(lua_State *L) {
-  static const luaL_Reg fns[] = {{"bias_variance", l_bias_variance}, {"plot", l_plot}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"bias_variance", l_bias_variance}, {"plot", l_plot}, {"heatmap", l_heatmap},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

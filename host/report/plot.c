@@ -3,6 +3,7 @@
 **
 **   lunet plot CSV --x COL --y COL[,COL...] [--group COL] [--logx] [--logy]
 **                  [--err std|minmax] [--title T] [-o FILE.png|FILE.svg]
+**   lunet plot CSV --heatmap --x COL --y COL --z COL [--title T] [-o FILE]
 **
 ** A sweep repeats each grid point once per seed, so a results file holds
 ** several rows per x. Each line of the figure (one per y column and value of
@@ -10,39 +11,43 @@
 ** their spread: the sample standard deviation, or the min and max. Rows whose
 ** y is NaN or infinite (diverged runs) are left out, and counted on stderr.
 **
-** Drawing is gnuplot's job: we write a script with the data inline (one
-** datablock per line) to its standard input. The terminal follows the -o
-** extension; for PNG the script itself picks pngcairo when the gnuplot build
-** has it, else the libgd png terminal.
+** With --heatmap the file is a matrix in long format, one row per cell: its
+** x and y (numbers or labels) and the value z. The distinct x values become
+** the columns and the distinct y values the rows (in numeric order when all
+** are numbers, else as they first occur); heatmap.c draws the matrix.
+**
+** Drawing is gnuplot's job (gnuplot.c): we write a script with the data
+** inline (one datablock per line) to its standard input. The terminal
+** follows the -o extension.
 */
 #include "report/plot.h"
 
 #include "base/csvfile.h"
 #include "base/number.h"
 #include "base/text.h"
+#include "report/gnuplot.h"
+#include "report/heatmap.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static const char USAGE[] =
     "usage: lunet plot CSV --x COL --y COL[,COL...] [--group COL] [--logx] [--logy]\n"
     "                  [--err std|minmax] [--title T] [-o FILE.png|FILE.svg]\n"
+    "       lunet plot CSV --heatmap --x COL --y COL --z COL [--title T] [-o FILE]\n"
     "  one line per y column (and per value of --group): the mean of the rows\n"
     "  with equal x, with error bars from their spread (std by default).\n"
     "  The figure type follows the -o extension; the default is CSV's name\n"
-    "  with .png. Needs gnuplot (Debian: apt-get install gnuplot-nox).\n";
+    "  with .png. --heatmap draws a long-format CSV (one row per cell: x, y,\n"
+    "  value z) as a matrix, the first y value on top.\n"
+    "  Needs gnuplot (Debian: apt-get install gnuplot-nox).\n";
 
 typedef struct options {
-  const char *path, *x, *y, *group, *title, *out;
-  int logx, logy, minmax;
+  const char *path, *x, *y, *z, *group, *title, *out, *err;
+  int logx, logy, minmax, heatmap;
 } options;
 
 typedef struct point {
@@ -61,8 +66,7 @@ typedef struct series {
 
 typedef struct plot {
   options o;
-  char *out;          /* the figure's path */
-  int svg;
+  char *out, *part;   /* the figure's path, and where gnuplot writes it */
   csv_table *t;
   int xcol, gcol;     /* gcol -1 without --group */
   int *ys, ny;
@@ -83,8 +87,8 @@ static int usage_error(const char *what, const char *arg) {
 ** value is missing, 0 if it is not one of them. */
 static int take_valued(options *o, int argc, char **argv, int *i) {
   static const char *const names[] = { "--x", "--y", "--group", "--title",
-                                       "--output", "-o", "--err" };
-  for (int k = 0; k < 7; k++) {
+                                       "--output", "-o", "--err", "--z" };
+  for (int k = 0; k < 8; k++) {
     int missing = 0;
     const char *v = option_value(argc, argv, i, names[k], &missing);
     if (missing) return -1;
@@ -95,7 +99,9 @@ static int take_valued(options *o, int argc, char **argv, int *i) {
     case 2: o->group = v; break;
     case 3: o->title = v; break;
     case 4: case 5: o->out = v; break;
+    case 7: o->z = v; break;
     case 6:
+      o->err = v;
       if (strcmp(v, "std") != 0 && strcmp(v, "minmax") != 0) return -2;
       o->minmax = strcmp(v, "minmax") == 0;
       break;
@@ -121,6 +127,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->logx = 1;
     } else if (strcmp(a, "--logy") == 0) {
       o->logy = 1;
+    } else if (strcmp(a, "--heatmap") == 0) {
+      o->heatmap = 1;
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option ", a);
     } else if (o->path) {
@@ -132,12 +140,15 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->path) return usage_error("no results file given", NULL);
   if (!o->x || !*o->x) return usage_error("--x is required", NULL);
   if (!o->y || !*o->y) return usage_error("--y is required", NULL);
+  if (o->heatmap) {
+    if (!o->z || !*o->z) return usage_error("--heatmap needs --z, the column of values", NULL);
+    const char *lines_only = o->group ? "--group" : o->logx ? "--logx" : o->logy ? "--logy"
+                             : o->err ? "--err" : NULL;
+    if (lines_only) return usage_error("--heatmap does not take ", lines_only);
+  } else if (o->z) {
+    return usage_error("--z goes with --heatmap", NULL);
+  }
   return 0;
-}
-
-static int has_suffix(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
 
 /* The figure's path and type: -o, or the CSV's name with .png. */
@@ -146,16 +157,17 @@ static int choose_output(plot *p) {
   if (p->o.out) {
     p->out = strdup(p->o.out);
   } else {
-    size_t n = strlen(csv) - (has_suffix(csv, ".csv") ? 4 : 0);
+    size_t n = strlen(csv);
+    if (n >= 4 && strcasecmp(csv + n - 4, ".csv") == 0) n -= 4;
     p->out = malloc(n + 5);
     if (p->out) snprintf(p->out, n + 5, "%.*s.png", (int)n, csv);
   }
-  if (!p->out) {
+  if (p->out) p->part = gnuplot_part_name(p->out);
+  if (!p->part) {
     fprintf(stderr, "lunet plot: out of memory\n");
     return 1;
   }
-  if (has_suffix(p->out, ".svg")) p->svg = 1;
-  else if (!has_suffix(p->out, ".png"))
+  if (gnuplot_figure_type(p->out) < 0)
     return usage_error("the figure's name must end in .png or .svg: ", p->out);
   return 0;
 }
@@ -230,23 +242,27 @@ static int by_number(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The --group column's values: in numeric order if all are numbers (so a
-** legend for weight_decay reads 0, 1e-4, 1e-3), else as they first occur. */
+static int index_of(const char **v, int n, const char *s) {
+  int i = 0;
+  while (i < n && strcmp(v[i], s) != 0) i++;
+  return i;
+}
+
+/* The distinct values of column COL into V (room for one per row): in
+** numeric order if all are numbers (so a legend for weight_decay reads 0,
+** 1e-4, 1e-3), else as they first occur. Returns their count. */
+static int distinct_values(const csv_table *t, int col, const char **v) {
+  int n = 0;
+  for (int r = 0; r < t->nrows; r++)
+    if (index_of(v, n, t->cells[r][col]) == n) v[n++] = t->cells[r][col];
+  if (all_numbers(v, n)) qsort(v, (size_t)n, sizeof *v, by_number);
+  return n;
+}
+
 static int collect_groups(plot *p) {
   p->groups = calloc((size_t)p->t->nrows + 1, sizeof *p->groups);
   if (!p->groups) return -1;
-  if (p->gcol < 0) {
-    p->ngroups = 1;
-    return 0;
-  }
-  for (int r = 0; r < p->t->nrows; r++) {
-    const char *v = p->t->cells[r][p->gcol];
-    int g = 0;
-    while (g < p->ngroups && strcmp(p->groups[g], v) != 0) g++;
-    if (g == p->ngroups) p->groups[p->ngroups++] = v;
-  }
-  if (all_numbers(p->groups, p->ngroups))
-    qsort(p->groups, (size_t)p->ngroups, sizeof *p->groups, by_number);
+  p->ngroups = p->gcol < 0 ? 1 : distinct_values(p->t, p->gcol, p->groups);
   return 0;
 }
 
@@ -302,8 +318,7 @@ static int fill_series(plot *p) {
       rc = refuse_log(p, p->xcol, r, x, "x");
       break;
     }
-    int g = 0;
-    while (p->gcol >= 0 && strcmp(p->groups[g], row[p->gcol]) != 0) g++;
+    int g = p->gcol >= 0 ? index_of(p->groups, p->ngroups, row[p->gcol]) : 0;
     for (int k = 0; k < p->ny && rc == 0; k++) {
       const char *cell = row[p->ys[k]];
       if (!*cell) continue;
@@ -381,16 +396,6 @@ static int build_series(plot *p) {
 
 /* ---- The gnuplot script ------------------------------------------------- */
 
-/* A gnuplot single-quoted string: quotes doubled, control characters out. */
-static void put_string(FILE *f, const char *s) {
-  fputc('\'', f);
-  for (; *s; s++) {
-    if (*s == '\'') fputs("''", f);
-    else fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
-  }
-  fputc('\'', f);
-}
-
 /* Base 2 suits x values such as widths 8, 16, 32 better than base 10. */
 static int powers_of_two(const plot *p) {
   int seen = 0;
@@ -411,41 +416,25 @@ static void put_joined_ys(FILE *f, const plot *p) {
   for (int k = 0; k < p->ny; k++)
     fprintf(m, "%s%s", k ? ", " : "", p->t->header[p->ys[k]]);
   fclose(m);
-  put_string(f, names);
+  gnuplot_string(f, names);
   free(names);
 }
 
 static void put_title(FILE *f, const plot *p) {
   fputs("set title ", f);
   if (p->o.title) {
-    put_string(f, p->o.title);
+    gnuplot_string(f, p->o.title);
   } else {
     put_joined_ys(f, p);
     fputs(".' vs '.", f);
-    put_string(f, p->t->header[p->xcol]);
+    gnuplot_string(f, p->t->header[p->xcol]);
     if (p->gcol >= 0) {
       fputs(".' by '.", f);
-      put_string(f, p->t->header[p->gcol]);
+      gnuplot_string(f, p->t->header[p->gcol]);
     }
     fprintf(f, ".\"\\n\".'mean over repeated rows; error bars: %s'",
             p->o.minmax ? "min to max" : "standard deviation");
   }
-  fputc('\n', f);
-}
-
-static void put_terminal(FILE *f, const plot *p) {
-  if (p->svg) {
-    fputs("set terminal svg size 1000,640 dynamic font 'Sans,12' noenhanced "
-          "background rgb 'white'\n", f);
-  } else {
-    fputs("if (strstrt(' '.GPVAL_TERMINALS.' ', ' pngcairo ') > 0) {\n"
-          "  set terminal pngcairo size 1000,640 font 'Sans,11' noenhanced\n"
-          "} else {\n"
-          "  set terminal png size 1000,640 noenhanced\n"
-          "}\n", f);
-  }
-  fputs("set output ", f);
-  put_string(f, p->out);
   fputc('\n', f);
 }
 
@@ -502,7 +491,7 @@ static void put_style(FILE *f, const plot *p) {
         "set autoscale fix\n" /* the data's range, plus the margins below */
         "set offsets graph 0.04, graph 0.04, graph 0.06, graph 0.06\n", f);
   fputs("set xlabel ", f);
-  put_string(f, p->t->header[p->xcol]);
+  gnuplot_string(f, p->t->header[p->xcol]);
   fputs("\nset ylabel ", f);
   put_joined_ys(f, p);
   fputc('\n', f);
@@ -545,7 +534,7 @@ static void put_series_title(FILE *f, const plot *p, const series *s) {
   else fprintf(m, "%s%s%s=%s", p->ny > 1 ? y : "", p->ny > 1 ? ", " : "",
                p->t->header[p->gcol], *s->group ? s->group : "(empty)");
   fclose(m);
-  put_string(f, title);
+  gnuplot_string(f, title);
   free(title);
 }
 
@@ -568,7 +557,7 @@ static char *make_script(const plot *p, size_t *len) {
   FILE *f = open_memstream(&text, len);
   if (!f) return NULL;
   fputs("# written by lunet plot\nset encoding utf8\n", f);
-  put_terminal(f, p);
+  gnuplot_terminal(f, p->out, p->part, 1000, 640);
   put_title(f, p);
   put_style(f, p);
   put_data(f, p);
@@ -580,127 +569,77 @@ static char *make_script(const plot *p, size_t *len) {
   return text;
 }
 
-/* ---- Running gnuplot ---------------------------------------------------- */
-
-/* The path of the executable NAME on $PATH, or NULL. */
-static char *find_program(const char *name) {
-  const char *path = getenv("PATH");
-  if (!path || !*path) path = "/usr/bin:/bin";
-  for (;;) {
-    size_t n = strcspn(path, ":");
-    size_t size = n + strlen(name) + 3;
-    char *full = malloc(size);
-    struct stat st;
-    if (!full) return NULL;
-    if (n) snprintf(full, size, "%.*s/%s", (int)n, path, name);
-    else snprintf(full, size, "./%s", name); /* an empty entry is "." */
-    if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-      return full;
-    free(full);
-    if (!path[n]) return NULL;
-    path += n + 1;
-  }
+static int draw(const plot *p) {
+  size_t len = 0;
+  char *script = make_script(p, &len);
+  if (!script) return out_of_memory();
+  int rc = gnuplot_draw("lunet plot", p->out, p->part, script, len);
+  free(script);
+  return rc;
 }
 
-/* sh -c command running PROGRAM, quoted for the shell. */
-static char *shell_command(const char *program) {
-  size_t n = 3;
-  for (const char *s = program; *s; s++) n += *s == '\'' ? 4 : 1;
-  char *cmd = malloc(n), *o = cmd;
-  if (!cmd) return NULL;
-  *o++ = '\'';
-  for (const char *s = program; *s; s++) {
-    if (*s == '\'') { memcpy(o, "'\\''", 4); o += 4; }
-    else *o++ = *s;
-  }
-  *o++ = '\'';
-  *o = '\0';
-  return cmd;
-}
+/* ---- Heatmaps ----------------------------------------------------------- */
 
-/* Feeds SCRIPT to gnuplot; returns its wait status, or -1. SIGPIPE is held
-** off so a gnuplot that dies early cannot take lunet down with it. */
-static int run_gnuplot(const char *gnuplot, const char *script, size_t len) {
-  char *cmd = shell_command(gnuplot);
-  if (!cmd) return -1;
-  struct sigaction ignore, old;
-  memset(&ignore, 0, sizeof ignore);
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  sigaction(SIGPIPE, &ignore, &old);
-  fflush(NULL);
-  FILE *pipe = popen(cmd, "w");
-  int status = -1;
-  if (pipe) {
-    fwrite(script, 1, len, pipe);
-    status = pclose(pipe);
-  }
-  sigaction(SIGPIPE, &old, NULL);
-  free(cmd);
-  return status;
-}
-
-/* Keeps a failed script next to the figure, for the user to look at. */
-static void keep_script(const plot *p, const char *script, size_t len) {
-  size_t n = strlen(p->out) + 4;
-  char *name = malloc(n);
-  if (!name) return;
-  snprintf(name, n, "%s.gp", p->out);
-  FILE *f = fopen(name, "w");
-  if (f && fwrite(script, 1, len, f) == len && fclose(f) == 0)
-    fprintf(stderr, "lunet plot: the gnuplot script is in %s\n", name);
-  else if (f)
-    fclose(f);
-  free(name);
-}
-
-static int check_writable(const char *out) {
-  FILE *f = fopen(out, "w");
-  if (!f) {
-    fprintf(stderr, "lunet plot: cannot write %s: %s (hint: does its "
-            "directory exist?)\n", out, strerror(errno));
+/* Row R's cell (X, Y) into its place in Z, (ny, nx); SEEN marks the cells
+** filled. -1 with the reason when Z is not a number or the cell repeats. */
+static int place_cell(const plot *p, const int col[3], int r, const char **xs, int nx,
+                      const char **ys, int ny, double *z, char *seen) {
+  char **row = p->t->cells[r];
+  double v;
+  if (!csv_cell_number(row[col[2]], &v) || !isfinite(v)) {
+    fprintf(stderr, "lunet plot: %s: row %d after the header: %s is '%s', expected a "
+            "finite number\n", p->o.path, r + 1, p->t->header[col[2]], row[col[2]]);
     return -1;
   }
-  fclose(f);
+  int cell = index_of(ys, ny, row[col[1]]) * nx + index_of(xs, nx, row[col[0]]);
+  if (seen[cell]) {
+    fprintf(stderr, "lunet plot: %s: row %d after the header repeats the cell %s=%s, %s=%s; "
+            "expected one row per cell\n", p->o.path, r + 1, p->t->header[col[0]],
+            row[col[0]], p->t->header[col[1]], row[col[1]]);
+    return -1;
+  }
+  seen[cell] = 1;
+  z[cell] = v;
   return 0;
 }
 
-static int draw(const plot *p) {
-  char *gnuplot = find_program("gnuplot");
-  if (!gnuplot) {
-    fprintf(stderr, "lunet plot: gnuplot not found: apt-get install gnuplot-nox\n");
+/* Long format (one row per cell) -> the matrix z, (ny, nx), every cell
+** given once; then heatmap.c draws it. */
+static int fill_heatmap(const plot *p, const int col[3], const char **xs, int nx,
+                        const char **ys, int ny, double *z, char *seen) {
+  for (int r = 0; r < p->t->nrows; r++)
+    if (place_cell(p, col, r, xs, nx, ys, ny, z, seen) != 0) return -1;
+  for (int k = 0; k < nx * ny; k++)
+    if (!seen[k]) {
+      fprintf(stderr, "lunet plot: %s: no row for the cell %s=%s, %s=%s; expected one "
+              "row per (%s, %s), a full grid\n", p->o.path, p->t->header[col[0]], xs[k % nx],
+              p->t->header[col[1]], ys[k / nx], p->t->header[col[0]], p->t->header[col[1]]);
+      return -1;
+    }
+  heatmap h = { .z = z, .rows = ny, .cols = nx, .title = p->o.title ? p->o.title : p->t->header[col[2]],
+                .xlabel = p->t->header[col[0]], .ylabel = p->t->header[col[1]], .xtics = xs, .ytics = ys };
+  return heatmap_draw(&h, p->out, "lunet plot");
+}
+
+static int draw_heatmap(const plot *p) {
+  int col[3] = { find_column(p, "--x", p->o.x), -1, -1 };
+  if (col[0] < 0 || (col[1] = find_column(p, "--y", p->o.y)) < 0 ||
+      (col[2] = find_column(p, "--z", p->o.z)) < 0)
+    return -1;
+  if (p->t->nrows == 0) {
+    fprintf(stderr, "lunet plot: %s: no rows: the matrix is empty\n", p->o.path);
     return -1;
   }
-  size_t len = 0;
-  char *script = make_script(p, &len);
-  int rc = -1;
-  if (!script) {
-    fprintf(stderr, "lunet plot: out of memory\n");
-  } else if (check_writable(p->out) == 0) {
-    int status = run_gnuplot(gnuplot, script, len);
-    struct stat st;
-    if (status == -1) {
-      fprintf(stderr, "lunet plot: cannot run %s: %s\n", gnuplot, strerror(errno));
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-      fprintf(stderr, "lunet plot: gnuplot not found: apt-get install gnuplot-nox\n");
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      if (WIFEXITED(status))
-        fprintf(stderr, "lunet plot: gnuplot failed (exit status %d)\n",
-                WEXITSTATUS(status));
-      else
-        fprintf(stderr, "lunet plot: gnuplot was killed by signal %d\n",
-                WTERMSIG(status));
-      keep_script(p, script, len);
-    } else if (stat(p->out, &st) != 0 || st.st_size == 0) {
-      fprintf(stderr, "lunet plot: gnuplot wrote no figure to %s\n", p->out);
-      keep_script(p, script, len);
-    } else {
-      rc = 0;
-    }
-    if (rc != 0) unlink(p->out);
-  }
-  free(script);
-  free(gnuplot);
+  size_t rows = (size_t)p->t->nrows;
+  const char **xs = calloc(rows, sizeof *xs), **ys = calloc(rows, sizeof *ys);
+  int nx = xs ? distinct_values(p->t, col[0], xs) : 0, ny = ys ? distinct_values(p->t, col[1], ys) : 0;
+  double *z = malloc((size_t)nx * ny * sizeof *z);
+  char *seen = calloc((size_t)nx * ny, 1);
+  int rc = xs && ys && z && seen ? fill_heatmap(p, col, xs, nx, ys, ny, z, seen) : out_of_memory();
+  free(xs);
+  free(ys);
+  free(z);
+  free(seen);
   return rc;
 }
 
@@ -718,6 +657,7 @@ static void free_plot(plot *p) {
   free(p->groups);
   free(p->ys);
   free(p->out);
+  free(p->part);
   csv_table_free(p->t);
 }
 
@@ -733,6 +673,7 @@ static int make_plot(plot *p) {
   if (p->t->partial_tail)
     fprintf(stderr, "lunet plot: %s: ignoring a partial last line "
             "(a run was interrupted while writing it)\n", p->o.path);
+  if (p->o.heatmap) return draw_heatmap(p) != 0;
   if (resolve_columns(p) != 0 || build_series(p) != 0 || draw(p) != 0) return 1;
   return 0;
 }
