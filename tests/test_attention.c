@@ -131,32 +131,33 @@ static void ref_affine(const double *x, const float *w, const float *b, double *
   }
 }
 
-/* MultiheadAttention(x, x, x) of one sample, from the layer's parameters;
-** p gets the weights (H, T, T).    (T, E) -> (T, E) */
-static void ref_attention(const common_layer *l, int H, int causal, const double *x, double *y,
-                          double *p) {
+/* MultiheadAttention(x, m, m) of one sample, from the layer's parameters;
+** p gets the weights (H, Tq, Tk).    (Tq, E), (Tk, E) -> (Tq, E) */
+static void ref_attention(const common_layer *l, int H, int causal, const double *x, int Tq,
+                          const double *m, int Tk, double *y, double *p) {
   const float *wi = l->ws.w[0].value->f32, *bi = l->ws.w[1].value->f32;
   const float *wo = l->ws.w[2].value->f32, *bo = l->ws.w[3].value->f32;
   int d = E / H;
-  double qkv[T][3 * E], o[T][E];
-  for (int t = 0; t < T; t++) ref_affine(x + t * E, wi, bi, qkv[t], E, 3 * E);
+  double q[T][E], kv[T][3 * E], o[T][E];
+  for (int t = 0; t < Tq; t++) ref_affine(x + t * E, wi, bi, q[t], E, E);
+  for (int u = 0; u < Tk; u++) ref_affine(m + u * E, wi, bi, kv[u], E, 3 * E); /* K, V: columns E.. */
   for (int h = 0; h < H; h++)
-    for (int t = 0; t < T; t++) {
-      double s[T], m = -INFINITY, z = 0;
-      for (int u = 0; u < T; u++) {
+    for (int t = 0; t < Tq; t++) {
+      double s[T], mx = -INFINITY, z = 0;
+      for (int u = 0; u < Tk; u++) {
         s[u] = 0;
-        for (int k = 0; k < d; k++) s[u] += qkv[t][h * d + k] * qkv[u][E + h * d + k];
+        for (int k = 0; k < d; k++) s[u] += q[t][h * d + k] * kv[u][E + h * d + k];
         s[u] = causal && u > t ? -INFINITY : s[u] / sqrt(d);
-        m = fmax(m, s[u]);
+        mx = fmax(mx, s[u]);
       }
-      for (int u = 0; u < T; u++) z += s[u] = exp(s[u] - m);
-      for (int u = 0; u < T; u++) p[(h * T + t) * T + u] = s[u] / z;
+      for (int u = 0; u < Tk; u++) z += s[u] = exp(s[u] - mx);
+      for (int u = 0; u < Tk; u++) p[(h * Tq + t) * Tk + u] = s[u] / z;
       for (int k = 0; k < d; k++) {
         o[t][h * d + k] = 0;
-        for (int u = 0; u < T; u++) o[t][h * d + k] += s[u] / z * qkv[u][2 * E + h * d + k];
+        for (int u = 0; u < Tk; u++) o[t][h * d + k] += s[u] / z * kv[u][2 * E + h * d + k];
       }
     }
-  for (int t = 0; t < T; t++) ref_affine(o[t], wo, bo, y + t * E, E, E);
+  for (int t = 0; t < Tq; t++) ref_affine(o[t], wo, bo, y + t * E, E, E);
 }
 
 static void attention_layer(common_layer *l, int heads, int causal, double dropout) {
@@ -166,14 +167,14 @@ static void attention_layer(common_layer *l, int heads, int causal, double dropo
 
 static void expect_reference(int heads, int causal) {
   float x[B * T * E], y[B * T * E];
-  double xd[T * E], want[T * E], p[2 * T * T];
+  double xd[T * E], want[T * E], p[3 * T * T];
   common_fill_normal(x, B * T * E, 5);
   common_layer l;
   attention_layer(&l, heads, causal, 0);
   run(&l, x, y, &TRAIN);
   for (int b = 0; b < B; b++) {
     for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
-    ref_attention(&l, heads, causal, xd, want, p);
+    ref_attention(&l, heads, causal, xd, T, xd, T, want, p);
     for (int i = 0; i < T * E; i++)
       cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "heads %d causal %d: y[%d][%d] = %g, expected %g",
                 heads, causal, b, i, y[b * T * E + i], want[i]);
@@ -289,4 +290,77 @@ Test(attention, causal_with_dropout_passes_the_gradient_check) {
   gradcheck_report rep;
   cr_expect_eq(gradcheck_layer(pe, g, 3, &in, &rep), 0, "%s", services_last_error());
   cr_expect_eq(rep.tensors, 5, "input and four parameter tensors");
+}
+
+/* ---- cross-attention ------------------------------------------------------- */
+
+enum { TK = 3 };
+
+static void cross_layer(common_layer *l, int heads) {
+  lunet_shape in[2] = {{2, {T, E}}, {2, {TK, E}}};
+  const param_given g[] = {P_NUM("heads", heads)};
+  cr_assert_eq(common_layer_init(l, "cross_attention", in, g, 1, 7), 0, "%s", services_last_error());
+  cr_assert_eq(l->p->layer->reserve(l->self, B, LUNET_CPU), 0, "%s", services_last_error());
+}
+
+static void run_cross(common_layer *l, float *x, float *m, float *y) {
+  lunet_shape sm = {2, {TK, E}};
+  lunet_tensor in[2] = {common_tensor(x, B, &l->in), common_tensor(m, B, &sm)};
+  lunet_tensor yt = common_tensor(y, B, &l->out);
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, in, &yt, &EVAL), 0, "%s", services_last_error());
+}
+
+static void expect_cross_reference(int heads) {
+  float x[B * T * E], m[B * TK * E], y[B * T * E];
+  double xd[T * E], md[TK * E], want[T * E], p[3 * T * TK];
+  common_fill_normal(x, B * T * E, 10);
+  common_fill_normal(m, B * TK * E, 11);
+  common_layer l;
+  cross_layer(&l, heads);
+  cr_expect(l.out.ndim == 2 && l.out.dim[0] == T && l.out.dim[1] == E, "(Tq, E), (Tk, E) -> (Tq, E)");
+  cr_expect_eq(l.ws.n_trained, 4 * E * E + 4 * E);
+  const lunet_shape *ws = &l.ws.w[4].value->shape;
+  cr_expect(ws->ndim == 3 && ws->dim[0] == heads && ws->dim[1] == T && ws->dim[2] == TK,
+            "attention_weights (heads, Tq, Tk)");
+  run_cross(&l, x, m, y);
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
+    for (int i = 0; i < TK * E; i++) md[i] = m[b * TK * E + i];
+    ref_attention(&l, heads, 0, xd, T, md, TK, want, p);
+    for (int i = 0; i < T * E; i++)
+      cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "heads %d: y[%d][%d] = %g, expected %g", heads, b,
+                i, y[b * T * E + i], want[i]);
+    for (int i = 0; b == 0 && i < heads * T * TK; i++)
+      cr_expect(fabs(l.ws.w[4].value->f32[i] - p[i]) < 1e-6, "attention_weights[%d]", i);
+  }
+  common_layer_free(&l);
+}
+
+Test(attention, cross_one_head_matches_the_reference) { expect_cross_reference(1); }
+Test(attention, cross_three_heads_match_the_reference) { expect_cross_reference(3); }
+
+/* Keys and values moved: the output moves; the queries' gradient alone
+** (the second input's not wanted) is the one of the full backward. */
+Test(attention, cross_gradient_of_one_input_only) {
+  float x[B * T * E], m[B * TK * E], y[B * T * E], dy[B * T * E], dx[B * T * E], dx1[B * T * E],
+      dm[B * TK * E];
+  common_fill_normal(x, B * T * E, 12);
+  common_fill_normal(m, B * TK * E, 13);
+  common_fill_normal(dy, B * T * E, 14);
+  common_layer l;
+  cross_layer(&l, 2);
+  lunet_shape sm = {2, {TK, E}};
+  lunet_tensor in[2] = {common_tensor(x, B, &l.in), common_tensor(m, B, &sm)};
+  lunet_tensor yt = common_tensor(y, B, &l.out), dyt = common_tensor(dy, B, &l.out);
+  lunet_tensor both[2] = {common_tensor(dx, B, &l.in), common_tensor(dm, B, &sm)};
+  lunet_tensor first[2] = {common_tensor(dx1, B, &l.in), common_tensor(NULL, B, &sm)};
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, in, &yt, &TRAIN), 0);
+  cr_assert_eq(l.p->layer->backward[LUNET_CPU](l.self, in, &yt, &dyt, both, &TRAIN), 0);
+  cr_assert_eq(l.p->layer->backward[LUNET_CPU](l.self, in, &yt, &dyt, first, &TRAIN), 0);
+  cr_expect_eq(memcmp(dx, dx1, sizeof dx), 0, "dx without dm");
+  float y2[B * T * E];
+  m[0] += 1.0f;
+  run_cross(&l, x, m, y2);
+  cr_expect_neq(memcmp(y, y2, sizeof y), 0, "the keys and values count");
+  common_layer_free(&l);
 }

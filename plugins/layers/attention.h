@@ -1,0 +1,254 @@
+/*
+** attention.h -- what self-attention (attention.c) and cross-attention
+** (cross_attention.c) share: multi-head scaled dot-product attention of
+** queries from x (Tq, E) over keys and values from m (Tk, E), as
+** torch.nn.MultiheadAttention(E, heads, batch_first = True)(x, m, m).
+**
+** Parameters, PyTorch's names and layouts: in_proj_weight (3E, E) and
+** in_proj_bias (3E) stack the Q, K and V projections; out_proj_weight (E, E)
+** and out_proj_bias (E). Head h owns columns [h d, (h+1) d) of Q, K, V,
+** d = E / heads:
+**     Q = x W_q^T + b_q,  [K V] = m W_kv^T + b_kv    (Tq, E), (Tk, 2E)
+**     S_h = Q_h K_h^T / sqrt(d)                      (Tq, Tk), -inf above the diagonal if causal
+**     P_h = softmax(S_h) over each row; D_h = dropout(P_h) in training
+**     O = [D_1 V_1, ..., D_H V_H]                    (Tq, E)
+**     y = O W_out^T + b_out                          (Tq, E)
+** Initialised as PyTorch: W_in xavier-uniform, W_out U(+-1/sqrt(E)), biases 0.
+** The per-head products go through host->gemm_batched, one call per sample
+** over its heads. All scratch (Q, KV, P, D, O and backward's gradients) is
+** sized by reserve(max_batch). The buffer `attention_weights` (heads, Tq, Tk)
+** holds P of sample 0 of the last forward, for heatmaps; it is not trained,
+** but as every buffer it is saved in checkpoints.
+*/
+#ifndef LUNET_ATTENTION_H
+#define LUNET_ATTENTION_H
+
+#include <lunet/helpers.h>
+
+typedef struct attention {
+  const char *name;              /* the plugin, for messages */
+  int Tq, Tk, E, H, d, causal;
+  float drop;                    /* dropout probability */
+  lunet_tensor wi, dwi, bi, dbi; /* in_proj_weight (3E, E), in_proj_bias (3E) */
+  lunet_tensor wo, dwo, bo, dbo; /* out_proj_weight (E, E), out_proj_bias (E) */
+  lunet_tensor shown;            /* attention_weights (H, Tq, Tk), a buffer */
+  int max_batch;                 /* samples the scratch holds */
+  float *q, *dq;                 /* (B, Tq, E) */
+  float *kv, *dkv;               /* (B, Tk, 2E) */
+  float *p, *dp;                 /* (B, H, Tq, Tk): softmax weights; backward's dL/dD, dL/dS */
+  float *dropped;                /* (B, H, Tq, Tk): D, when dropout > 0 */
+  float *o, *dout_o;             /* (B, Tq, E): heads' outputs and their gradient */
+  int dropped_last;              /* the last forward applied dropout (D is in `dropped`) */
+} attention;
+
+static void attention_free_scratch(attention *a) {
+  float **bufs[] = {&a->q, &a->dq, &a->kv, &a->dkv, &a->p, &a->dp, &a->dropped, &a->o, &a->dout_o};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+    host->free(*bufs[i]);
+    *bufs[i] = NULL;
+  }
+  a->max_batch = 0;
+}
+
+static void attention_destroy(void *self) {
+  attention *a = self;
+  if (!a) return;
+  attention_free_scratch(a);
+  host->free(a);
+}
+
+static int attention_expect(const char *name, const lunet_shape *in, const char *what) {
+  char buf[LUNET_SHAPE_TEXT];
+  if (in->ndim == 2 && in->dim[0] >= 1 && in->dim[1] >= 1) return 0;
+  host->error("%s: expected %s (T, E) with T, E >= 1, got %s", name, what,
+              lunet_shape_text(in, buf));
+  return 1;
+}
+
+static float attention_uniform(lunet_rng *rng, double bound) {
+  return (float)(bound * (2.0 * host->rng_uniform(rng) - 1.0));
+}
+
+/* An instance for queries of shape x (Tq, E) and keys/values m (Tk, E). */
+static attention *attention_new(const char *name, const lunet_shape *x, const lunet_shape *m,
+                                int heads, int causal, double drop, lunet_build *b) {
+  if (attention_expect(name, x, "queries") || attention_expect(name, m, "keys and values"))
+    return NULL;
+  if (m->dim[1] != x->dim[1]) {
+    host->error("%s: keys and values have %d features, the queries %d; expected the same E", name,
+                m->dim[1], x->dim[1]);
+    return NULL;
+  }
+  if (x->dim[1] % heads != 0) {
+    host->error("%s: embedding size E = %d is not divisible by heads = %d", name, x->dim[1], heads);
+    return NULL;
+  }
+  attention *a = host->alloc(sizeof *a);
+  if (!a) return NULL;
+  *a = (attention){.name = name, .Tq = x->dim[0], .Tk = m->dim[0], .E = x->dim[1], .H = heads,
+                   .d = x->dim[1] / heads, .causal = causal, .drop = (float)drop};
+  int E = a->E;
+  if (b->param(b, "in_proj_weight", &a->wi, &a->dwi, &(lunet_shape){2, {3 * E, E}}) ||
+      b->param(b, "in_proj_bias", &a->bi, &a->dbi, &(lunet_shape){1, {3 * E}}) ||
+      b->param(b, "out_proj_weight", &a->wo, &a->dwo, &(lunet_shape){2, {E, E}}) ||
+      b->param(b, "out_proj_bias", &a->bo, &a->dbo, &(lunet_shape){1, {E}}) ||
+      b->param(b, "attention_weights", &a->shown, NULL, &(lunet_shape){3, {heads, a->Tq, a->Tk}})) {
+    attention_destroy(a);
+    return NULL;
+  }
+  for (int64_t i = 0; i < 3 * (int64_t)E * E; i++) /* xavier_uniform over (3E, E) */
+    a->wi.f32[i] = attention_uniform(b->rng, sqrt(6.0 / (4.0 * E)));
+  for (int64_t i = 0; i < (int64_t)E * E; i++)
+    a->wo.f32[i] = attention_uniform(b->rng, 1.0 / sqrt(E));
+  return a;
+}
+
+static int attention_reserve(void *self, int max_batch, int device) {
+  attention *a = self;
+  (void)device;
+  if (max_batch <= a->max_batch) return 0;
+  attention_free_scratch(a);
+  int64_t B = max_batch, nq = B * a->Tq * a->E, nkv = B * a->Tk * 2 * a->E;
+  int64_t w = B * a->H * a->Tq * a->Tk;
+  a->q = lunet_alloc_floats(nq);
+  a->dq = lunet_alloc_floats(nq);
+  a->kv = lunet_alloc_floats(nkv);
+  a->dkv = lunet_alloc_floats(nkv);
+  a->p = lunet_alloc_floats(w);
+  a->dp = lunet_alloc_floats(w);
+  a->dropped = a->drop > 0 ? lunet_alloc_floats(w) : NULL;
+  a->o = lunet_alloc_floats(nq);
+  a->dout_o = lunet_alloc_floats(nq);
+  if (!a->q || !a->dq || !a->kv || !a->dkv || !a->p || !a->dp || (a->drop > 0 && !a->dropped) ||
+      !a->o || !a->dout_o) {
+    attention_free_scratch(a);
+    return 1;
+  }
+  a->max_batch = max_batch;
+  return 0;
+}
+
+/* y = x W^T + b over n rows    (n, in) -> (n, out) */
+static void attention_affine(const float *x, const float *w, const float *bias, float *y,
+                             int64_t n, int in, int out) {
+  for (int64_t i = 0; i < n; i++) memcpy(y + i * out, bias, sizeof(float) * out);
+  host->gemm(0, 1, (int)n, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+}
+
+/* dW = dy^T x, db = sum over rows of dy, dx = dy W + beta dx (unless dx is NULL)
+** (n, out) -> (n, in) */
+static void attention_affine_backward(const float *x, const float *w, const float *dy, float *dw,
+                                      float *db, float *dx, float beta, int64_t n, int in,
+                                      int out) {
+  host->gemm(1, 0, out, in, (int)n, 1.0f, dy, out, x, in, 0.0f, dw, in);
+  memset(db, 0, sizeof(float) * out);
+  for (int64_t i = 0; i < n; i++)
+    for (int j = 0; j < out; j++) db[j] += dy[i * out + j];
+  if (dx) host->gemm(0, 0, (int)n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
+}
+
+/* Each row of S, in place: masked (s > t when causal) -> 0, the rest softmax
+** (rows, Tq, Tk) */
+static void attention_softmax(float *s, int64_t rows, int Tq, int Tk, int causal) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *row = s + r * Tk;
+    int t = (int)(r % Tq), n = causal && t + 1 < Tk ? t + 1 : Tk;
+    float m = row[0], sum = 0;
+    for (int j = 1; j < n; j++) m = row[j] > m ? row[j] : m;
+    for (int j = 0; j < n; j++) sum += row[j] = expf(row[j] - m);
+    for (int j = 0; j < n; j++) row[j] /= sum;
+    for (int j = n; j < Tk; j++) row[j] = 0;
+  }
+}
+
+/* D = P m / (1 - p), m ~ Bernoulli(1 - p) drawn from rng    (n) -> (n) */
+static void attention_drop(const float *p, float *d, int64_t n, float drop, lunet_rng *rng) {
+  float keep = 1.0f / (1.0f - drop);
+  for (int64_t i = 0; i < n; i++) d[i] = host->rng_uniform(rng) < drop ? 0.0f : p[i] * keep;
+}
+
+static int attention_fits(const attention *a, int B, const char *call) {
+  if (B <= a->max_batch) return 1;
+  host->error("%s: %s of %d samples, expected at most %d as given to reserve()", a->name, call, B,
+              a->max_batch);
+  return 0;
+}
+
+/* y = attention of queries from x over keys and values from m
+** (B, Tq, E), (B, Tk, E) -> (B, Tq, E) */
+static int attention_run(attention *a, const float *x, const float *m, float *y,
+                         const lunet_ctx *ctx, int B) {
+  int Tq = a->Tq, Tk = a->Tk, E = a->E, H = a->H, d = a->d;
+  int64_t qk = (int64_t)Tq * Tk, w = (int64_t)B * H * qk;
+  if (!attention_fits(a, B, "batch")) return 1;
+  attention_affine(x, a->wi.f32, a->bi.f32, a->q, (int64_t)B * Tq, E, E);
+  attention_affine(m, a->wi.f32 + (int64_t)E * E, a->bi.f32 + E, a->kv, (int64_t)B * Tk, E, 2 * E);
+  /* S_h = Q_h K_h^T / sqrt(d)    (H, Tq, d) x (H, Tk, d) -> (H, Tq, Tk) */
+  for (int s = 0; s < B; s++)
+    host->gemm_batched(0, 1, Tq, Tk, d, 1.0f / sqrtf((float)d), a->q + (int64_t)s * Tq * E, E, d,
+                       a->kv + (int64_t)s * Tk * 2 * E, 2 * E, d, 0.0f, a->p + s * H * qk, Tk, qk,
+                       H);
+  attention_softmax(a->p, (int64_t)B * H * Tq, Tq, Tk, a->causal);
+  a->dropped_last = ctx->train && a->drop > 0;
+  if (a->dropped_last) attention_drop(a->p, a->dropped, w, a->drop, ctx->rng);
+  const float *weights = a->dropped_last ? a->dropped : a->p;
+  for (int s = 0; s < B; s++) /* O_h = D_h V_h    (H, Tq, Tk) x (H, Tk, d) -> (Tq, H d) */
+    host->gemm_batched(0, 0, Tq, d, Tk, 1.0f, weights + s * H * qk, Tk, qk,
+                       a->kv + (int64_t)s * Tk * 2 * E + E, 2 * E, d, 0.0f,
+                       a->o + (int64_t)s * Tq * E, E, d, H);
+  attention_affine(a->o, a->wo.f32, a->bo.f32, y, (int64_t)B * Tq, E, E);
+  memcpy(a->shown.f32, a->p, sizeof(float) * (size_t)(H * qk));
+  return 0;
+}
+
+/* dS = P (dP - sum_j dP_j P_j) per row, dP = dD m / (1 - p) (m: D != 0) if dropped
+** (rows, Tk) */
+static void attention_softmax_backward(const float *p, const float *dropped, float *g,
+                                       int64_t rows, int Tk, float drop) {
+  float keep = 1.0f / (1.0f - drop);
+  for (int64_t r = 0; r < rows; r++) {
+    const float *pr = p + r * Tk;
+    float *gr = g + r * Tk;
+    if (dropped)
+      for (int j = 0; j < Tk; j++) gr[j] = dropped[r * Tk + j] != 0 ? gr[j] * keep : 0.0f;
+    float dot = 0;
+    for (int j = 0; j < Tk; j++) dot += gr[j] * pr[j];
+    for (int j = 0; j < Tk; j++) gr[j] = pr[j] * (gr[j] - dot);
+  }
+}
+
+/* Gradients of the last attention_run: parameters always; dx and dm unless
+** NULL (dm == dx adds the keys' and values' share to the queries'). */
+static int attention_grad(attention *a, const float *x, const float *m, const float *dy, float *dx,
+                          float *dm, int B) {
+  int Tq = a->Tq, Tk = a->Tk, E = a->E, H = a->H, d = a->d;
+  int64_t qk = (int64_t)Tq * Tk;
+  float scale = 1.0f / sqrtf((float)d);
+  if (!attention_fits(a, B, "backward")) return 1;
+  attention_affine_backward(a->o, a->wo.f32, dy, a->dwo.f32, a->dbo.f32, a->dout_o, 0.0f,
+                            (int64_t)B * Tq, E, E);
+  const float *weights = a->dropped_last ? a->dropped : a->p;
+  for (int s = 0; s < B; s++) {
+    const float *q = a->q + (int64_t)s * Tq * E, *kv = a->kv + (int64_t)s * Tk * 2 * E;
+    const float *dO = a->dout_o + (int64_t)s * Tq * E;
+    float *dq = a->dq + (int64_t)s * Tq * E, *dkv = a->dkv + (int64_t)s * Tk * 2 * E;
+    float *g = a->dp + s * H * qk;
+    /* dD_h = dO_h V_h^T    (H, Tq, d) x (H, Tk, d) -> (H, Tq, Tk) */
+    host->gemm_batched(0, 1, Tq, Tk, d, 1.0f, dO, E, d, kv + E, 2 * E, d, 0.0f, g, Tk, qk, H);
+    /* dV_h = D_h^T dO_h    (H, Tq, Tk) x (H, Tq, d) -> (Tk, H d) */
+    host->gemm_batched(1, 0, Tk, d, Tq, 1.0f, weights + s * H * qk, Tk, qk, dO, E, d, 0.0f,
+                       dkv + E, 2 * E, d, H);
+    attention_softmax_backward(a->p + s * H * qk, a->dropped_last ? a->dropped + s * H * qk : NULL,
+                               g, (int64_t)H * Tq, Tk, a->drop);
+    /* dQ_h = dS_h K_h / sqrt(d), dK_h = dS_h^T Q_h / sqrt(d)    -> (Tq, H d), (Tk, H d) */
+    host->gemm_batched(0, 0, Tq, d, Tk, scale, g, Tk, qk, kv, 2 * E, d, 0.0f, dq, E, d, H);
+    host->gemm_batched(1, 0, Tk, d, Tq, scale, g, Tk, qk, q, E, d, 0.0f, dkv, 2 * E, d, H);
+  }
+  attention_affine_backward(x, a->wi.f32, a->dq, a->dwi.f32, a->dbi.f32, dx, 0.0f,
+                            (int64_t)B * Tq, E, E);
+  attention_affine_backward(m, a->wi.f32 + (int64_t)E * E, a->dkv, a->dwi.f32 + (int64_t)E * E,
+                            a->dbi.f32 + E, dm, dm == dx ? 1.0f : 0.0f, (int64_t)B * Tk, E, 2 * E);
+  return 0;
+}
+
+#endif /* LUNET_ATTENTION_H */
