@@ -58,6 +58,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_bpe.lua"},      /* scripts/bpe.lua --quick: tokens per character fall with the vocabulary */
     {"ngram_word2vec.lua"},  /* n-grams: digits at 10, windows = stream, sums to 1; word2vec: planted neighbours */
     {"script_word2vec.lua"}, /* scripts/word2vec.lua --quick: she near he, analogies, plural arrows, figure */
+    {"reliability.lua"},     /* issue 16's defects: class overflow, NUL cells, partial rows, BOM, NaN error, freed objects */
     {"heatmap.lua"},         /* lunet.heatmap: errors name the cell or option; PNG from rows or shape/values */
     {"script_positional_encoding.lua"}, /* PE[0, 2i] = 0, PE[0, 2i+1] = 1, period 2 pi, dot products by t - s */
     {"attention.lua"},       /* attention: 4E^2 + 4E parameters; attention_weights rows sum to 1, causal zeros */

@@ -68,6 +68,7 @@ struct scanner {
   int nfields, cap;
   int collect;         /* 0: count fields without keeping them */
   long line;           /* the line being fed, from 1 */
+  long record_line;    /* the line where the current record began */
   int ended;           /* a record ended on this line */
   long long offset;    /* bytes fed so far */
   long long good_end;  /* offset just past the last line that ended a record */
@@ -111,7 +112,7 @@ static void scan_init(scanner *sc, record_fn fn, void *ctx) {
   memset(sc, 0, sizeof *sc);
   csv_init(&sc->parser, CSV_APPEND_NULL);
   sc->collect = 1;
-  sc->line = 1;
+  sc->line = sc->record_line = 1;
   sc->on_record = fn;
   sc->ctx = ctx;
 }
@@ -134,8 +135,9 @@ static int scan_feed(scanner *sc, const char *buf, size_t n) {
     sc->offset += (long long)len;
     if (nl) {
       if (sc->ended) sc->good_end = sc->offset;
-      sc->ended = 0;
       sc->line++;
+      if (sc->ended) sc->record_line = sc->line;
+      sc->ended = 0;
     }
     buf += len;
     n -= len;
@@ -143,8 +145,9 @@ static int scan_feed(scanner *sc, const char *buf, size_t n) {
   return sc->stop ? -1 : 0;
 }
 
-/* Feeds the whole of FD, from its start. Returns 0, or -1 with errno set
-** (ENOMEM for the parser, 0 when a record handler stopped the scan). */
+/* Feeds the whole of FD, from its start, past a UTF-8 byte-order mark.
+** Returns 0, or -1 with errno set (ENOMEM for the parser, 0 when a record
+** handler stopped the scan). */
 static int scan_fd(scanner *sc, int fd) {
   char buf[65536];
   if (lseek(fd, 0, SEEK_SET) < 0) return -1;
@@ -153,7 +156,9 @@ static int scan_fd(scanner *sc, int fd) {
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return -1;
     if (got == 0) return 0;
-    if (scan_feed(sc, buf, (size_t)got) != 0) {
+    size_t bom = sc->offset == 0 && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    sc->offset += (long long)bom;
+    if (scan_feed(sc, buf + bom, (size_t)got - bom) != 0) {
       errno = sc->nomem ? ENOMEM : 0;
       return -1;
     }
@@ -486,6 +491,19 @@ typedef struct reading {
   int failed;
 } reading;
 
+/* Names in the header must be distinct: rows are looked up by name. */
+static int check_header(reading *r) {
+  const csv_table *t = r->t;
+  for (int j = 1; j < t->ncols; j++)
+    for (int i = 0; i < j; i++)
+      if (strcmp(t->header[i], t->header[j]) == 0) {
+        r->failed = 1;
+        return fail(r->err, r->errsz, "%s:1: the header names column '%s' twice (columns %d and %d) "
+                    "(hint: rename one of them)", r->path, t->header[j], i + 1, j + 1);
+      }
+  return 0;
+}
+
 static int add_row(scanner *sc, int terminated) {
   reading *r = sc->ctx;
   csv_table *t = r->t;
@@ -493,13 +511,18 @@ static int add_row(scanner *sc, int terminated) {
     t->header = sc->fields;
     t->ncols = sc->nfields;
     sc->fields = NULL;
+    return check_header(r);
+  }
+  if (!terminated && sc->record_line < sc->line) {
+    r->failed = 1;
+    return fail(r->err, r->errsz, "%s:%ld: a quoted cell that begins on this line is never closed "
+                "(hint: a quote inside a quoted cell is written twice, \"\")", r->path, sc->record_line);
+  }
+  if (!terminated) {
+    t->partial_tail = 1; /* an interrupted write, whole cells or not: not a row yet */
     return 0;
   }
   if (sc->nfields != t->ncols) {
-    if (!terminated && sc->nfields < t->ncols) {
-      t->partial_tail = 1; /* an interrupted write: not a row yet */
-      return 0;
-    }
     r->failed = 1;
     return fail(r->err, r->errsz, "%s:%ld: the row has %d fields but the "
                 "header has %d (hint: quote cells that contain commas, "
@@ -536,7 +559,8 @@ csv_table *csv_read(const char *path, char *err, size_t errsz) {
     rc = -1;
     saved = ENOMEM;
   }
-  if (sc.stop && !r.failed) { rc = -1; saved = ENOMEM; }
+  if (r.failed) rc = -1;
+  else if (sc.stop) { rc = -1; saved = ENOMEM; }
   scan_free(&sc);
   close(fd);
   if (rc != 0 && !r.failed)

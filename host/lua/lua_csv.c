@@ -36,7 +36,14 @@ static const char *cell_text(lua_State *L, const char *col, char buf[32]) {
     }
     return csv_format_number(lua_tonumber(L, -1), buf);
   case LUA_TBOOLEAN: return lua_toboolean(L, -1) ? "true" : "false";
-  case LUA_TSTRING: return lua_tostring(L, -1);
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len) /* C strings end at a NUL: the cell would be cut there */
+      luaL_error(L, "csv: column '%s' holds a NUL byte at position %d of its %d; cells cannot hold NUL bytes",
+                 col, (int)strlen(s) + 1, (int)len);
+    return s;
+  }
   default:
     luaL_error(L, "csv: column '%s' has a %s value; cells are numbers, strings or booleans", col,
                luaL_typename(L, -1));
@@ -54,7 +61,9 @@ static int c_write(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   int n = 0;
   for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
+    size_t len;
     if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "csv: column names must be strings");
+    if (strlen(lua_tolstring(L, -2, &len)) != len) return luaL_error(L, "csv: a column name holds a NUL byte");
     n++;
   }
   const char **cols = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
@@ -118,7 +127,7 @@ static int l_csv(lua_State *L) {
 }
 
 /* lunet.read_csv(path) -> { {col = value, ...}, ... }: numbers as numbers,
-** empty cells absent. */
+** empty cells absent; and a note when an unfinished last line was left out. */
 static int l_read_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char err[1024];
@@ -139,8 +148,11 @@ static int l_read_csv(lua_State *L) {
     }
     lua_rawseti(L, -2, r + 1);
   }
+  int partial = t->partial_tail;
   csv_table_free(t);
-  return 1;
+  if (!partial) return 1;
+  lua_pushfstring(L, "%s: the last line has no newline at its end (an interrupted write?); it was left out", path);
+  return 2;
 }
 
 void lcsv_register(lua_State *L) {

@@ -86,28 +86,43 @@ static int64_t first_width(lua_State *L, int idx, const char *what) {
 /* Classification when `classes` is given, or when every y is a plain
 ** integer >= 1 (class indices as Lua counts them; arrays mean regression)
 ** and task is not "regression". */
+/* The largest class index: every integer up to it is exact as a float32. */
+#define MAX_CLASSES (1 << 24)
+
 static int infer_classes(lua_State *L, const float *y, int64_t n, int y_arrays) {
   lua_getfield(L, 1, "task");
   const char *task = luaL_optstring(L, -1, "auto");
   if (strcmp(task, "auto") && strcmp(task, "regression") && strcmp(task, "classification"))
     luaL_error(L, "lunet.data: task must be \"classification\" or \"regression\", got \"%s\"", task);
   lua_getfield(L, 1, "classes");
-  int classes = (int)luaL_optinteger(L, -1, 0);
+  lua_Integer given = luaL_optinteger(L, -1, 0);
   lua_pop(L, 2);
+  if (given < 0 || given > MAX_CLASSES)
+    luaL_error(L, "lunet.data: classes = %I, expected 1..%d", given, MAX_CLASSES);
+  int classes = (int)given;
   if (strcmp(task, "regression") == 0 || y_arrays) {
     if (classes || strcmp(task, "classification") == 0)
       luaL_error(L, "lunet.data: classification needs y as class indices 1..K, not arrays");
     return 0;
   }
-  int max = 0;
+  int max = 0, zero = 0;
   for (int64_t i = 0; i < n; i++) {
+    zero |= y[i] == 0;
     if (y[i] < 1 || y[i] != floorf(y[i])) {
       if (classes || strcmp(task, "classification") == 0)
         luaL_error(L, "lunet.data: y[%d] = %f is not a class index (1..K)", (int)i + 1, (lua_Number)y[i]);
-      return 0;
+      if (y[i] < 0 || y[i] != floorf(y[i])) return 0;
+      continue;
     }
+    if (y[i] > MAX_CLASSES)
+      luaL_error(L, "lunet.data: y[%d] = %I is past the largest class index lunet.data takes (%d)",
+                 (int)i + 1, (lua_Integer)y[i], MAX_CLASSES);
     if (y[i] > max) max = (int)y[i];
   }
+  if (zero && strcmp(task, "auto") == 0) /* whole numbers from 0: classes counted from 0? */
+    luaL_error(L, "lunet.data: y holds whole numbers from 0; hint: class indices count from 1 "
+               "(add 1 to every y), or pass task = \"regression\" if y is a quantity");
+  if (zero) return 0;
   if (classes && max > classes) luaL_error(L, "lunet.data: y holds class %d but classes = %d", max, classes);
   return classes ? classes : max < 2 ? 2 : max;
 }

@@ -51,7 +51,8 @@ const plugin_entry *lspec_resolve(lua_State *L, int idx, int kind, param_values 
   idx = lua_absindex(L, idx);
   if (!lua_istable(L, idx) || lua_getfield(L, idx, "kind") != LUA_TSTRING ||
       strcmp(lua_tostring(L, -1), kind_name(kind)) != 0)
-    luaL_error(L, "expected a %s spec (made by lunet.%s), got %s", kind_name(kind), kind_name(kind),
+    luaL_error(L, "expected %s %s spec (made by lunet.%s), got %s", kind == LUNET_OPTIMIZER ? "an" : "a",
+               kind_name(kind), kind_name(kind),
                luaL_typename(L, idx));
   lua_getfield(L, idx, "name");
   const char *name = lua_tostring(L, -1);
@@ -82,6 +83,18 @@ void lcheck_options(lua_State *L, int idx, const char *fn, const char *const *kn
       len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", known[i]);
     luaL_error(L, "%s: unknown option '%s' (known: %s)", fn, key, list);
   }
+}
+
+int lopt_count(lua_State *L, int t, const char *key, int def, int min, const char *fn) {
+  int type = lua_getfield(L, t, key);
+  int whole;
+  lua_Integer v = type == LUA_TNIL ? def : lua_tointegerx(L, -1, &whole);
+  if (type != LUA_TNIL && (type != LUA_TNUMBER || !whole))
+    luaL_error(L, "%s: '%s' must be a whole number >= %d, got %s", fn, key, min, luaL_tolstring(L, -1, NULL));
+  lua_pop(L, 1);
+  if (v < min) luaL_error(L, "%s: '%s' must be >= %d, got %I", fn, key, min, v);
+  if (v > LOPT_COUNT_MAX) luaL_error(L, "%s: '%s' = %I is too large, expected at most %d", fn, key, v, LOPT_COUNT_MAX);
+  return (int)v;
 }
 
 void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn) {

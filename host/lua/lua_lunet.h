@@ -38,6 +38,12 @@ const plugin_entry *lspec_resolve(lua_State *L, int idx, int kind, param_values 
 ** (NULL-terminated); raises naming the function and the unknown key. */
 void lcheck_options(lua_State *L, int idx, const char *fn, const char *const *known);
 
+/* The whole number t[key] (def when absent) in min..LOPT_COUNT_MAX; raises
+** naming fn and key, saying whether the value is not whole, too small or too
+** large. A float with a whole value (1e3) is taken. */
+#define LOPT_COUNT_MAX (1 << 30)
+int lopt_count(lua_State *L, int t, const char *key, int def, int min, const char *fn);
+
 /* Creates the metatable `name` in the registry, with event (say "__gc") set
 ** to fn unless event is NULL; leaves the stack as it was. */
 void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn);

@@ -293,7 +293,7 @@ void lpush_metrics(lua_State *L, const metrics *mt) {
   lua_createtable(L, 0, 2);
   lua_pushnumber(L, mt->loss);
   lua_setfield(L, -2, "loss");
-  if (!isnan(mt->error)) {
+  if (!isnan(mt->error) || mt->classified) {
     lua_pushnumber(L, mt->error);
     lua_setfield(L, -2, "error");
   }
@@ -312,9 +312,7 @@ static int m_evaluate(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     lcheck_options(L, 4, "model:evaluate", known);
-    lua_getfield(L, 4, "batch");
-    batch = luaL_optinteger(L, -1, 256);
-    if (batch < 1 || batch > 1 << 30) return luaL_error(L, "model:evaluate: batch must be an integer >= 1");
+    batch = lopt_count(L, 4, "batch", 256, 1, "model:evaluate");
   }
   loss_fn lf = {0};
   lf.pe = lspec_resolve(L, 3, LUNET_LOSS, &lf.params);

@@ -55,14 +55,6 @@ static int call_on_epoch(void *ud, const epoch_report *r) {
   return stop;
 }
 
-static int opt_int(lua_State *L, int t, const char *key, int def, int min, const char *fn) {
-  lua_getfield(L, t, key);
-  lua_Integer v = lua_isnil(L, -1) ? def : (lua_isinteger(L, -1) ? lua_tointeger(L, -1) : min - 1);
-  lua_pop(L, 1);
-  if (v < min || v > 1 << 30) luaL_error(L, "%s: '%s' must be an integer >= %d", fn, key, min);
-  return (int)v;
-}
-
 static dataset *field_dataset(lua_State *L, int t, const char *key) {
   if (lua_getfield(L, t, key) == LUA_TNIL) luaL_error(L, "lunet.train: '%s' is required", key);
   dataset *ds = lcheck_dataset(L, -1);
@@ -161,7 +153,7 @@ static void read_schedule(lua_State *L, train_config *c) {
 
 /* patience = N, monitor = "val", monitor_metric = "loss" | "error", restore_best */
 static void read_early_stopping(lua_State *L, train_config *c) {
-  c->patience = opt_int(L, 1, "patience", 0, 0, "lunet.train");
+  c->patience = lopt_count(L, 1, "patience", 0, 0, "lunet.train");
   lua_getfield(L, 1, "restore_best");
   c->restore_best = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
   lua_getfield(L, 1, "monitor_metric");
@@ -192,10 +184,10 @@ static int l_train(lua_State *L) {
   if (lua_getfield(L, 1, "model") == LUA_TNIL) return luaL_error(L, "lunet.train: 'model' is required");
   c.m = lcheck_model(L, -1)->m;
   c.data = field_dataset(L, 1, "data");
-  c.epochs = opt_int(L, 1, "epochs", 10, 0, "lunet.train");
-  c.batch = opt_int(L, 1, "batch", 32, 1, "lunet.train");
-  c.eval_every = opt_int(L, 1, "eval_every", 1, 1, "lunet.train");
-  c.eval_batch = opt_int(L, 1, "eval_batch", c.batch < 256 ? 256 : c.batch, 1, "lunet.train");
+  c.epochs = lopt_count(L, 1, "epochs", 10, 1, "lunet.train");
+  c.batch = lopt_count(L, 1, "batch", 32, 1, "lunet.train");
+  c.eval_every = lopt_count(L, 1, "eval_every", 1, 1, "lunet.train");
+  c.eval_batch = lopt_count(L, 1, "eval_batch", c.batch < 256 ? 256 : c.batch, 1, "lunet.train");
   lua_getfield(L, 1, "seed");
   c.seed = (uint64_t)luaL_optinteger(L, -1, 1);
   lua_getfield(L, 1, "verbose");
@@ -396,7 +388,7 @@ static int l_trainer(lua_State *L) {
   model *m = lcheck_model(L, -1)->m;
   if (lua_getfield(L, 1, "data") == LUA_TNIL) return luaL_error(L, "lunet.trainer: 'data' is required");
   dataset *ds = lcheck_dataset(L, -1);
-  int bsz = opt_int(L, 1, "batch", 32, 1, "lunet.trainer");
+  int bsz = lopt_count(L, 1, "batch", 32, 1, "lunet.trainer");
   lua_getfield(L, 1, "seed");
   uint64_t seed = (uint64_t)luaL_optinteger(L, -1, 1);
   double l1 = opt_number(L, 1, "l1", 0, "lunet.trainer"), l2 = opt_number(L, 1, "l2", 0, "lunet.trainer");

@@ -105,6 +105,8 @@ int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out
 
 void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong) {
   double units = (double)ds->info.n * (double)l->units;
-  mt->error = ds->info.classes && ds->info.n ? (double)wrong / units : NAN;
+  /* NaN outputs give a NaN loss, and their argmax is meaningless: no error rate either */
+  mt->error = ds->info.classes && ds->info.n && !isnan(mt->loss) ? (double)wrong / units : NAN;
+  mt->classified = ds->info.classes > 0;
   mt->perplexity = l->perplexity ? exp(mt->loss) : NAN;
 }

@@ -11,6 +11,7 @@ typedef struct metrics {
   double loss;       /* mean loss per sample */
   double error;      /* fraction misclassified (of tokens, for token data); NaN for regression */
   double perplexity; /* exp(mean token loss) for token cross-entropy; else NaN */
+  int classified;    /* 1: the data has classes, so an error rate (NaN when the loss is) applies */
 } metrics;
 
 /* The error rate and perplexity of `wrong` misclassified predictions and

@@ -64,7 +64,9 @@ static int run_epoch(loop *L, int epoch, metrics *train, train_result *r) {
     if (!isfinite(l)) {
       snprintf(r->message, sizeof r->message, "loss became %s at epoch %d, batch %lld", isnan(l) ? "nan" : "inf",
                epoch, (long long)(start / c->batch + 1));
-      train->loss = l;
+      train->loss = l; /* a partial epoch's error rate means nothing */
+      train->error = train->perplexity = NAN;
+      train->classified = c->data->info.classes > 0;
       return 1;
     }
     loss_sum += l * B;
@@ -84,10 +86,17 @@ static int loop_init(loop *L, const train_config *c) {
     return -1;
   }
   if (model_accepts(c->m, c->data) || loss_open(c->loss, c->m, c->data)) return -1;
-  if (model_reserve(c->m, c->n_evals && c->eval_batch > c->batch ? c->eval_batch : c->batch)) return -1;
+  /* a batch larger than a dataset is the whole dataset: reserve no more */
+  int batch = c->batch < c->data->info.n ? c->batch : (int)c->data->info.n, widest = batch;
+  for (int i = 0; i < c->n_evals; i++) {
+    int64_t n = c->evals[i].ds->info.n;
+    int eb = c->eval_batch < n ? c->eval_batch : (int)n;
+    if (eb > widest) widest = eb;
+  }
+  if (model_reserve(c->m, widest)) return -1;
   if (stepper_open(&L->step, c->m, c->loss, c->opt, &c->opt_params, c->seed)) return -1;
   L->step.l1 = c->l1, L->step.l2 = c->l2, L->step.clip_norm = c->clip_norm;
-  if (loader_init(&L->data, c->data, c->batch, c->seed, c->shuffle)) return -1;
+  if (loader_init(&L->data, c->data, batch, c->seed, c->shuffle)) return -1;
   if (c->patience > 0 && c->restore_best) {
     int64_t total = c->m->ws.n_trained + c->m->ws.n_buffers;
     if (!(L->best = services_host()->alloc(sizeof(float) * (size_t)(total + 1)))) return -1;

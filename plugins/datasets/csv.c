@@ -140,13 +140,22 @@ static const char *trimmed(const char *s, char *buf, size_t size) {
   return buf;
 }
 
+/* The column named want, or -1; -2 (reported) when two columns have that name. */
 static int find_name(const reader *r, const char *want) {
   char a[256], b[256];
+  int found = -1;
   trimmed(want, a, sizeof a);
   const char *name = r->names.data;
-  for (int j = 0; j < r->ncols; j++, name += strlen(name) + 1)
-    if (strcmp(trimmed(name, b, sizeof b), a) == 0) return j;
-  return -1;
+  for (int j = 0; j < r->ncols; j++, name += strlen(name) + 1) {
+    if (strcmp(trimmed(name, b, sizeof b), a) != 0) continue;
+    if (found >= 0) {
+      host->error("csv: target \"%s\" names two columns of %s, %d and %d; hint: rename one, or give the "
+                  "target by number", a, r->path, found + 1, j + 1);
+      return -2;
+    }
+    found = j;
+  }
+  return found;
 }
 
 static int parse_column_number(const char *s) {
@@ -181,6 +190,7 @@ static int resolve_target(reader *r) {
     return 0;
   }
   if (r->header && (r->tcol = find_name(r, t)) >= 0) return 0;
+  if (r->tcol == -2) return 1;
   int num = parse_column_number(t);
   if (num >= 1 && num <= r->ncols) {
     r->tcol = num - 1;

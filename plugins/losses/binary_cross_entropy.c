@@ -54,11 +54,11 @@ static void binary_cross_entropy_destroy(void *self) { host->free(self); }
 /* reports target t of row i, element j as invalid; returns -1 */
 static int bad_target(const binary_cross_entropy *b, int i, int64_t j, float t) {
   if (b->indices)
-    host->error("binary_cross_entropy: target of row %d is %g, expected class index 0 or 1",
-                i, t);
+    host->error("binary_cross_entropy: target of batch row %d (from 1) is %g, expected class index 0 or 1",
+                i + 1, t);
   else
-    host->error("binary_cross_entropy: target of row %d, element %lld is %g, expected a "
-                "probability in [0, 1]", i, (long long)j, t);
+    host->error("binary_cross_entropy: target of batch row %d, element %lld (both from 1) is %g, "
+                "expected a probability in [0, 1]", i + 1, (long long)j + 1, t);
   return -1;
 }
 

@@ -156,8 +156,8 @@ static int cross_entropy_forward(void *self, const lunet_tensor *pred,
     }
     int c = class_of(target->f32[i], k);
     if (c < 0) {
-      host->error("cross_entropy: target of row %d is %g, expected a class index 0..%d", i,
-                  target->f32[i], k - 1);
+      host->error("cross_entropy: target of batch row %d (from 1) is %g, expected a class index 0..%d "
+                  "(from 0, as plugins count; lunet.data counts classes from 1)", i + 1, target->f32[i], k - 1);
       return -1;
     }
     sum += row_index(p, c, g, k, N);

@@ -1,0 +1,92 @@
+-- reliability.lua -- regression tests for the defects a red-team run found
+-- (issue 16): each block failed before its fix. Temporary files go under
+-- os.tmpname()'s directory and are removed at the end.
+local lunet = require "lunet"
+local fails = require("testlib").fails
+
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -p '" .. dir .. "'"))
+local function path(name) return dir .. "/" .. name end
+local function write(name, text)
+  local f = assert(io.open(path(name), "wb"))
+  f:write(text)
+  f:close()
+  return path(name)
+end
+
+-- a tiny classification problem, and lunet.train on it with options changed
+local data = lunet.data{ x = { {1, 2}, {3, 4} }, y = { 1, 2 } }
+local model = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 2 }) }
+local ce = lunet.loss("cross_entropy")
+local function train(opts)
+  local t = { model = model, data = data, loss = ce, optimizer = lunet.optimizer("sgd"), verbose = false }
+  for k, v in pairs(opts) do t[k] = v end
+  return lunet.train(t)
+end
+
+-- ---- lunet.data: class indices that overflow, and labels counted from 0 ----
+fails({ "y[2] = 2147483648", "largest class index" }, lunet.data, { x = { {1}, {2} }, y = { 1, 2^31 } })
+fails({ "classes = 4294967296", "expected 1..16777216" }, lunet.data, { x = { {1} }, y = { 1 }, classes = 2^32 })
+fails({ "whole numbers from 0", "count from 1", "task = \"regression\"" }, lunet.data,
+  { x = { {1}, {2}, {3} }, y = { 0, 1, 2 } })
+assert(lunet.data{ x = { {1}, {2} }, y = { 0, 1 }, task = "regression" }:classes() == 0)
+assert(lunet.data{ x = { {1}, {2} }, y = { 1, 3 } }:classes() == 3)
+
+-- ---- lunet.csv: a NUL byte is refused, not cut ----
+local log = lunet.csv(path("nul.csv"))
+fails({ "column 'a'", "NUL byte at position 2" }, log.write, log, { a = "x\0y" })
+log:write{ a = "xy" }
+log:close()
+assert(#lunet.read_csv(path("nul.csv")) == 1 and lunet.read_csv(path("nul.csv"))[1].a == "xy")
+
+-- ---- read_csv: an unfinished last line is no row; an unclosed quote is named ----
+local rows, note = lunet.read_csv(write("partial.csv", "a,b\n1,2\n3,4"))
+assert(#rows == 1 and note:find("no newline at its end", 1, true), "a partial last row was returned as good")
+fails({ "unclosed.csv:3", "never closed" }, lunet.read_csv, write("unclosed.csv", "a,b\n1,2\n3,\"abc\n5,6\n"))
+rows, note = lunet.read_csv(write("whole.csv", "a,b\n1,2\n"))
+assert(#rows == 1 and note == nil)
+
+-- ---- a UTF-8 byte-order mark is not part of the first column's name ----
+rows = lunet.read_csv(write("bom.csv", "\239\187\191a,b\n1,2\n"))
+assert(rows[1].a == 1 and rows[1]["\239\187\191a"] == nil, "the BOM stayed in the first column's name")
+log = lunet.csv(path("bom.csv"))
+assert(log:columns()[1] == "a", "the writer kept the BOM in the header")
+log:close()
+
+-- ---- two columns of one name: refused, never the first one silently ----
+fails({ "header names column 'a' twice", "columns 1 and 3" }, lunet.read_csv, write("dup.csv", "a,b,a\n1,2,3\n"))
+fails({ "target \"y\" names two columns", "2 and 3" }, lunet.dataset, "csv",
+  { path = write("dupy.csv", "x,y,y\n1,2,1\n3,4,2\n"), target = "y" })
+
+-- ---- training: NaN outputs have no error rate; epochs = 0 and huge batches ----
+local broken = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 2 }) }
+broken:set_parameter("1.dense.weight", { 0 / 0, 0, 0, 0 })
+local e = broken:evaluate(data, ce)
+assert(e.loss ~= e.loss and e.error ~= e.error, "NaN outputs reported error " .. tostring(e.error))
+fails({ "'epochs' must be >= 1, got 0" }, train, { epochs = 0 })
+local r = train({ epochs = 1, batch = 1e9 }) -- the whole dataset in one batch, not 1e9 rows of memory
+assert(r.status == "ok" and r.train.loss == r.train.loss)
+fails({ "'batch' = 2147483648 is too large" }, train, { batch = 2^31 })
+fails({ "'batch' must be a whole number", "1.5" }, train, { batch = 1.5 })
+fails({ "model:evaluate", "'batch' must be >= 1, got 0" }, model.evaluate, model, data, ce, { batch = 0 })
+
+-- ---- messages ----
+fails({ "expected an optimizer spec" }, train, { optimizer = lunet.loss("mse") })
+fails({ "checkpoint " .. dir, "not a regular file" }, lunet.load, dir)
+fails({ "the path is empty" }, model.save, model, "")
+fails({ "target of batch row 2, element 1 (both from 1) is 2" }, lunet.train, { verbose = false, shuffle = false,
+  model = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 1 }) }, optimizer = lunet.optimizer("sgd"),
+  loss = lunet.loss("binary_cross_entropy"), data = lunet.data{ x = { {1, 2}, {3, 4} }, y = { {0.5}, {2} } } })
+
+-- ---- a model or dataset used after its __gc ran raises, never crashes ----
+local doomed = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 2 }) }
+getmetatable(doomed).__gc(doomed)
+fails({ "model: it was freed" }, doomed.predict, doomed, { {1, 2} })
+fails({ "model: it was freed" }, doomed.parameters, doomed)
+local gone = lunet.data{ x = { {1}, {2} }, y = { 1, 2 } }
+getmetatable(gone).__gc(gone)
+fails({ "dataset: it was freed" }, gone.size, gone)
+fails({ "dataset: it was freed" }, gone.sample, gone, 1)
+
+os.execute("rm -rf '" .. dir .. "'")
