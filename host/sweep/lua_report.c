@@ -29,19 +29,35 @@
 /* ---- the child's side ------------------------------------------------------ */
 
 /* "<tag>\t<name>\t<type><value>\n" for each scalar field of the table at
-** idx; a table field, one level deep, adds its fields as "name_field". */
-static void put_fields(lua_State *L, strbuf *b, int idx, const char *tag, const char *prefix) {
+** idx; a table field, one level deep, adds its fields as "name_field".
+** A field that cannot be a cell (a function, a table two deep, an array
+** item) is not dropped: its description goes to bad and 1 is returned. */
+static int put_fields(lua_State *L, strbuf *b, int idx, const char *tag, const char *prefix, char *bad,
+                      size_t badsz) {
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
     int t = lua_type(L, -1);
-    if (lua_type(L, -2) != LUA_TSTRING) continue;
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      snprintf(bad, badsz, "an unnamed item (key %s) in %s", luaL_typename(L, -2), *prefix ? prefix : "the table");
+      lua_pop(L, 2);
+      return 1;
+    }
     const char *name = lua_tostring(L, -2);
     if (t == LUA_TTABLE && !*prefix) {
       lua_pushfstring(L, "%s_", name);
-      put_fields(L, b, lua_gettop(L) - 1, tag, lua_tostring(L, -1));
+      int rc = put_fields(L, b, lua_gettop(L) - 1, tag, lua_tostring(L, -1), bad, badsz);
       lua_pop(L, 1);
+      if (rc) {
+        lua_pop(L, 2);
+        return 1;
+      }
       continue;
     }
-    if (!lsweep_is_scalar(L, -1)) continue;
+    if (!lsweep_is_scalar(L, -1)) {
+      snprintf(bad, badsz, "'%s%s', a %s%s", prefix, name, luaL_typename(L, -1),
+               t == LUA_TTABLE ? " two levels deep" : "");
+      lua_pop(L, 2);
+      return 1;
+    }
     char buf[32], type[2] = {t == LUA_TNUMBER ? 'n' : t == LUA_TBOOLEAN ? 'b' : 's', 0};
     sb_str(b, tag);
     sb_str(b, "\t");
@@ -52,6 +68,17 @@ static void put_fields(lua_State *L, strbuf *b, int idx, const char *tag, const 
     sb_escaped(b, lsweep_cell_text(L, buf), "\t\n\r");
     sb_str(b, "\n");
   }
+  return 0;
+}
+
+/* The E line for a result or log row that cannot be recorded. */
+static void put_refusal(strbuf *b, const char *what, const char *bad) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s holds %s; metrics are numbers, strings or booleans, by name, in a table "
+           "(tables inside it one level deep)", what, bad);
+  sb_str(b, "E\t");
+  sb_escaped(b, msg, "\t\n\r");
+  sb_str(b, "\n");
 }
 
 /* trial:log{ ... }: keeps a copy of the row in the closure's list. */
@@ -131,12 +158,29 @@ int lsweep_child_run(void *ud, int i, int fd) {
     sb_escaped(&b, error_text(L, result), "\t\n\r");
     sb_str(&b, "\n");
   } else if (lua_istable(L, result)) {
-    put_fields(L, &b, result, "M", "");
+    char bad[256];
+    strbuf m = {0};
+    if (put_fields(L, &m, result, "M", "", bad, sizeof bad)) put_refusal(&b, "the table run returned", bad);
+    else sb_add(&b, m.p, m.len);
+    free(m.p);
+  } else if (!lua_isnil(L, result)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "run returned a %s; it must return a table of metrics, or nothing",
+             luaL_typename(L, result));
+    sb_str(&b, "E\t");
+    sb_escaped(&b, msg, "\t\n\r");
+    sb_str(&b, "\n");
   }
   for (lua_Integer r = 1; r <= (lua_Integer)lua_rawlen(L, rows); r++) {
-    sb_str(&b, "L\n");
+    char bad[256];
+    strbuf f = {0};
     lua_rawgeti(L, rows, r);
-    put_fields(L, &b, lua_gettop(L), "F", "");
+    if (put_fields(L, &f, lua_gettop(L), "F", "", bad, sizeof bad)) put_refusal(&b, "a trial:log row", bad);
+    else {
+      sb_str(&b, "L\n");
+      sb_add(&b, f.p, f.len);
+    }
+    free(f.p);
     lua_pop(L, 1);
   }
   char plugins[4096];

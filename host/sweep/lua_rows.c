@@ -13,9 +13,11 @@
 ** Columns of `out`: the grid keys, seed, status, message, seconds, then the
 ** metrics, then lunet_version, abi and plugins. The metrics are `metrics =
 ** {...}` when given; otherwise those of the first trial whose run()
-** returned (ok or diverged). Until such a trial finishes, rows of failed
-** trials wait in memory (a kill then loses them like trials in flight: they
-** run again on resume); a metric the header lacks is dropped with a warning.
+** returned metrics (ok or diverged). Until such a trial finishes, rows of
+** failed trials and of trials without metrics wait in memory (a kill then
+** loses them like trials in flight: they run again on resume). A row with a
+** metric the header lacks is recorded as an error naming it, unless metrics
+** were declared: then the others are dropped with a warning.
 ** An existing file must have the same grid keys (and the same metrics, when
 ** declared), or the sweep refuses to run. A log row has the grid keys and
 ** seed, then its own fields.
@@ -141,23 +143,51 @@ static void write_waiting(sweep *s) {
   lsweep_set_state(s, "waiting");
 }
 
+/* A row with a key the header lacks becomes an error row naming it, so no
+** undeclared metric is lost without a failed trial to say so. Returns 1
+** when it did. */
+static int refuse_misfit(sweep *s, int row, char *msg, size_t sz) {
+  lua_State *L = s->L;
+  for (lua_pushnil(L); lua_next(L, row); lua_pop(L, 1)) {
+    const char *name = lua_tostring(L, -2); /* keys are strings: they came through a report */
+    int known = 0;
+    for (int j = 0; j < csvw_ncols(s->out) && !known; j++) known = strcmp(csvw_col(s->out, j), name) == 0;
+    if (known) continue;
+    snprintf(msg, sz, "run returned '%s', which is not a column of %s: its columns were fixed by an earlier "
+             "trial's metrics (hint: declare every metric with metrics = {...}, or write to a new out)",
+             name, s->out_path);
+    lua_pop(L, 2);
+    lua_pushstring(L, "error");
+    lua_setfield(L, row, "status");
+    lua_pushstring(L, msg);
+    lua_setfield(L, row, "message");
+    return 1;
+  }
+  return 0;
+}
+
 /* The trial row at `row` goes to the results file, or waits for a header
-** when it failed before any trial returned metrics. */
-static void commit_row(sweep *s, int row, int failed) {
+** when it failed, or returned no metrics, before any trial returned some.
+** Returns 1 when the row became an error row (refuse_misfit). */
+static int commit_row(sweep *s, int row, int waits, char *msg, size_t sz) {
   lua_State *L = s->L;
   if (csvw_ncols(s->out) == 0) {
-    if (failed && lsweep_push_state(s, "metrics") == LUA_TNIL) {
+    if (waits && lsweep_push_state(s, "metrics") == LUA_TNIL) {
       lsweep_push_state(s, "waiting");
       lua_pushvalue(L, row);
       lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
       lua_pop(L, 2);
-      return;
+      return 0;
     }
-    if (failed) lua_pop(L, 1);
+    if (waits) lua_pop(L, 1);
     set_header(s, s->out, row, 1);
   }
+  int declared = lsweep_push_state(s, "metrics") != LUA_TNIL; /* its columns were asked for */
+  lua_pop(L, 1);
+  int refused = !declared && refuse_misfit(s, row, msg, sz);
   write_waiting(s);
   write_row(s, s->out, s->out_path, row, 0);
+  return refused;
 }
 
 /* Adds to the row table at `row` the configuration and seed of trial i. */
@@ -215,15 +245,20 @@ static void push_row(sweep *s, int i, int rep, const char *status, const char *m
   lua_setfield(L, row, "plugins");
 }
 
-void lsweep_record_rows(sweep *s, int i, int rep, const char *status, const char *msg) {
+const char *lsweep_record_rows(sweep *s, int i, int rep, const char *status, char *msg, size_t sz) {
   lua_State *L = s->L;
   int failed = strcmp(status, "ok") != 0 && strcmp(status, "diverged") != 0;
+  lua_getfield(L, rep, "metrics");
+  lua_pushnil(L);
+  int none = lua_next(L, -2) == 0; /* no metrics: must not fix the columns */
+  lua_pop(L, none ? 1 : 3);
   lua_getfield(L, rep, "logs");
   write_log_rows(s, i, lua_gettop(L)); /* first: the results row commits the trial */
   lua_pop(L, 1);
   push_row(s, i, rep, status, msg);
-  commit_row(s, lua_gettop(L), failed);
+  if (commit_row(s, lua_gettop(L), failed || none, msg, sz)) status = "error";
   lua_pop(L, 1);
+  return status;
 }
 
 void lsweep_declared_header(sweep *s) {

@@ -124,7 +124,7 @@ static int record_trial(lua_State *L) {
   int rep = lua_gettop(L);
   lsweep_push_key(s, i);
   const char *key = lua_tostring(L, -1);
-  lsweep_record_rows(s, i, rep, status, msg);
+  status = lsweep_record_rows(s, i, rep, status, msg, sizeof msg);
   lua_pushboolean(L, trial_progress(s, rep, key, status, msg));
   return 1;
 }

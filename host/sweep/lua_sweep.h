@@ -103,8 +103,9 @@ void lsweep_open_files(sweep *s, int seen);
 /* A new results file with declared metrics gets its header now. */
 void lsweep_declared_header(sweep *s);
 /* Records trial i from its report at `rep`: its log rows, then its results
-** row, the commit record. */
-void lsweep_record_rows(sweep *s, int i, int rep, const char *status, const char *msg);
+** row, the commit record. Returns the status recorded: "error", with msg
+** rewritten, when the row holds a metric the file has no column for. */
+const char *lsweep_record_rows(sweep *s, int i, int rep, const char *status, char *msg, size_t sz);
 /* Writes the rows still waiting for a header (every trial failed). */
 void lsweep_finish_rows(sweep *s);
 /* The metatable the files need. */

@@ -79,6 +79,36 @@ fails({ "target of batch row 2, element 1 (both from 1) is 2" }, lunet.train, { 
   model = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 1 }) }, optimizer = lunet.optimizer("sgd"),
   loss = lunet.loss("binary_cross_entropy"), data = lunet.data{ x = { {1, 2}, {3, 4} }, y = { {0.5}, {2} } } })
 
+-- ---- a sweep's run must return a table of metrics or nothing ----
+lunet.sweep{ out = path("ret.csv"), grid = { kind = { "number", "string", "deep", "function", "none", "fine" } },
+  run = function(cfg)
+    if cfg.kind == "number" then return 42 end
+    if cfg.kind == "string" then return "0.1" end
+    if cfg.kind == "deep" then return { a = { b = { c = 1 } } } end
+    if cfg.kind == "function" then return { f = print } end
+    if cfg.kind == "fine" then return { v = 1, nested = { w = 2 } } end
+  end }
+local byk = {}
+for _, row in ipairs(lunet.read_csv(path("ret.csv"))) do byk[row.kind] = row end
+assert(byk.number.status == "error" and byk.number.message:find("run returned a number", 1, true), byk.number.status)
+assert(byk.string.status == "error" and byk.string.message:find("run returned a string", 1, true))
+assert(byk.deep.status == "error" and byk.deep.message:find("'a_b', a table two levels deep", 1, true),
+  byk.deep.message)
+assert(byk["function"].status == "error" and byk["function"].message:find("'f', a function", 1, true))
+assert(byk.none.status == "ok" and byk.fine.status == "ok" and byk.fine.v == 1 and byk.fine.nested_w == 2)
+
+-- ---- a trial without metrics does not fix the columns; a metric that does not fit is an error ----
+lunet.sweep{ out = path("cols.csv"), grid = { x = { 1, 2, 3 } }, run = function(cfg)
+  if cfg.x == 1 then return nil end
+  if cfg.x == 2 then return { acc = 0.5 } end
+  return { acc = 0.7, extra = 1 }
+end }
+local byx = {}
+for _, row in ipairs(lunet.read_csv(path("cols.csv"))) do byx[row.x] = row end
+assert(byx[1] and byx[1].status == "ok" and byx[2].acc == 0.5, "the first trial's empty result fixed the columns")
+assert(byx[3].status == "error" and byx[3].message:find("'extra', which is not a column", 1, true)
+  and byx[3].acc == 0.7, "a metric without a column was dropped silently")
+
 -- ---- a model or dataset used after its __gc ran raises, never crashes ----
 local doomed = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 2 }) }
 getmetatable(doomed).__gc(doomed)
