@@ -62,6 +62,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"heatmap.lua"},         /* lunet.heatmap: errors name the cell or option; PNG from rows or shape/values */
     {"script_positional_encoding.lua"}, /* PE[0, 2i] = 0, PE[0, 2i+1] = 1, period 2 pi, dot products by t - s */
     {"attention.lua"},       /* attention: 4E^2 + 4E parameters; attention_weights rows sum to 1, causal zeros */
+    {"transformer.lua"},     /* lunet.transformer_block: the parameter formula, a causal char model learns */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

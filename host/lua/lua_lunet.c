@@ -184,7 +184,7 @@ static int make_spec(lua_State *L, int kind) {
   return 1;
 }
 
-static int l_layer(lua_State *L) { return make_spec(L, LUNET_LAYER); }
+int llayer(lua_State *L) { return make_spec(L, LUNET_LAYER); }
 static int l_loss(lua_State *L) { return make_spec(L, LUNET_LOSS); }
 static int l_optimizer(lua_State *L) { return make_spec(L, LUNET_OPTIMIZER); }
 
@@ -211,7 +211,7 @@ static int l_threads(lua_State *L) {
 /* Pushes the module table with the functions above; makes MT_SPEC. */
 void lbase_newlib(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"layer", l_layer}, {"loss", l_loss}, {"optimizer", l_optimizer}, {"threads", l_threads}, {"clock", l_clock},
+    {"layer", llayer}, {"loss", l_loss}, {"optimizer", l_optimizer}, {"threads", l_threads}, {"clock", l_clock},
     {NULL, NULL}};
   lnew_metatable(L, MT_SPEC, "__tostring", spec_tostring);
   luaL_newlib(L, fns);

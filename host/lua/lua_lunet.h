@@ -56,6 +56,7 @@ void lpush_shape(lua_State *L, const lunet_shape *s);
 void lpush_floats(lua_State *L, const float *v, int64_t n); /* an array */
 void lpush_metrics(lua_State *L, const metrics *mt);        /* { loss =, error = } */
 int lmodel_gradients(lua_State *L);                         /* model:gradients */
+int llayer(lua_State *L);                                   /* lunet.layer(name, params) */
 int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what);
 
 /* Token ids: ids[0..n) (C ids, from 0) pushed as an array of ids from 1;

@@ -70,11 +70,17 @@ static int add_item(lua_State *L, model *m, int item, const char *prefix, int po
   int t = lua_istable(L, item) ? lua_getfield(L, item, "kind") : LUA_TNIL;
   const char *kind = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
   int residual = strcmp(kind, "residual") == 0, layer = strcmp(kind, "layer") == 0;
+  int block = strcmp(kind, "block") == 0;
   if (t != LUA_TNIL) lua_pop(L, 1);
-  if (!residual && !layer)
-    luaL_error(L, "%s: item %d is a %s, expected a layer spec (lunet.layer) or lunet.residual{...}", fn,
-               pos, luaL_typename(L, item));
+  if (!residual && !layer && !block)
+    luaL_error(L, "%s: item %d is a %s, expected a layer spec (lunet.layer), lunet.residual{...} or "
+               "lunet.transformer_block{...}", fn, pos, luaL_typename(L, item));
   if (layer) return add_layer(L, m, item, label, &in, 1);
+  if (block) { /* a chain of its own, labelled inside the item's label */
+    char inner[176];
+    snprintf(inner, sizeof inner, "%s.", label);
+    return add_chain(L, m, item, inner, in, "lunet.transformer_block");
+  }
   if (lua_rawlen(L, item) == 0) luaL_error(L, "model: residual block %s is empty; give it at least one layer", label);
   char body[176];
   snprintf(body, sizeof body, "%s.", label);
@@ -145,6 +151,109 @@ static int l_residual(lua_State *L) {
   }
   lua_pushliteral(L, "residual");
   lua_setfield(L, -2, "kind");
+  luaL_setmetatable(L, MT_SPEC);
+  return 1;
+}
+
+/* ---- transformer block --------------------------------------------------- */
+
+/* Appends lunet.layer(name, params) to the array at `list`; the params
+** table is on top of the stack and is popped. */
+static void append_layer(lua_State *L, int list, const char *name) {
+  int params = lua_gettop(L);
+  lua_pushcfunction(L, llayer);
+  lua_pushstring(L, name);
+  lua_pushvalue(L, params);
+  lua_call(L, 2, 1);
+  lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+  lua_settop(L, params - 1);
+}
+
+/* Appends a residual block (its layers appended by `fill`) to `list`. */
+static void append_residual(lua_State *L, int list, void (*fill)(lua_State *L, int body, int opts), int opts) {
+  lua_newtable(L);
+  int body = lua_gettop(L);
+  fill(L, body, opts);
+  lua_pushliteral(L, "residual");
+  lua_setfield(L, body, "kind");
+  luaL_setmetatable(L, MT_SPEC);
+  lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+static void append_norm(lua_State *L, int list) {
+  lua_newtable(L);
+  lua_pushliteral(L, "last");
+  lua_setfield(L, -2, "axis");
+  append_layer(L, list, "layernorm");
+}
+
+static lua_Integer opt_integer(lua_State *L, int opts, const char *key, lua_Integer def) {
+  lua_getfield(L, opts, key);
+  lua_Integer v = luaL_optinteger(L, -1, def);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* attention(heads, causal, dropout), after a layernorm when norm_first */
+static void fill_attention(lua_State *L, int body, int opts) {
+  lua_getfield(L, opts, "norm_first");
+  int norm_first = lua_isnil(L, -1) || lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (norm_first) append_norm(L, body);
+  lua_newtable(L);
+  lua_pushinteger(L, opt_integer(L, opts, "heads", 1));
+  lua_setfield(L, -2, "heads");
+  lua_getfield(L, opts, "causal");
+  lua_pushboolean(L, lua_toboolean(L, -1));
+  lua_setfield(L, -3, "causal");
+  lua_pop(L, 1);
+  lua_getfield(L, opts, "dropout");
+  lua_pushnumber(L, luaL_optnumber(L, -1, 0));
+  lua_setfield(L, -3, "dropout");
+  lua_pop(L, 1);
+  append_layer(L, body, "attention");
+}
+
+/* linear(ff), gelu, linear(dim), after a layernorm when norm_first */
+static void fill_feed_forward(lua_State *L, int body, int opts) {
+  lua_getfield(L, opts, "norm_first");
+  int norm_first = lua_isnil(L, -1) || lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_Integer dim = opt_integer(L, opts, "dim", 0);
+  if (norm_first) append_norm(L, body);
+  lua_newtable(L);
+  lua_pushinteger(L, opt_integer(L, opts, "ff", 4 * dim));
+  lua_setfield(L, -2, "out");
+  append_layer(L, body, "linear");
+  lua_newtable(L);
+  append_layer(L, body, "gelu");
+  lua_newtable(L);
+  lua_pushinteger(L, dim);
+  lua_setfield(L, -2, "out");
+  append_layer(L, body, "linear");
+}
+
+/* lunet.transformer_block{ dim, heads, ff = 4 dim, dropout = 0, causal = false,
+** norm_first = true }: residual(layernorm, attention) then residual(layernorm,
+** linear(ff), gelu, linear(dim)), per position; with norm_first = false the
+** layernorms follow the residual sums instead (the original post-norm block). */
+static int l_transformer_block(lua_State *L) {
+  static const char *const known[] = {"dim", "heads", "ff", "dropout", "causal", "norm_first", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lcheck_options(L, 1, "lunet.transformer_block", known);
+  if (opt_integer(L, 1, "dim", 0) < 1 || opt_integer(L, 1, "heads", 0) < 1)
+    return luaL_error(L, "lunet.transformer_block: give dim (the width E of each position) and heads, both >= 1");
+  lua_getfield(L, 1, "norm_first");
+  int norm_first = lua_isnil(L, -1) || lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_newtable(L);
+  int block = lua_gettop(L);
+  append_residual(L, block, fill_attention, 1);
+  if (!norm_first) append_norm(L, block);
+  append_residual(L, block, fill_feed_forward, 1);
+  if (!norm_first) append_norm(L, block);
+  lua_pushliteral(L, "block");
+  lua_setfield(L, block, "kind");
   luaL_setmetatable(L, MT_SPEC);
   return 1;
 }
@@ -456,6 +565,7 @@ void lmodel_register(lua_State *L) {
     {NULL, NULL}};
   static const luaL_Reg fns[] = {
     {"sequential", l_sequential}, {"residual", l_residual}, {"graph", l_graph}, {"load", l_load},
+    {"transformer_block", l_transformer_block},
     {NULL, NULL}};
   luaL_newmetatable(L, MT_MODEL);
   luaL_newlib(L, methods);
