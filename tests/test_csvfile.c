@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,6 +240,37 @@ Test(csvfile, partial_last_line_is_cut_on_open) {
   cr_assert_eq(csvw_dropped(w), strlen("3,0.12"));
   cr_assert_eq(csvw_ncols(w), 2);
   cr_assert_str_eq(slurp(path), "a,b\n1,2\n");
+  const char *cols[] = { "a", "b" };
+  const char *cells[] = { "5", "6" };
+  write_row(w, cols, cells, 2);
+  csvw_close(w);
+  cr_assert_str_eq(slurp(path), "a,b\n1,2\n5,6\n");
+}
+
+/* A full disk, played by RLIMIT_FSIZE in a child: the write stops part-way
+** (then EFBIG); the file must still end at its last complete row. */
+Test(csvfile, failed_write_leaves_no_partial_row) {
+  const char *path = in_dir("full.csv");
+  spit(path, "a,b\n1,2\n");
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = { 12, 12 }; /* room for 3 more bytes */
+    char err[512] = "";
+    csvw *w = csvw_open(path, err, sizeof err);
+    if (!w || setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(2);
+    const char *cols[] = { "a", "b" };
+    const char *cells[] = { "3", "a long cell that does not fit" };
+    int rc = csvw_write(w, cols, cells, 2, err, sizeof err);
+    _exit(rc == -1 && strstr(err, "disk full") ? 0 : 1);
+  }
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the failed write was not reported (status %d)", st);
+  cr_assert_str_eq(slurp(path), "a,b\n1,2\n");
+  csvw *w = open_or_fail(path);
+  cr_assert_eq(csvw_dropped(w), 0);
   const char *cols[] = { "a", "b" };
   const char *cells[] = { "5", "6" };
   write_row(w, cols, cells, 2);

@@ -11,7 +11,9 @@
 ** (libcsv quotes the cells that need it) and handed to the kernel in one
 ** write(2) on an O_APPEND descriptor under flock(2): a finished row survives
 ** a kill -9 of the program, and rows appended by several lunet processes to
-** one file never interleave. csvw_sync() adds fsync(2) for power loss.
+** one file never interleave. csvw_sync() adds fsync(2) for power loss. A
+** write that fails part-way (a full disk) is truncated back to the row
+** before it, so the next row is never glued onto a partial one.
 */
 #include "base/csvfile.h"
 
@@ -348,9 +350,14 @@ static int append_line(csvw *w, const char *const *cells, int n,
     free(line);
     return fail(err, errsz, "%s: out of memory", w->path);
   }
-  int rc = write_all(w->fd, line, len);
+  /* a short write (a full disk) is cut back, so the file ends at its last row */
+  off_t end = lseek(w->fd, 0, SEEK_END);
+  int rc = end < 0 ? -1 : write_all(w->fd, line, len);
   int saved = errno;
   free(line);
+  if (rc != 0 && end >= 0 && ftruncate(w->fd, end) != 0)
+    return fail(err, errsz, "%s: cannot write: %s, and cannot cut off the partial row: %s "
+                "(hint: is the disk full? the next open cuts it)", w->path, strerror(saved), strerror(errno));
   if (rc != 0)
     return fail(err, errsz, "%s: cannot write: %s (hint: is the disk full?)",
                 w->path, strerror(saved));
