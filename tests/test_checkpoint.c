@@ -514,6 +514,20 @@ Test(checkpoint, malformed_spec_is_refused) {
   free(buf);
 }
 
+/* Sizes whose product passes LUNET_MAX_NUMEL are corruption, refused before
+** anything multiplies them (lunet_numel overflowed on such a file). */
+Test(checkpoint, tensor_of_overflowing_size_is_refused) {
+  size_t len;
+  unsigned char *buf = saved_bytes("good.ckpt", &len);
+  unsigned char *at = find(buf, len, "1.dense.weight") + strlen("1.dense.weight");
+  cr_assert_eq(at[4], 2, "expected ndim 2 after the flags");
+  memcpy(at + 8, "\xff\xff\xff\x7f\xff\xff\xff\x7f", 8); /* (2^31 - 1, 2^31 - 1) */
+  fix_crc(buf, len);
+  const char *want[] = {"corrupt", "tensor record", NULL};
+  expect_refused("huge.ckpt", buf, len, want);
+  free(buf);
+}
+
 Test(checkpoint, tensor_of_another_shape_is_refused) {
   size_t len;
   unsigned char *buf = saved_bytes("good.ckpt", &len);

@@ -141,11 +141,17 @@ int32_t *lcheck_ids(lua_State *L, int idx, int64_t vocab, const char *fn, int64_
   return ids;
 }
 
+/* A size at idx, or 0 when it is not an integer 1..INT32_MAX. */
+static int32_t shape_size(lua_State *L, int idx) {
+  lua_Integer v = lua_isinteger(L, idx) ? lua_tointeger(L, idx) : 0;
+  return v >= 1 && v <= INT32_MAX ? (int32_t)v : 0;
+}
+
 int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what) {
   idx = lua_absindex(L, idx);
   if (lua_isinteger(L, idx)) {
     s->ndim = 1;
-    s->dim[0] = (int)lua_tointeger(L, idx);
+    s->dim[0] = shape_size(L, idx);
   } else {
     if (!lua_istable(L, idx)) return luaL_error(L, "%s: a shape is a table of sizes like {1, 28, 28}", what);
     s->ndim = (int)lua_rawlen(L, idx);
@@ -153,12 +159,14 @@ int lget_shape(lua_State *L, int idx, lunet_shape *s, const char *what) {
       return luaL_error(L, "%s: a shape has 1 to %d sizes, got %d", what, LUNET_MAX_DIMS - 1, s->ndim);
     for (int i = 0; i < s->ndim; i++) {
       lua_rawgeti(L, idx, i + 1);
-      s->dim[i] = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+      s->dim[i] = shape_size(L, -1);
       lua_pop(L, 1);
     }
   }
   for (int i = 0; i < s->ndim; i++)
-    if (s->dim[i] < 1) return luaL_error(L, "%s: shape sizes must be positive integers", what);
+    if (s->dim[i] < 1) return luaL_error(L, "%s: shape sizes must be integers 1..%d", what, INT32_MAX);
+  if (lunet_numel_checked(s) < 0)
+    return luaL_error(L, "%s: a shape of more than %I elements", what, (lua_Integer)LUNET_MAX_NUMEL);
   return 0;
 }
 

@@ -494,7 +494,7 @@ static int get_shape(reader *r, lunet_shape *s, int max_ndim) {
     if (r->bad || d < 1 || d > (uint32_t)INT32_MAX) return -1;
     s->dim[i] = (int)d;
   }
-  return 0;
+  return lunet_numel_checked(s) < 0 ? -1 : 0;
 }
 
 static int corrupt(const char *path, const char *what) {
@@ -679,7 +679,7 @@ static int parse_dims(char *text, lunet_shape *s) {
     s->dim[s->ndim] = (int32_t)v;
     d = comma ? comma + 1 : NULL;
   }
-  return 0;
+  return lunet_numel_checked(s) < 0 ? -1 : 0;
 }
 
 /* "input K DTYPE DIMS [name=NAME]" for model input k. */

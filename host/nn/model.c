@@ -220,7 +220,7 @@ static int build_node(model *m, int i, lunet_rng *rng) {
     misfit(m, i);
     return -1;
   }
-  if (out.ndim < 1 || out.ndim >= LUNET_MAX_DIMS || lunet_numel(&out) < 1) {
+  if (out.ndim < 1 || out.ndim >= LUNET_MAX_DIMS || lunet_numel_checked(&out) < 1) {
     char me[256];
     node_name(m, i, me, sizeof me);
     services_error("model: %s produced an invalid output shape", me);

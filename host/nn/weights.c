@@ -28,9 +28,10 @@ int weights_register(const lunet_build *b, const char *name, lunet_tensor *value
                      lunet_tensor *grad, const lunet_shape *shape) {
   const weights_builder *wb = b->host_data;
   weights *ws = wb->ws;
-  if (!name || !*name || !value || !valid_shape(shape) || lunet_numel(shape) > ((int64_t)1 << 40)) {
+  if (!name || !*name || !value || !valid_shape(shape) || lunet_numel_checked(shape) < 0) {
     services_error("%sparam: expected a name, a value tensor and a shape of at most %d "
-                   "dimensions, each at least 1", wb->prefix, LUNET_MAX_DIMS);
+                   "dimensions, each at least 1, of at most %lld elements", wb->prefix, LUNET_MAX_DIMS,
+                   (long long)LUNET_MAX_NUMEL);
     return -1;
   }
   if (ws->gathered) {

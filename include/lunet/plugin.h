@@ -535,6 +535,21 @@ static inline int64_t lunet_numel(const lunet_shape *s) {
   return n;
 }
 
+/* The most elements one tensor may have: 2^40 floats (4 TiB) is past any
+** machine's memory, and no product of sizes checked against it overflows. */
+#define LUNET_MAX_NUMEL ((int64_t)1 << 40)
+
+/* Number of elements of a shape, or -1 when a size is negative or the
+** product passes LUNET_MAX_NUMEL: for shapes from files or from users. */
+static inline int64_t lunet_numel_checked(const lunet_shape *s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->ndim; i++) {
+    if (s->dim[i] < 0 || (s->dim[i] > 0 && n > LUNET_MAX_NUMEL / s->dim[i])) return -1;
+    n *= s->dim[i];
+  }
+  return n;
+}
+
 /* Elements per sample of a batched tensor: numel / dim[0]. */
 static inline int64_t lunet_row_size(const lunet_tensor *t) {
   int64_t n = 1;

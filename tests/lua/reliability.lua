@@ -109,6 +109,13 @@ assert(byx[1] and byx[1].status == "ok" and byx[2].acc == 0.5, "the first trial'
 assert(byx[3].status == "error" and byx[3].message:find("'extra', which is not a column", 1, true)
   and byx[3].acc == 0.7, "a metric without a column was dropped silently")
 
+-- ---- sizes: no silent wrap-around, no product that overflows ----
+fails({ "integers 1..2147483647" }, lunet.sequential, { input = { (1 << 32) + 2 }, lunet.layer("relu") })
+fails({ "more than 1099511627776 elements" }, lunet.sequential,
+  { input = { 2147483647, 2147483647, 2147483647 }, lunet.layer("relu") })
+fails({ "dense", "4294967296 features", "at most 1073741824" }, lunet.sequential,
+  { input = { 65536, 65536 }, lunet.layer("dense", { out = 2 }) })
+
 -- ---- a model or dataset used after its __gc ran raises, never crashes ----
 local doomed = lunet.sequential{ input = { 2 }, lunet.layer("dense", { out = 2 }) }
 getmetatable(doomed).__gc(doomed)
