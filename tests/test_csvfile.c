@@ -278,6 +278,22 @@ Test(csvfile, failed_write_leaves_no_partial_row) {
   cr_assert_str_eq(slurp(path), "a,b\n1,2\n5,6\n");
 }
 
+/* Rows written after the file was deleted would be lost: refused, naming it. */
+Test(csvfile, deleted_file_is_an_error) {
+  const char *path = in_dir("gone.csv");
+  csvw *w = open_or_fail(path);
+  const char *cols[] = { "a" };
+  const char *cells[] = { "1" };
+  write_row(w, cols, cells, 1);
+  cr_assert_eq(unlink(path), 0);
+  char err[512] = "";
+  cr_assert_eq(csvw_write(w, cols, cells, 1, err, sizeof err), -1, "a row went into a deleted file");
+  cr_assert(strstr(err, "gone.csv") && strstr(err, "deleted or replaced"), "%s", err);
+  spit(path, "a\n1\n"); /* replaced by another file: refused too */
+  cr_assert_eq(csvw_write(w, cols, cells, 1, err, sizeof err), -1, "a row went into a replaced file");
+  csvw_close(w);
+}
+
 Test(csvfile, partial_line_inside_quotes_is_cut) {
   /* The file ends in '\n', but that newline is inside an open quote. */
   const char *path = in_dir("killq.csv");

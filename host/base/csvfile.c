@@ -13,7 +13,8 @@
 ** a kill -9 of the program, and rows appended by several lunet processes to
 ** one file never interleave. csvw_sync() adds fsync(2) for power loss. A
 ** write that fails part-way (a full disk) is truncated back to the row
-** before it, so the next row is never glued onto a partial one.
+** before it, so the next row is never glued onto a partial one. A file
+** deleted or replaced while open is an error, not rows written into the void.
 */
 #include "base/csvfile.h"
 
@@ -337,10 +338,24 @@ static int write_all(int fd, const char *buf, size_t n) {
   return 0;
 }
 
+/* Whether PATH still names the open file: rows written after it was deleted
+** or replaced would go nowhere anyone can read. */
+static int still_there(const csvw *w, char *err, size_t errsz) {
+  struct stat at, mine;
+  if (fstat(w->fd, &mine) != 0)
+    return fail(err, errsz, "%s: cannot check the open file: %s", w->path, strerror(errno));
+  if (stat(w->path, &at) != 0 || at.st_dev != mine.st_dev || at.st_ino != mine.st_ino)
+    return fail(err, errsz, "%s: the file was deleted or replaced while lunet was writing to it; the rows "
+                "written before are gone with it (hint: rerun: a sweep reruns the trials it no longer holds)",
+                w->path);
+  return 0;
+}
+
 /* Formats CELLS (in header order) as one line and appends it. The caller
 ** holds the lock. */
 static int append_line(csvw *w, const char *const *cells, int n,
                        char *err, size_t errsz) {
+  if (still_there(w, err, errsz) != 0) return -1;
   char *line = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&line, &len);

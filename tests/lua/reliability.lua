@@ -109,6 +109,14 @@ assert(byx[1] and byx[1].status == "ok" and byx[2].acc == 0.5, "the first trial'
 assert(byx[3].status == "error" and byx[3].message:find("'extra', which is not a column", 1, true)
   and byx[3].acc == 0.7, "a metric without a column was dropped silently")
 
+-- ---- the results file deleted during a sweep: an error, not rows lost silently ----
+local ok, err = pcall(lunet.sweep, { out = path("del.csv"), grid = { x = { 1, 2, 3 } }, run = function(cfg)
+  if cfg.x == 2 then os.remove(path("del.csv")) end
+  return { v = cfg.x }
+end })
+assert(not ok and tostring(err):find("deleted or replaced", 1, true), "a deleted results file went unnoticed: "
+  .. tostring(err))
+
 -- ---- sizes: no silent wrap-around, no product that overflows ----
 fails({ "integers 1..2147483647" }, lunet.sequential, { input = { (1 << 32) + 2 }, lunet.layer("relu") })
 fails({ "more than 1099511627776 elements" }, lunet.sequential,
