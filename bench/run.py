@@ -87,6 +87,12 @@ def main():
         side_by_side(f"char LSTM step (B 64, T 128, H 256, V 100), {threads} thread{'s' if threads > 1 else ''}",
                      [lunet, "run", "bench/lstm.lua"] + lstm, [TORCH_PY, "bench/lstm_torch.py"] + lstm,
                      "step_seconds", threads, a.repeats, "s", rows)
+    for threads in (1, 2):
+        tf = ["--threads", str(threads)]
+        side_by_side(f"transformer step (2 blocks, B 32, T 128, E 128, 4 heads, ff 512, V 100), "
+                     f"{threads} thread{'s' if threads > 1 else ''}",
+                     [lunet, "run", "bench/transformer.lua"] + tf, [TORCH_PY, "bench/transformer_torch.py"] + tf,
+                     "step_seconds", threads, a.repeats, "s", rows)
     cnn = ["--n", "10000", "--epochs", "2", "--threads", "2"]
     side_by_side("CNN of cnn_fashion.lua, epoch of 10k images, 2 threads",
                  [lunet, "run", "bench/cnn.lua"] + cnn, [TORCH_PY, "bench/cnn_torch.py"] + cnn,

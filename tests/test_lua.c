@@ -63,6 +63,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_positional_encoding.lua"}, /* PE[0, 2i] = 0, PE[0, 2i+1] = 1, period 2 pi, dot products by t - s */
     {"attention.lua"},       /* attention: 4E^2 + 4E parameters; attention_weights rows sum to 1, causal zeros */
     {"transformer.lua"},     /* lunet.transformer_block: the parameter formula, a causal char model learns */
+    {"script_char_transformer.lua"}, /* transformer vs LSTM at equal size (5%): valid perplexity falls for both */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }
