@@ -64,6 +64,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"attention.lua"},       /* attention: 4E^2 + 4E parameters; attention_weights rows sum to 1, causal zeros */
     {"transformer.lua"},     /* lunet.transformer_block: the parameter formula, a causal char model learns */
     {"script_char_transformer.lua"}, /* transformer vs LSTM at equal size (5%): valid perplexity falls for both */
+    {"script_seq2seq.lua"},  /* encoder-decoder reverses held-out digits by greedy decoding; anti-diagonal alignment */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }
