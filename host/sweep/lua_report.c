@@ -141,6 +141,8 @@ static void push_call(sweep *s, int i, int rows) {
 int lsweep_child_run(void *ud, int i, int fd) {
   sweep *s = ud;
   lua_State *L = s->L;
+  if (s->lock_fd >= 0) close(s->lock_fd); /* the lock dies with the parent, not with its last trial */
+  s->lock_fd = -1;
   luaL_checkstack(L, 40, "lunet.sweep");
   lua_newtable(L); /* the log rows */
   int rows = lua_gettop(L);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -423,9 +424,31 @@ static void drop_unfinished_log_rows(sweep *s, int seen) {
   lua_settop(L, top);
 }
 
+/* One sweep at a time on a results file: a second one would run every trial
+** again. An flock on "OUT.lock", held until the sweep ends (its trials
+** inherit it), and the holder's process id written in the file. */
+static void take_lock(sweep *s) {
+  lua_State *L = s->L;
+  char path[1100], pid[32] = "";
+  snprintf(path, sizeof path, "%s.lock", s->out_path);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) luaL_error(L, "lunet.sweep: cannot create the lock file %s: %s", path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    close(fd);
+    pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+    luaL_error(L, "lunet.sweep: %s is in use by another sweep (process %s); wait for it to end, or give "
+               "another out", s->out_path, *pid ? pid : "unknown");
+  }
+  s->lock_fd = fd;
+  snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) == 0) (void)!pwrite(fd, pid, strlen(pid), 0); /* for messages only: no error */
+}
+
 void lsweep_open_files(sweep *s, int seen) {
   char err[1024];
   if (!(s->out = csvw_open(s->out_path, err, sizeof err))) luaL_error(s->L, "%s", err);
+  take_lock(s);
   if (csvw_dropped(s->out))
     fprintf(stderr, "sweep: cut a partial last line (%zu bytes) from %s\n", csvw_dropped(s->out), s->out_path);
   recorded_keys(s, seen);

@@ -34,7 +34,9 @@
 static void close_files(sweep *s) {
   if (s->out) csvw_close(s->out);
   if (s->log) csvw_close(s->log);
+  if (s->lock_fd >= 0) close(s->lock_fd); /* releases the lock */
   s->out = s->log = NULL;
+  s->lock_fd = -1;
 }
 
 static int sweep_gc(lua_State *L) {
@@ -256,6 +258,7 @@ static sweep *new_sweep(lua_State *L) {
   sweep *s = lua_newuserdatauv(L, sizeof *s, 0);
   memset(s, 0, sizeof *s);
   s->ref = LUA_NOREF;
+  s->lock_fd = -1;
   luaL_setmetatable(L, MT_SWEEP);
   s->L = L;
   lua_newtable(L);

@@ -38,6 +38,7 @@ typedef struct sweep {
   int n_names, n_seeds;
   lua_Integer *seeds;
   csvw *out, *log;
+  int lock_fd;       /* "OUT.lock", flocked while the sweep runs; -1 before */
   const char *out_path;
   char log_path[1024];
   char metric[64];   /* shown in progress */

@@ -117,6 +117,16 @@ end })
 assert(not ok and tostring(err):find("deleted or replaced", 1, true), "a deleted results file went unnoticed: "
   .. tostring(err))
 
+-- ---- two sweeps on one results file: the second is refused, naming the first's process ----
+lunet.sweep{ out = path("twice.csv"), grid = { x = { 1 } }, run = function()
+  -- a trial runs while its sweep holds the file: a sweep started now is the second one
+  lunet.sweep{ out = path("twice.csv"), grid = { x = { 1 } }, run = function() return { v = 1 } end }
+end }
+local twice = lunet.read_csv(path("twice.csv"))
+assert(#twice == 1 and twice[1].status == "error" and twice[1].message:find("is in use by another sweep %(process %d+%)"),
+  "a second sweep on the same file was not refused: " .. tostring(twice[1].message))
+lunet.sweep{ out = path("twice.csv"), grid = { x = { 1, 2 } }, run = function() return {} end } -- the lock is gone
+
 -- ---- sizes: no silent wrap-around, no product that overflows ----
 fails({ "integers 1..2147483647" }, lunet.sequential, { input = { (1 << 32) + 2 }, lunet.layer("relu") })
 fails({ "more than 1099511627776 elements" }, lunet.sequential,
