@@ -159,3 +159,14 @@ Test(cli, readme_plugin_builds_checks_and_trains) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
 }
+
+/* A plugin whose forward crashes the process: the lines of the probes it
+** passed are out before the crash (stdout was block-buffered: nothing). */
+Test(cli, check_prints_each_line_before_a_crash) {
+  char out[8192], args[1100];
+  snprintf(args, sizeof args, "check '%s/crashy.so' crash=true", getenv("LUNET_CRASH_PLUGIN_DIR"));
+  int rc = lunet(args, out, sizeof out);
+  cr_expect_neq(rc, 0, "a crashing forward passed:\n%s", out);
+  cr_expect(strstr(out, "ok    load: layer 'crashy'") && strstr(out, "ok    create"),
+            "the lines before the crash were lost:\n%s", out);
+}

@@ -1595,6 +1595,9 @@ int check_main(int argc, char **argv) {
     check_usage();
     return 2;
   }
+  /* one line at a time: a plugin that crashes a probe must not take the
+     lines of the probes it passed down with it, unflushed */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   /* dlopen() searches the library path for a bare name: make it a path */
   char path[4096];
   snprintf(path, sizeof path, "%s%s", strchr(argv[0], '/') ? "" : "./", argv[0]);
