@@ -170,3 +170,21 @@ Test(cli, check_prints_each_line_before_a_crash) {
   cr_expect(strstr(out, "ok    load: layer 'crashy'") && strstr(out, "ok    create"),
             "the lines before the crash were lost:\n%s", out);
 }
+
+/* A plugin that crashes as it is loaded kills the command, but names itself. */
+Test(cli, crash_while_loading_a_plugin_names_the_file) {
+  char *path = write_script("local lunet = require 'lunet'\nlunet.layer('relu')\nprint('never')\n");
+  char out[8192], args[1100];
+  snprintf(args, sizeof args, "run %s", path);
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "LUNET_CRASHY_INIT=1 LUNET_PLUGIN_PATH='%s' '%s' %s 2>&1",
+           getenv("LUNET_CRASH_PLUGIN_DIR"), getenv("LUNET_EXE"), args);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  pclose(p);
+  cr_expect(strstr(out, "crashed while loading the plugin") && strstr(out, "crashy.so"),
+            "the crash did not name the plugin:\n%s", out);
+  remove(path);
+}

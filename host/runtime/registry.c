@@ -6,10 +6,12 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/services.h"
 
@@ -121,7 +123,50 @@ static int check_descriptor(const char *path, const lunet_plugin *p) {
   return check_api(path, p);
 }
 
+/* ---- a crash while loading names the file ---- */
+
+static const char *volatile loading; /* the file being dlopened and initialised */
+static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+enum { N_FATAL = sizeof fatal / sizeof fatal[0] };
+
+/* Says which plugin killed the process, then dies of the same signal. */
+static void died_loading(int sig) {
+  static const char m[] = "lunet: crashed while loading the plugin ";
+  const char *p = loading;
+  (void)!write(2, m, sizeof m - 1); /* async-signal-safe; nothing to do if it fails */
+  (void)!write(2, p, strlen(p));
+  (void)!write(2, "\n", 1);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void watch_loading(const char *path, struct sigaction old[N_FATAL]) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = died_loading;
+  sigemptyset(&sa.sa_mask);
+  loading = path;
+  for (int i = 0; i < N_FATAL; i++) sigaction(fatal[i], &sa, &old[i]);
+}
+
+static void unwatch_loading(const struct sigaction old[N_FATAL]) {
+  for (int i = 0; i < N_FATAL; i++) sigaction(fatal[i], &old[i], NULL);
+  loading = NULL;
+}
+
+static int load_file(const char *path, plugin_entry *out);
+
+/* Loads one plugin file; a fatal signal inside its dlopen or its init
+** names the file before the process dies of it. */
 int registry_load_file(const char *path, plugin_entry *out) {
+  struct sigaction old[N_FATAL];
+  watch_loading(path, old);
+  int rc = load_file(path, out);
+  unwatch_loading(old);
+  return rc;
+}
+
+static int load_file(const char *path, plugin_entry *out) {
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) return fail(path, "cannot load: %s", dlerror(), NULL);
   lunet_entry_fn entry;

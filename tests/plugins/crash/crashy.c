@@ -1,15 +1,23 @@
 /*
 ** crashy.c -- a test layer that kills its process with SIGSEGV in forward
 ** when its parameter `crash` is true (otherwise the identity), to show that
-** a crashing plugin costs a sweep one row, not the sweep.
+** a crashing plugin costs a sweep one row, not the sweep. With
+** LUNET_CRASHY_INIT=1 in the environment it crashes as it is loaded, to
+** show that lunet names the file that killed it.
 */
 #include <signal.h>
+#include <stdlib.h>
 
 #include <lunet/helpers.h>
 
 static const lunet_param_decl params[] = {
   {"crash", LUNET_BOOL, 0, 0, 1, NULL, NULL, "raise SIGSEGV in forward", 0},
 };
+
+__attribute__((constructor)) static void crashy_load(void) {
+  const char *v = getenv("LUNET_CRASHY_INIT");
+  if (v && *v == '1') raise(SIGSEGV);
+}
 
 typedef struct crashy {
   int crash;
