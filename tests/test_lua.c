@@ -19,7 +19,7 @@ static int run_script(const char *name, char *msg, size_t sz) {
   luaL_requiref(L, "lunet", luaopen_lunet, 0);
   lua_pop(L, 1);
   /* require "testlib" finds tests/lua/testlib.lua, as `lunet run` would */
-  luaL_dostring(L, "package.path = '" LUNET_TEST_LUA_DIR "/?.lua;' .. package.path");
+  (void)luaL_dostring(L, "package.path = '" LUNET_TEST_LUA_DIR "/?.lua;' .. package.path");
   int rc = luaL_dofile(L, path);
   if (rc != LUA_OK) snprintf(msg, sz, "%s", lua_tostring(L, -1));
   lua_close(L);
