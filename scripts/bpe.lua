@@ -30,10 +30,11 @@
 -- first 400 KB, two sizes) under a second.
 
 local lunet = require "lunet"
+local corpus = require "corpus"
 
 local opt = lunet.options{ quick = false, out = "results/bpe.csv", no_plot = false, file = "" }
 -- The text dataset's default corpus (plugins/datasets/text.c, DEFAULT_CORPUS).
-local path = opt.file ~= "" and opt.file or "/usr/share/doc/jargon-text/jargon.txt.gz"
+local path = opt.file ~= "" and opt.file or corpus.path
 local sizes = opt.quick and { 256, 1000 } or { 256, 512, 1000, 2000, 4000, 8000 }
 
 -- The file's text; a .gz file through gzip, as the text dataset reads it.

@@ -32,6 +32,7 @@
 -- parameters, 2 epochs) a few seconds.
 
 local lunet = require "lunet"
+local corpus = require "corpus"
 
 local opt = lunet.options{ quick = false, out = "results/char_transformer.csv", epochs = 3, file = "",
                            no_plot = false }
@@ -48,15 +49,7 @@ local log = lunet.csv(out, { columns = { "model", "params", "epoch", "train_loss
 -- --quick trains on the start of the text: a file of its own beside `out`
 local file = opt.file
 if quick and file == "" then
-  local source = "/usr/share/doc/jargon-text/jargon.txt.gz"
-  file = out:gsub("%.csv$", "") .. "_text.txt"
-  local pipe = assert(io.popen("zcat " .. source .. " 2>/dev/null | head -c 60000"))
-  local text = pipe:read("a")
-  pipe:close()
-  assert(#text > 10000, "char_transformer --quick: cannot read " .. source .. " (apt-get install jargon-text)")
-  local f = assert(io.open(file, "w"))
-  f:write(text)
-  f:close()
+  file = corpus.head(out:gsub("%.csv$", "") .. "_text.txt", 60000, "char_transformer --quick")
 end
 
 local function text(split)

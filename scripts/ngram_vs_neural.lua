@@ -26,6 +26,7 @@
 -- seconds.
 
 local lunet = require "lunet"
+local corpus = require "corpus"
 
 -- (--no_plot is taken, as by every script, though this one draws no figure)
 local opt = lunet.options{ quick = false, out = "results/ngram_vs_neural.csv", epochs = 3, no_plot = false }
@@ -37,12 +38,7 @@ os.remove(out)
 local log = lunet.csv(out, { columns = { "model", "smoothing", "params", "test_perplexity" } })
 local file = ""
 if quick then -- the start of the text, in a file beside `out`
-  file = out:gsub("%.csv$", "") .. "_text.txt"
-  local pipe = assert(io.popen("zcat /usr/share/doc/jargon-text/jargon.txt.gz 2>/dev/null | head -c 60000"))
-  local f = assert(io.open(file, "w"))
-  f:write(assert(pipe:read("a")))
-  f:close()
-  pipe:close()
+  file = corpus.head(out:gsub("%.csv$", "") .. "_text.txt", 60000, "ngram_vs_neural --quick")
 end
 local function text(split)
   return lunet.dataset("text", { file = file, level = "char", seq_len = T, split = split })

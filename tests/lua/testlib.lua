@@ -4,6 +4,8 @@
 local M = {}
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
+-- scripts find their shared modules (corpus.lua) beside them, as under `lunet run`
+package.path = here .. "/../../scripts/?.lua;" .. package.path
 
 -- Whether gnuplot is there to draw figures.
 function M.gnuplot()
