@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tensor.h"
 #include "runtime/services.h"
 
 /* 1 to 7 dimensions: a batch dimension goes in front. */
@@ -106,15 +107,6 @@ int64_t dataset_decode(dataset *ds, const int32_t *ids, int64_t n, char *text, i
 int64_t dataset_input_size(const dataset *ds, int k) { return lunet_numel(&ds->info.input[k]); }
 int64_t dataset_target_size(const dataset *ds) { return lunet_numel(&ds->info.target); }
 
-static void with_batch(lunet_tensor *t, const lunet_shape *s, int dtype, int B) {
-  t->size = sizeof *t;
-  t->dtype = dtype;
-  t->device = LUNET_CPU;
-  t->shape.ndim = s->ndim + 1;
-  t->shape.dim[0] = B;
-  memcpy(t->shape.dim + 1, s->dim, sizeof(int32_t) * (size_t)s->ndim);
-}
-
 /* Rows idx[0..n) of in-memory data. */
 static int memory_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
   int64_t ys = dataset_target_size(ds);
@@ -134,8 +126,8 @@ static int memory_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, l
 }
 
 int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
-  for (int k = 0; k < ds->info.n_inputs; k++) with_batch(&x[k], &ds->info.input[k], ds->info.input_dtype[k], n);
-  with_batch(y, &ds->info.target, LUNET_F32, n);
+  for (int k = 0; k < ds->info.n_inputs; k++) tensor_batched(&x[k], &ds->info.input[k], ds->info.input_dtype[k], n);
+  tensor_batched(y, &ds->info.target, LUNET_F32, n);
   if (ds->plugin) return ds->plugin->desc->dataset->get(ds->self, idx, n, x, y);
   return memory_get(ds, idx, n, x, y);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "base/tensor.h"
 #include "base/text.h"
 #include "runtime/services.h"
 
@@ -291,13 +292,9 @@ int model_build(model *m, const lunet_shape *in, const int *dtype) {
 
 /* ---- buffers ----------------------------------------------------------- */
 
+/* A float32 activation or gradient of batch `batch`. */
 static void set_batch(lunet_tensor *t, const lunet_shape *per_sample, int batch) {
-  t->size = sizeof *t;
-  t->dtype = LUNET_F32;
-  t->device = LUNET_CPU;
-  t->shape.ndim = per_sample->ndim + 1;
-  t->shape.dim[0] = batch;
-  memcpy(t->shape.dim + 1, per_sample->dim, sizeof(int32_t) * (size_t)per_sample->ndim);
+  tensor_batched(t, per_sample, LUNET_F32, batch);
 }
 
 /* Whether input j of node i is written straight into its producer's dy:
