@@ -13,3 +13,10 @@ void tensor_batched(lunet_tensor *t, const lunet_shape *per_sample, int dtype, i
   t->shape.dim[0] = batch;
   memcpy(t->shape.dim + 1, per_sample->dim, sizeof(int32_t) * (size_t)per_sample->ndim);
 }
+
+int64_t argmax_f32(const float *v, int64_t n) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < n; j++)
+    if (v[j] > v[best]) best = j;
+  return best;
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tensor.h"
 #include "runtime/services.h"
 
 /* The model fits: one int32 input (T), logits (T, V) or (V). *V and *T out. */
@@ -27,18 +28,10 @@ static int check_model(const model *m, int *T, int *V, int *per_position) {
   return 0;
 }
 
-/* The index of the largest value, the first among equals. */
-static int argmax(const float *v, int n) {
-  int best = 0;
-  for (int j = 1; j < n; j++)
-    if (v[j] > v[best]) best = j;
-  return best;
-}
-
 /* Draws an id from softmax(logits / t) over the top_k largest (all: 0);
 ** p is scratch for V doubles, order for V ints. */
 static int draw(const float *logits, int V, const generate_opts *o, lunet_rng *rng, double *p, int *order) {
-  if (o->temperature <= 0) return argmax(logits, V);
+  if (o->temperature <= 0) return (int)argmax_f32(logits, V);
   int k = o->top_k > 0 && o->top_k < V ? o->top_k : V;
   for (int j = 0; j < V; j++) order[j] = j;
   for (int a = 0; a < k && k < V; a++) { /* the k largest to the front */
@@ -48,7 +41,7 @@ static int draw(const float *logits, int V, const generate_opts *o, lunet_rng *r
     int t = order[a];
     order[a] = order[best], order[best] = t;
   }
-  double top = logits[argmax(logits, V)] / o->temperature, sum = 0; /* the largest is among the k */
+  double top = logits[argmax_f32(logits, V)] / o->temperature, sum = 0; /* the largest is among the k */
   for (int a = 0; a < k; a++) sum += p[a] = exp(logits[order[a]] / o->temperature - top);
   double u = rng_uniform(rng) * sum;
   for (int a = 0; a < k; a++)

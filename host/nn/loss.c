@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/text.h"
+#include "base/tensor.h"
 #include "runtime/services.h"
 
 /* Token data: K classes, outputs (T, K) per sample and T class indices. */
@@ -41,21 +42,14 @@ int loss_value(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *t
   return l->pe->desc->loss->forward[LUNET_CPU](l->self, pred, target, loss, grad);
 }
 
-static int argmax(const float *v, int64_t n) {
-  int best = 0;
-  for (int64_t j = 1; j < n; j++)
-    if (v[j] > v[best]) best = (int)j;
-  return best;
-}
-
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target) {
   if (l->pe->desc->loss->errors) return l->pe->desc->loss->errors(l->self, pred, target);
   int64_t B = pred->shape.dim[0] * l->units, wrong = 0;
   int64_t P = lunet_row_size(pred) / l->units, T = lunet_row_size(target) / l->units;
   for (int64_t i = 0; i < B; i++) {
     const float *t = target->f32 + i * T;
-    int truth = T == 1 ? (int)t[0] : argmax(t, T);
-    wrong += argmax(pred->f32 + i * P, P) != truth;
+    int truth = T == 1 ? (int)t[0] : argmax_f32(t, T);
+    wrong += argmax_f32(pred->f32 + i * P, P) != truth;
   }
   return wrong;
 }
