@@ -65,6 +65,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"transformer.lua"},     /* lunet.transformer_block: the parameter formula, a causal char model learns */
     {"script_char_transformer.lua"}, /* transformer vs LSTM at equal size (5%): valid perplexity falls for both */
     {"script_seq2seq.lua"},  /* encoder-decoder reverses held-out digits by greedy decoding; anti-diagonal alignment */
+    {"landscape.lua"},       /* lunet.landscape/interpolate: centre = the model, points by hand, filter norms */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

@@ -33,6 +33,7 @@ int luaopen_lunet(lua_State *L) {
   lanalysis_register(L);
   lbpe_register(L);
   ltext_register(L);
+  llandscape_register(L);
   return 1;
 }
 

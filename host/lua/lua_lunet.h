@@ -79,5 +79,6 @@ int lis_help_done(lua_State *L, int idx);
 void lanalysis_register(lua_State *L); /* bias_variance, plot */
 void lbpe_register(lua_State *L);      /* bpe.train, bpe.load */
 void ltext_register(lua_State *L);     /* ngram, word2vec */
+void llandscape_register(lua_State *L); /* landscape, interpolate */
 
 #endif
