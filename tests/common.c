@@ -71,6 +71,14 @@ model *common_model(const layer_spec *specs, int n, uint64_t seed, const lunet_s
 
 int common_layer_init(common_layer *l, const char *name, const lunet_shape *in,
                       const param_given *g, int n, uint64_t seed) {
+  const plugin_entry *pe = registry_find(LUNET_LAYER, name);
+  const lunet_layer_api *api = pe ? pe->desc->layer : NULL;
+  int n_in = !api || api->n_inputs < 2 ? 1 : api->n_inputs - ((api->flags & LUNET_MASK_LAST) != 0);
+  return common_layer_init_inputs(l, name, in, n_in, g, n, seed);
+}
+
+int common_layer_init_inputs(common_layer *l, const char *name, const lunet_shape *in, int n_in,
+                             const param_given *g, int n, uint64_t seed) {
   memset(l, 0, sizeof *l);
   const plugin_entry *pe = registry_find(LUNET_LAYER, name);
   if (!pe || params_resolve(pe->desc, g, n, &l->pv)) {
@@ -80,7 +88,7 @@ int common_layer_init(common_layer *l, const char *name, const lunet_shape *in,
   lunet_rng rng;
   rng_seed(&rng, seed);
   weights_builder wb = {&l->ws, 0, ""};
-  lunet_build b = {.size = sizeof b, .device = LUNET_CPU, .rng = &rng, .n_inputs = 1,
+  lunet_build b = {.size = sizeof b, .device = LUNET_CPU, .rng = &rng, .n_inputs = n_in,
                    .param = weights_register, .host_data = &wb};
   l->p = pe->desc, l->in = *in;
   services_clear_error();

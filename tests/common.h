@@ -49,6 +49,11 @@ typedef struct common_layer {
 ** nothing is left to free). */
 int common_layer_init(common_layer *l, const char *name, const lunet_shape *in,
                       const param_given *g, int n, uint64_t seed);
+
+/* The same for n_in inputs of shapes in[0..n_in) (common_layer_init: as
+** many as the layer takes, without an optional mask). */
+int common_layer_init_inputs(common_layer *l, const char *name, const lunet_shape *in, int n_in,
+                             const param_given *g, int n, uint64_t seed);
 void common_layer_free(common_layer *l);
 
 /* A float32 host tensor over data, shape (B, per_sample...). */

@@ -131,10 +131,11 @@ static void ref_affine(const double *x, const float *w, const float *b, double *
   }
 }
 
-/* MultiheadAttention(x, m, m) of one sample, from the layer's parameters;
-** p gets the weights (H, Tq, Tk).    (Tq, E), (Tk, E) -> (Tq, E) */
+/* MultiheadAttention(x, m, m, key_padding_mask = mask) of one sample, from
+** the layer's parameters (mask NULL: none); p gets the weights (H, Tq, Tk).
+** (Tq, E), (Tk, E), (Tk) -> (Tq, E) */
 static void ref_attention(const common_layer *l, int H, int causal, const double *x, int Tq,
-                          const double *m, int Tk, double *y, double *p) {
+                          const double *m, int Tk, const double *mask, double *y, double *p) {
   const float *wi = l->ws.w[0].value->f32, *bi = l->ws.w[1].value->f32;
   const float *wo = l->ws.w[2].value->f32, *bo = l->ws.w[3].value->f32;
   int d = E / H;
@@ -147,7 +148,7 @@ static void ref_attention(const common_layer *l, int H, int causal, const double
       for (int u = 0; u < Tk; u++) {
         s[u] = 0;
         for (int k = 0; k < d; k++) s[u] += q[t][h * d + k] * kv[u][E + h * d + k];
-        s[u] = causal && u > t ? -INFINITY : s[u] / sqrt(d);
+        s[u] = causal && u > t ? -INFINITY : s[u] / sqrt(d) + (mask ? mask[u] : 0);
         mx = fmax(mx, s[u]);
       }
       for (int u = 0; u < Tk; u++) z += s[u] = exp(s[u] - mx);
@@ -174,7 +175,7 @@ static void expect_reference(int heads, int causal) {
   run(&l, x, y, &TRAIN);
   for (int b = 0; b < B; b++) {
     for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
-    ref_attention(&l, heads, causal, xd, T, xd, T, want, p);
+    ref_attention(&l, heads, causal, xd, T, xd, T, NULL, want, p);
     for (int i = 0; i < T * E; i++)
       cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "heads %d causal %d: y[%d][%d] = %g, expected %g",
                 heads, causal, b, i, y[b * T * E + i], want[i]);
@@ -286,10 +287,9 @@ Test(attention, causal_with_dropout_passes_the_gradient_check) {
   const plugin_entry *pe = registry_find(LUNET_LAYER, "attention");
   cr_assert(pe, "%s", services_last_error());
   const param_given g[] = {P_NUM("heads", 3), P_BOOL("causal", 1), P_NUM("dropout", 0.3)};
-  lunet_shape in = {2, {4, 6}};
-  gradcheck_report rep;
-  cr_expect_eq(gradcheck_layer(pe, g, 3, &in, &rep), 0, "%s", services_last_error());
-  cr_expect_eq(rep.tensors, 5, "input and four parameter tensors");
+  gradcheck_report rep; /* inputs (4, 6) and a mask (4) of N(0, 1) values */
+  cr_expect_eq(gradcheck_layer(pe, g, 3, NULL, &rep), 0, "%s", services_last_error());
+  cr_expect_eq(rep.tensors, 6, "input, mask and four parameter tensors");
 }
 
 /* ---- cross-attention ------------------------------------------------------- */
@@ -326,7 +326,7 @@ static void expect_cross_reference(int heads) {
   for (int b = 0; b < B; b++) {
     for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
     for (int i = 0; i < TK * E; i++) md[i] = m[b * TK * E + i];
-    ref_attention(&l, heads, 0, xd, T, md, TK, want, p);
+    ref_attention(&l, heads, 0, xd, T, md, TK, NULL, want, p);
     for (int i = 0; i < T * E; i++)
       cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "heads %d: y[%d][%d] = %g, expected %g", heads, b,
                 i, y[b * T * E + i], want[i]);
@@ -363,4 +363,123 @@ Test(attention, cross_gradient_of_one_input_only) {
   run_cross(&l, x, m, y2);
   cr_expect_neq(memcmp(y, y2, sizeof y), 0, "the keys and values count");
   common_layer_free(&l);
+}
+
+/* ---- key-padding masks -------------------------------------------------------- */
+
+/* Two padded samples (pad id 0): pads inside and at the end of sample 1. */
+static const int32_t IDS[B * T] = {4, 7, 1, 0, 0, 3, 0, 5, 2, 0};
+
+static void mask_of_ids(float *mask) {
+  for (int i = 0; i < B * T; i++) mask[i] = IDS[i] == 0 ? -1e9f : 0.0f;
+}
+
+Test(attention, pad_mask_marks_the_pad_ids) {
+  common_layer l;
+  lunet_shape in = {1, {T}};
+  cr_assert_eq(common_layer_init(&l, "pad_mask", &in, (param_given[]){P_NUM("pad", 0)}, 1, 1), 0, "%s",
+               services_last_error());
+  float mask[B * T], want[B * T];
+  lunet_tensor ids = {.size = sizeof(lunet_tensor), .dtype = LUNET_I32, .device = LUNET_CPU,
+                      .shape = {2, {B, T}}, .i32 = (int32_t *)IDS};
+  lunet_tensor y = common_tensor(mask, B, &l.out);
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &ids, &y, &EVAL), 0, "%s", services_last_error());
+  mask_of_ids(want);
+  cr_expect_eq(memcmp(mask, want, sizeof mask), 0, "-1e9 exactly where id == pad");
+  common_layer_free(&l);
+}
+
+/* attention(x, mask) for the masked layer l of per-sample inputs (T, E), (T) */
+static void run_masked(common_layer *l, const float *x, const float *mask, float *y) {
+  lunet_shape sm = {1, {T}};
+  lunet_tensor in[2] = {common_tensor((float *)x, B, &l->in), common_tensor((float *)mask, B, &sm)};
+  lunet_tensor yt = common_tensor(y, B, &l->out);
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, in, &yt, &EVAL), 0, "%s", services_last_error());
+}
+
+static void masked_layer(common_layer *l, int heads, int causal) {
+  const lunet_shape in[2] = {{2, {T, E}}, {1, {T}}};
+  const param_given g[] = {P_NUM("heads", heads), P_BOOL("causal", causal)};
+  cr_assert_eq(common_layer_init_inputs(l, "attention", in, 2, g, 2, 7), 0, "%s", services_last_error());
+  cr_assert_eq(l->p->layer->reserve(l->self, B, LUNET_CPU), 0, "%s", services_last_error());
+}
+
+static void expect_masked_reference(int heads, int causal) {
+  float x[B * T * E], mask[B * T], y[B * T * E];
+  double xd[T * E], md[T], want[T * E], p[3 * T * T];
+  common_fill_normal(x, B * T * E, 15);
+  mask_of_ids(mask);
+  common_layer l;
+  masked_layer(&l, heads, causal);
+  run_masked(&l, x, mask, y);
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
+    for (int t = 0; t < T; t++) md[t] = mask[b * T + t];
+    ref_attention(&l, heads, causal, xd, T, xd, T, md, want, p);
+    for (int i = 0; i < T * E; i++)
+      cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "heads %d causal %d masked: y[%d][%d] = %g, expected %g",
+                heads, causal, b, i, y[b * T * E + i], want[i]);
+  }
+  const float *shown = l.ws.w[4].value->f32; /* sample 0: keys 3 and 4 are pads */
+  for (int i = 0; i < heads * T; i++)
+    cr_expect(shown[i * T + 3] == 0 && shown[i * T + 4] == 0, "row %d gives the pads weight", i);
+  common_layer_free(&l);
+}
+
+Test(attention, masked_one_head_matches_the_reference) { expect_masked_reference(1, 0); }
+Test(attention, masked_causal_two_heads_match_the_reference) { expect_masked_reference(2, 1); }
+
+/* What a pad holds does not reach the other positions; a mask of zeros is no mask. */
+Test(attention, pads_are_invisible_and_a_zero_mask_changes_nothing) {
+  float x[B * T * E], x2[B * T * E], mask[B * T], zero[B * T] = {0}, y[B * T * E], y2[B * T * E];
+  common_fill_normal(x, B * T * E, 16);
+  mask_of_ids(mask);
+  memcpy(x2, x, sizeof x);
+  for (int i = 0; i < B * T; i++)
+    for (int k = 0; IDS[i] == 0 && k < E; k++) x2[i * E + k] += 3.0f;
+  common_layer l, plain;
+  masked_layer(&l, 2, 0);
+  run_masked(&l, x, mask, y);
+  run_masked(&l, x2, mask, y2);
+  for (int i = 0; i < B * T; i++)
+    for (int k = 0; IDS[i] != 0 && k < E; k++)
+      cr_expect(fabs(y[i * E + k] - y2[i * E + k]) < 1e-6, "position %d moved with the pads", i);
+  attention_layer(&plain, 2, 0, 0); /* same seed: the same parameters */
+  run(&plain, x, y, &EVAL);
+  run_masked(&l, x, zero, y2);
+  for (int i = 0; i < B * T * E; i++) cr_expect(fabs(y[i] - y2[i]) < 1e-6, "zero mask: y[%d]", i);
+  common_layer_free(&l);
+  common_layer_free(&plain);
+}
+
+Test(attention, masked_cross_attention_matches_the_reference_and_its_gradients) {
+  float x[B * T * E], m[B * TK * E], mask[B * TK] = {0, -1e9f, 0, 0, 0, -1e9f}, y[B * T * E];
+  double xd[T * E], md[TK * E], maskd[TK], want[T * E], p[2 * T * TK];
+  common_fill_normal(x, B * T * E, 17);
+  common_fill_normal(m, B * TK * E, 18);
+  const lunet_shape shapes[3] = {{2, {T, E}}, {2, {TK, E}}, {1, {TK}}};
+  const param_given g[] = {P_NUM("heads", 2)};
+  common_layer l;
+  cr_assert_eq(common_layer_init_inputs(&l, "cross_attention", shapes, 3, g, 1, 7), 0, "%s",
+               services_last_error());
+  cr_assert_eq(l.p->layer->reserve(l.self, B, LUNET_CPU), 0);
+  lunet_tensor in[3] = {common_tensor(x, B, &shapes[0]), common_tensor(m, B, &shapes[1]),
+                        common_tensor(mask, B, &shapes[2])};
+  lunet_tensor yt = common_tensor(y, B, &l.out);
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, in, &yt, &EVAL), 0, "%s", services_last_error());
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < T * E; i++) xd[i] = x[b * T * E + i];
+    for (int i = 0; i < TK * E; i++) md[i] = m[b * TK * E + i];
+    for (int u = 0; u < TK; u++) maskd[u] = mask[b * TK + u];
+    ref_attention(&l, 2, 0, xd, T, md, TK, maskd, want, p);
+    for (int i = 0; i < T * E; i++)
+      cr_expect(fabs(y[b * T * E + i] - want[i]) < 1e-5, "y[%d][%d] = %g, expected %g", b, i,
+                y[b * T * E + i], want[i]);
+  }
+  common_layer_free(&l);
+  registry_init();
+  gradcheck_report rep; /* lunet check's finite differences, the mask N(0, 1) */
+  cr_expect_eq(gradcheck_layer(registry_find(LUNET_LAYER, "cross_attention"), g, 1, NULL, &rep), 0, "%s",
+               services_last_error());
+  cr_expect_eq(rep.tensors, 7, "queries, keys/values, mask and four parameter tensors");
 }

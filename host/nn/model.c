@@ -151,8 +151,12 @@ static int check_inputs(const model *m, int i) {
   char me[256], src[256];
   node_name(m, i, me, sizeof me);
   int want = api->n_inputs == 0 ? 1 : api->n_inputs;
-  if (want > 0 ? nd->n_in != want : nd->n_in < 2) {
-    if (want > 0) services_error("model: %s takes %d input%s, got %d", me, want, want == 1 ? "" : "s", nd->n_in);
+  int unmasked = want > 1 && (api->flags & LUNET_MASK_LAST) && nd->n_in == want - 1;
+  if (want > 0 ? nd->n_in != want && !unmasked : nd->n_in < 2) {
+    if (want > 0 && (api->flags & LUNET_MASK_LAST))
+      services_error("model: %s takes %d or %d inputs (the last, a mask, may be left out), got %d", me,
+                     want - 1, want, nd->n_in);
+    else if (want > 0) services_error("model: %s takes %d input%s, got %d", me, want, want == 1 ? "" : "s", nd->n_in);
     else services_error("model: %s takes 2 to %d inputs, got %d", me, LUNET_MAX_INPUTS, nd->n_in);
     return -1;
   }

@@ -80,6 +80,8 @@ static int check_api(const char *path, const lunet_plugin *p) {
       return fail(path, "layer '%s' lacks create, destroy, or a CPU forward/backward", p->name, NULL);
     if (a->n_inputs < -1 || a->n_inputs > LUNET_MAX_INPUTS)
       return fail(path, "layer '%s' declares n_inputs outside -1..8 (LUNET_MAX_INPUTS)", p->name, NULL);
+    if ((a->flags & LUNET_MASK_LAST) && a->n_inputs < 2)
+      return fail(path, "layer '%s' declares LUNET_MASK_LAST with n_inputs < 2: the mask is an input after the others", p->name, NULL);
     return 0;
   }
   case LUNET_LOSS: {

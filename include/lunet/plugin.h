@@ -51,6 +51,8 @@
 **   2.1  for sequences: lunet_ctx gains reset (state carried across calls
 **        starts over); lunet_dataset_info gains vocab and lunet_dataset_api
 **        encode and decode (text datasets). Test with LUNET_HAS_FIELD.
+**   2.2  layers: flag LUNET_MASK_LAST (the last input, an additive mask
+**        such as a key-padding mask, may be left out).
 **
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
@@ -84,7 +86,7 @@ extern "C" {
 #endif
 
 #define LUNET_ABI_MAJOR 2 /* bumped only by an incompatible change */
-#define LUNET_ABI_MINOR 1 /* bumped by each appended field; see the history above */
+#define LUNET_ABI_MINOR 2 /* bumped by each appended field; see the history above */
 
 #define LUNET_MAX_DIMS 8    /* most dimensions a shape may have */
 #define LUNET_MAX_DEVICES 4 /* slots in per-device function tables */
@@ -298,6 +300,11 @@ typedef struct lunet_param {
 #define LUNET_TAKES_IDS 1u /* input 0 holds int32 token ids in [0, id_limit)
                               (see lunet_build): it has no gradient, and
                               `lunet check` feeds valid ids */
+#define LUNET_MASK_LAST 2u /* 2.2: with n_inputs = k > 1, the last input is
+                              an optional additive mask (PyTorch's float
+                              key_padding_mask: 0 keeps a position, -1e9
+                              ignores it): the layer takes k - 1 or k inputs
+                              and create() learns which from build->n_inputs */
 
 /* What create() gets besides its parameters and input shapes. */
 typedef struct lunet_build {
@@ -343,9 +350,10 @@ typedef struct lunet_layer_api {
 
   /* Inputs per call: 0 or 1 for one; k > 1 for exactly k (cross-attention,
   ** a two-input op); -1 for any number from 2 to LUNET_MAX_INPUTS (add,
-  ** concatenate), then create() learns it from build->n_inputs. */
+  ** concatenate), then create() learns it from build->n_inputs. With
+  ** LUNET_MASK_LAST, k > 1 also allows k - 1 (the mask left out). */
   int n_inputs;
-  uint32_t flags; /* LUNET_TAKES_IDS or 0 */
+  uint32_t flags; /* LUNET_TAKES_IDS, LUNET_MASK_LAST, or 0 */
 
   /* Builds an instance for per-sample input shapes in[0..build->n_inputs),
   ** writes the per-sample output shape to `out`, declares its parameters

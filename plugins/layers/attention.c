@@ -1,7 +1,10 @@
 /*
 ** attention.c -- multi-head scaled dot-product self-attention, (T, E) -> (T, E),
 ** as torch.nn.MultiheadAttention(E, heads, batch_first = True)(x, x, x),
-** with an optional causal mask (position t attends to s <= t only).
+** with an optional causal mask (position t attends to s <= t only) and an
+** optional second input, a key-padding mask (T) (pad_mask makes it from the
+** token ids): attention(x, mask) as MultiheadAttention(x, x, x,
+** key_padding_mask = mask), a float mask.
 **
 ** The math, parameters (in_proj_weight (3E, E), in_proj_bias (3E),
 ** out_proj_weight (E, E), out_proj_bias (E)), the buffer attention_weights
@@ -24,38 +27,43 @@ static const lunet_param_decl params[] = {
 
 static void *self_attention_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
                                    lunet_build *b) {
-  attention *a = attention_new("attention", in, in, (int)p[P_HEADS].num, p[P_CAUSAL].num != 0,
-                               p[P_DROPOUT].num, b);
-  if (a) *out = *in;
+  attention *a = attention_new("attention", &in[0], &in[0], b->n_inputs == 2 ? &in[1] : NULL,
+                               (int)p[P_HEADS].num, p[P_CAUSAL].num != 0, p[P_DROPOUT].num, b);
+  if (a) *out = in[0];
   return a;
 }
 
-/* y = MHA(x, x, x)    (B, T, E) -> (B, T, E) */
+/* y = MHA(x, x, x, key_padding_mask)    (B, T, E), (B, T) -> (B, T, E) */
 static int self_attention_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                                   const lunet_ctx *ctx) {
-  return attention_run(self, in->f32, in->f32, out->f32, ctx, in->shape.dim[0]);
+  const attention *a = self;
+  return attention_run(self, in[0].f32, in[0].f32, a->masked ? in[1].f32 : NULL, out->f32, ctx,
+                       in[0].shape.dim[0]);
 }
 
-/* dx = dx via Q + dx via K + dx via V    (B, T, E) -> (B, T, E) */
+/* dx = dx via Q + dx via K + dx via V; dmask    (B, T, E) -> (B, T, E), (B, T) */
 static int self_attention_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
                                    const lunet_tensor *dout, lunet_tensor *din,
                                    const lunet_ctx *ctx) {
-  float *dx = din ? din->f32 : NULL;
+  const attention *a = self;
+  float *dx = din ? din[0].f32 : NULL, *dmask = din && a->masked ? din[1].f32 : NULL;
   (void)out, (void)ctx;
-  return attention_grad(self, in->f32, in->f32, dout->f32, dx, dx, in->shape.dim[0]);
+  return attention_grad(self, in[0].f32, in[0].f32, dout->f32, dx, dx, dmask, in[0].shape.dim[0]);
 }
 
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
+  .n_inputs = 2,
+  .flags = LUNET_MASK_LAST,
   .create = self_attention_create,
   .destroy = attention_destroy,
   .reserve = attention_reserve,
   .forward = {[LUNET_CPU] = self_attention_forward},
   .backward = {[LUNET_CPU] = self_attention_backward},
-  .check_input = {{2, {4, 6}}},
+  .check_input = {{2, {4, 6}}, {1, {4}}},
 };
 
-LUNET_LAYER_PLUGIN(api, "attention", "2.1.0",
+LUNET_LAYER_PLUGIN(api, "attention", "2.2.0",
                    "multi-head scaled dot-product self-attention, (T, E) -> (T, E), as "
                    "torch.nn.MultiheadAttention",
                    LUNET_PARAMS(params))

@@ -9,10 +9,14 @@
 ** and out_proj_bias (E). Head h owns columns [h d, (h+1) d) of Q, K, V,
 ** d = E / heads:
 **     Q = x W_q^T + b_q,  [K V] = m W_kv^T + b_kv    (Tq, E), (Tk, 2E)
-**     S_h = Q_h K_h^T / sqrt(d)                      (Tq, Tk), -inf above the diagonal if causal
+**     S_h = Q_h K_h^T / sqrt(d) + mask               (Tq, Tk), -inf above the diagonal if causal
 **     P_h = softmax(S_h) over each row; D_h = dropout(P_h) in training
 **     O = [D_1 V_1, ..., D_H V_H]                    (Tq, E)
 **     y = O W_out^T + b_out                          (Tq, E)
+** The optional last input, mask (Tk), is PyTorch's float key_padding_mask:
+** added to every row of every head's scores, 0 keeps key s, -1e9 (as
+** pad_mask writes) ignores it. Its gradient is the sum of dS over heads and
+** queries. A row whose keys are all ignored averages them (no NaN).
 ** Initialised as PyTorch: W_in xavier-uniform, W_out U(+-1/sqrt(E)), biases 0.
 ** The per-head products go through host->gemm_batched, one call per sample
 ** over its heads. All scratch (Q, KV, P, D, O and backward's gradients) is
@@ -28,6 +32,7 @@
 typedef struct attention {
   const char *name;              /* the plugin, for messages */
   int Tq, Tk, E, H, d, causal;
+  int masked;                    /* takes the mask (Tk) as its last input */
   float drop;                    /* dropout probability */
   lunet_tensor wi, dwi, bi, dbi; /* in_proj_weight (3E, E), in_proj_bias (3E) */
   lunet_tensor wo, dwo, bo, dbo; /* out_proj_weight (E, E), out_proj_bias (E) */
@@ -69,11 +74,19 @@ static float attention_uniform(lunet_rng *rng, double bound) {
   return (float)(bound * (2.0 * host->rng_uniform(rng) - 1.0));
 }
 
-/* An instance for queries of shape x (Tq, E) and keys/values m (Tk, E). */
+/* An instance for queries of shape x (Tq, E), keys/values m (Tk, E) and,
+** unless NULL, a key mask (Tk). */
 static attention *attention_new(const char *name, const lunet_shape *x, const lunet_shape *m,
-                                int heads, int causal, double drop, lunet_build *b) {
+                                const lunet_shape *mask, int heads, int causal, double drop,
+                                lunet_build *b) {
+  char buf[LUNET_SHAPE_TEXT];
   if (attention_expect(name, x, "queries") || attention_expect(name, m, "keys and values"))
     return NULL;
+  if (mask && (mask->ndim != 1 || mask->dim[0] != m->dim[0])) {
+    host->error("%s: the mask is %s, expected (%d): one value per key", name,
+                lunet_shape_text(mask, buf), m->dim[0]);
+    return NULL;
+  }
   if (m->dim[1] != x->dim[1]) {
     host->error("%s: keys and values have %d features, the queries %d; expected the same E", name,
                 m->dim[1], x->dim[1]);
@@ -86,7 +99,8 @@ static attention *attention_new(const char *name, const lunet_shape *x, const lu
   attention *a = host->alloc(sizeof *a);
   if (!a) return NULL;
   *a = (attention){.name = name, .Tq = x->dim[0], .Tk = m->dim[0], .E = x->dim[1], .H = heads,
-                   .d = x->dim[1] / heads, .causal = causal, .drop = (float)drop};
+                   .d = x->dim[1] / heads, .causal = causal, .masked = mask != NULL,
+                   .drop = (float)drop};
   int E = a->E;
   if (b->param(b, "in_proj_weight", &a->wi, &a->dwi, &(lunet_shape){2, {3 * E, E}}) ||
       b->param(b, "in_proj_bias", &a->bi, &a->dbi, &(lunet_shape){1, {3 * E}}) ||
@@ -147,12 +161,14 @@ static void attention_affine_backward(const float *x, const float *w, const floa
   if (dx) host->gemm(0, 0, (int)n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
 }
 
-/* Each row of S, in place: masked (s > t when causal) -> 0, the rest softmax
-** (rows, Tq, Tk) */
-static void attention_softmax(float *s, int64_t rows, int Tq, int Tk, int causal) {
+/* Each row of S, in place: + mask (unless NULL), then keys s > t -> 0 when
+** causal, the rest softmax    (rows, Tq, Tk), mask (Tk) */
+static void attention_softmax(float *s, const float *mask, int64_t rows, int Tq, int Tk,
+                              int causal) {
   for (int64_t r = 0; r < rows; r++) {
     float *row = s + r * Tk;
     int t = (int)(r % Tq), n = causal && t + 1 < Tk ? t + 1 : Tk;
+    for (int j = 0; mask && j < n; j++) row[j] += mask[j];
     float m = row[0], sum = 0;
     for (int j = 1; j < n; j++) m = row[j] > m ? row[j] : m;
     for (int j = 0; j < n; j++) sum += row[j] = expf(row[j] - m);
@@ -174,10 +190,10 @@ static int attention_fits(const attention *a, int B, const char *call) {
   return 0;
 }
 
-/* y = attention of queries from x over keys and values from m
-** (B, Tq, E), (B, Tk, E) -> (B, Tq, E) */
-static int attention_run(attention *a, const float *x, const float *m, float *y,
-                         const lunet_ctx *ctx, int B) {
+/* y = attention of queries from x over keys and values from m, keys
+** masked by mask unless NULL    (B, Tq, E), (B, Tk, E), (B, Tk) -> (B, Tq, E) */
+static int attention_run(attention *a, const float *x, const float *m, const float *mask,
+                         float *y, const lunet_ctx *ctx, int B) {
   int Tq = a->Tq, Tk = a->Tk, E = a->E, H = a->H, d = a->d;
   int64_t qk = (int64_t)Tq * Tk, w = (int64_t)B * H * qk;
   if (!attention_fits(a, B, "batch")) return 1;
@@ -188,7 +204,9 @@ static int attention_run(attention *a, const float *x, const float *m, float *y,
     host->gemm_batched(0, 1, Tq, Tk, d, 1.0f / sqrtf((float)d), a->q + (int64_t)s * Tq * E, E, d,
                        a->kv + (int64_t)s * Tk * 2 * E, 2 * E, d, 0.0f, a->p + s * H * qk, Tk, qk,
                        H);
-  attention_softmax(a->p, (int64_t)B * H * Tq, Tq, Tk, a->causal);
+  for (int s = 0; s < B; s++)
+    attention_softmax(a->p + s * H * qk, mask ? mask + (int64_t)s * Tk : NULL, (int64_t)H * Tq, Tq,
+                      Tk, a->causal);
   a->dropped_last = ctx->train && a->drop > 0;
   if (a->dropped_last) attention_drop(a->p, a->dropped, w, a->drop, ctx->rng);
   const float *weights = a->dropped_last ? a->dropped : a->p;
@@ -217,10 +235,17 @@ static void attention_softmax_backward(const float *p, const float *dropped, flo
   }
 }
 
-/* Gradients of the last attention_run: parameters always; dx and dm unless
-** NULL (dm == dx adds the keys' and values' share to the queries'). */
+/* dmask = sum of dS over heads and queries    (H Tq, Tk) -> (Tk) */
+static void attention_mask_grad(const float *g, float *dmask, int64_t rows, int Tk) {
+  memset(dmask, 0, sizeof(float) * (size_t)Tk);
+  for (int64_t r = 0; r < rows; r++)
+    for (int j = 0; j < Tk; j++) dmask[j] += g[r * Tk + j];
+}
+
+/* Gradients of the last attention_run: parameters always; dx, dm and dmask
+** unless NULL (dm == dx adds the keys' and values' share to the queries'). */
 static int attention_grad(attention *a, const float *x, const float *m, const float *dy, float *dx,
-                          float *dm, int B) {
+                          float *dm, float *dmask, int B) {
   int Tq = a->Tq, Tk = a->Tk, E = a->E, H = a->H, d = a->d;
   int64_t qk = (int64_t)Tq * Tk;
   float scale = 1.0f / sqrtf((float)d);
@@ -240,6 +265,7 @@ static int attention_grad(attention *a, const float *x, const float *m, const fl
                        dkv + E, 2 * E, d, H);
     attention_softmax_backward(a->p + s * H * qk, a->dropped_last ? a->dropped + s * H * qk : NULL,
                                g, (int64_t)H * Tq, Tk, a->drop);
+    if (dmask) attention_mask_grad(g, dmask + (int64_t)s * Tk, (int64_t)H * Tq, Tk);
     /* dQ_h = dS_h K_h / sqrt(d), dK_h = dS_h^T Q_h / sqrt(d)    -> (Tq, H d), (Tk, H d) */
     host->gemm_batched(0, 0, Tq, d, Tk, scale, g, Tk, qk, kv, 2 * E, d, 0.0f, dq, E, d, H);
     host->gemm_batched(1, 0, Tk, d, Tq, scale, g, Tk, qk, q, E, d, 0.0f, dkv, 2 * E, d, H);
