@@ -483,3 +483,209 @@ Test(attention, masked_cross_attention_matches_the_reference_and_its_gradients) 
                services_last_error());
   cr_expect_eq(rep.tensors, 7, "queries, keys/values, mask and four parameter tensors");
 }
+
+/* ---- pooling and additive attention ------------------------------------------ */
+
+/* The layer `name` built for inputs shapes[0..n_in), reserved for B samples,
+** run in eval mode on data[0..n_in) into y. */
+static void run_inputs(common_layer *l, const char *name, const lunet_shape *shapes, int n_in,
+                       const param_given *g, int n, float **data, float *y) {
+  cr_assert_eq(common_layer_init_inputs(l, name, shapes, n_in, g, n, 7), 0, "%s", services_last_error());
+  if (l->p->layer->reserve) cr_assert_eq(l->p->layer->reserve(l->self, B, LUNET_CPU), 0);
+  lunet_tensor in[3];
+  for (int k = 0; k < n_in; k++) in[k] = common_tensor(data[k], B, &shapes[k]);
+  lunet_tensor yt = common_tensor(y, B, &l->out);
+  cr_assert_eq(l->p->layer->forward[LUNET_CPU](l->self, in, &yt, &EVAL), 0, "%s", services_last_error());
+}
+
+/* lunet check's finite differences with the check's inputs (the mask included). */
+static void expect_gradients(const char *name, const param_given *g, int n, int tensors) {
+  registry_init();
+  gradcheck_report rep;
+  cr_expect_eq(gradcheck_layer(registry_find(LUNET_LAYER, name), g, n, NULL, &rep), 0, "%s",
+               services_last_error());
+  cr_expect_eq(rep.tensors, tensors, "%s: inputs, mask and parameters compared", name);
+}
+
+/* The mean over the positions that are not pads, counted, not weighted. */
+Test(attention, mean_pool_is_the_mean_over_the_non_pads) {
+  float x[B * T * E], mask[B * T], y[B * E], y1[B * E];
+  common_fill_normal(x, B * T * E, 19);
+  mask_of_ids(mask);
+  const lunet_shape shapes[2] = {{2, {T, E}}, {1, {T}}};
+  common_layer l, plain;
+  run_inputs(&l, "mean_pool", shapes, 2, NULL, 0, (float *[]){x, mask}, y);
+  run_inputs(&plain, "mean_pool", shapes, 1, NULL, 0, (float *[]){x}, y1);
+  cr_expect(l.out.ndim == 1 && l.out.dim[0] == E, "(T, E) -> (E)");
+  for (int b = 0; b < B; b++)
+    for (int k = 0; k < E; k++) {
+      double sum = 0, all = 0;
+      int n = 0;
+      for (int t = 0; t < T; t++) {
+        all += x[(b * T + t) * E + k];
+        if (IDS[b * T + t] != 0) sum += x[(b * T + t) * E + k], n++;
+      }
+      cr_expect(fabs(y[b * E + k] - sum / n) < 1e-6, "masked mean[%d][%d] = %g, expected %g", b, k,
+                y[b * E + k], sum / n);
+      cr_expect(fabs(y1[b * E + k] - all / T) < 1e-6, "mean[%d][%d]", b, k);
+    }
+  common_layer_free(&l);
+  common_layer_free(&plain);
+  expect_gradients("mean_pool", NULL, 0, 2);
+}
+
+/* s = sum_t a_t h_t, a = softmax(tanh(W h_t + b) . u_w + mask), in float64 */
+static void ref_attention_pool(const common_layer *l, int A, const double *h, const double *mask,
+                               double *s, double *a) {
+  const float *w = l->ws.w[0].value->f32, *bias = l->ws.w[1].value->f32, *u = l->ws.w[2].value->f32;
+  double mx = -INFINITY, z = 0;
+  for (int t = 0; t < T; t++) {
+    a[t] = mask[t];
+    for (int k = 0; k < A; k++) {
+      double z_k = bias[k];
+      for (int e = 0; e < E; e++) z_k += w[k * E + e] * h[t * E + e];
+      a[t] += tanh(z_k) * u[k];
+    }
+    mx = fmax(mx, a[t]);
+  }
+  for (int t = 0; t < T; t++) z += a[t] = exp(a[t] - mx);
+  for (int e = 0; e < E; e++) s[e] = 0;
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++) s[e] += a[t] / z * h[t * E + e];
+  for (int t = 0; t < T; t++) a[t] /= z;
+}
+
+Test(attention, attention_pool_matches_the_reference) {
+  enum { A = 4 };
+  float x[B * T * E], mask[B * T], y[B * E];
+  double h[T * E], md[T], want[E], a[T];
+  common_fill_normal(x, B * T * E, 20);
+  mask_of_ids(mask);
+  const lunet_shape shapes[2] = {{2, {T, E}}, {1, {T}}};
+  const param_given g[] = {P_NUM("hidden", A)};
+  common_layer l;
+  cr_assert_eq(common_layer_init_inputs(&l, "attention_pool", shapes, 2, g, 1, 7), 0, "%s", services_last_error());
+  const char *names[] = {"weight", "bias", "context", "attention_weights"};
+  for (int i = 0; i < 4; i++) cr_expect_str_eq(l.ws.w[i].name, names[i]);
+  cr_expect_eq(l.ws.n_trained, A * E + 2 * A, "W (A, E), b (A), u_w (A)");
+  cr_assert_eq(l.p->layer->reserve(l.self, B, LUNET_CPU), 0);
+  for (int k = 0; k < A; k++) l.ws.w[1].value->f32[k] = 0.1f * (float)(k + 1); /* a bias that counts */
+  lunet_tensor in[2] = {common_tensor(x, B, &shapes[0]), common_tensor(mask, B, &shapes[1])};
+  lunet_tensor yt = common_tensor(y, B, &l.out);
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, in, &yt, &EVAL), 0, "%s", services_last_error());
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < T * E; i++) h[i] = x[b * T * E + i];
+    for (int t = 0; t < T; t++) md[t] = mask[b * T + t];
+    ref_attention_pool(&l, A, h, md, want, a);
+    for (int e = 0; e < E; e++)
+      cr_expect(fabs(y[b * E + e] - want[e]) < 1e-5, "s[%d][%d] = %g, expected %g", b, e, y[b * E + e], want[e]);
+    for (int t = 0; b == 0 && t < T; t++)
+      cr_expect(fabs(l.ws.w[3].value->f32[t] - a[t]) < 1e-6, "attention_weights[%d] = %g, expected %g", t,
+                l.ws.w[3].value->f32[t], a[t]);
+  }
+  cr_expect(l.ws.w[3].value->f32[3] == 0 && l.ws.w[3].value->f32[4] == 0, "the pads get no weight");
+  common_layer_free(&l);
+  expect_gradients("attention_pool", NULL, 0, 5);
+}
+
+Test(attention, additive_attention_matches_the_reference) {
+  enum { A = 3, EK = 4 };
+  float q[B * T * E], k[B * TK * EK], mask[B * TK] = {0, -1e9f, 0, 0, 0, -1e9f}, y[B * T * EK];
+  common_fill_normal(q, B * T * E, 21);
+  common_fill_normal(k, B * TK * EK, 22);
+  const lunet_shape shapes[3] = {{2, {T, E}}, {2, {TK, EK}}, {1, {TK}}};
+  const param_given g[] = {P_NUM("hidden", A)};
+  common_layer l;
+  run_inputs(&l, "additive_attention", shapes, 3, g, 1, (float *[]){q, k, mask}, y);
+  cr_expect(l.out.ndim == 2 && l.out.dim[0] == T && l.out.dim[1] == EK, "(Tq, Eq), (Tk, Ek) -> (Tq, Ek)");
+  const char *names[] = {"query_weight", "key_weight", "v", "attention_weights"};
+  for (int i = 0; i < 4; i++) cr_expect_str_eq(l.ws.w[i].name, names[i]);
+  const float *wq = l.ws.w[0].value->f32, *wk = l.ws.w[1].value->f32, *v = l.ws.w[2].value->f32;
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) {
+      double e[TK], mx = -INFINITY, z = 0;
+      for (int s = 0; s < TK; s++) { /* e_ts = v^T tanh(W_q q_t + W_k k_s) + mask_s */
+        e[s] = mask[b * TK + s];
+        for (int j = 0; j < A; j++) {
+          double pre = 0;
+          for (int i = 0; i < E; i++) pre += wq[j * E + i] * q[(b * T + t) * E + i];
+          for (int i = 0; i < EK; i++) pre += wk[j * EK + i] * k[(b * TK + s) * EK + i];
+          e[s] += v[j] * tanh(pre);
+        }
+        mx = fmax(mx, e[s]);
+      }
+      for (int s = 0; s < TK; s++) z += e[s] = exp(e[s] - mx);
+      for (int i = 0; i < EK; i++) {
+        double c = 0;
+        for (int s = 0; s < TK; s++) c += e[s] / z * k[(b * TK + s) * EK + i];
+        cr_expect(fabs(y[(b * T + t) * EK + i] - c) < 1e-5, "c[%d][%d][%d] = %g, expected %g", b, t, i,
+                  y[(b * T + t) * EK + i], c);
+      }
+      for (int s = 0; b == 0 && s < TK; s++)
+        cr_expect(fabs(l.ws.w[3].value->f32[t * TK + s] - e[s] / z) < 1e-6, "attention_weights[%d][%d]", t, s);
+    }
+  common_layer_free(&l);
+  expect_gradients("additive_attention", g, 1, 6);
+}
+
+/* ---- the 1/sqrt(d_k) scaling --------------------------------------------------- */
+
+/* Mean entropy (nats) of the rows of the weights p (rows, n). */
+static double mean_entropy(const double *p, int rows, int n) {
+  double h = 0;
+  for (int i = 0; i < rows * n; i++) h -= p[i] > 0 ? p[i] * log(p[i]) : 0;
+  return h / rows;
+}
+
+/* The course's argument: for random q, k of d_k N(0, 1) components, q . k
+** has variance d_k, so unscaled scores grow with d_k and the softmax
+** saturates (one weight near 1, entropy near 0, vanishing gradients); divided
+** by sqrt(d_k) they keep variance 1 and the weights stay spread at every
+** d_k. The scaled weights are the layer's (W_q = W_k = I, one head); the
+** unscaled ones softmax the same scores without the division. */
+Test(attention, scaling_by_sqrt_dk_keeps_the_softmax_from_saturating) {
+  enum { TQ = 8, TS = 16 };
+  const int dims[2] = {16, 256};
+  double scaled[2], unscaled[2], top[2];
+  for (int i = 0; i < 2; i++) {
+    int d = dims[i];
+    float *x = malloc(sizeof(float) * B * TQ * d), *m = malloc(sizeof(float) * B * TS * d);
+    float *y = malloc(sizeof(float) * B * TQ * d);
+    double p[TQ * TS];
+    common_fill_normal(x, (int64_t)B * TQ * d, 23);
+    common_fill_normal(m, (int64_t)B * TS * d, 24);
+    const lunet_shape shapes[2] = {{2, {TQ, d}}, {2, {TS, d}}};
+    common_layer l;
+    cr_assert_eq(common_layer_init_inputs(&l, "cross_attention", shapes, 2, (param_given[]){P_NUM("heads", 1)}, 1, 7), 0);
+    float *wi = l.ws.w[0].value->f32; /* W_q = W_k = I */
+    memset(wi, 0, sizeof(float) * 2 * d * d);
+    for (int j = 0; j < d; j++) wi[j * d + j] = wi[(d + j) * d + j] = 1.0f;
+    cr_assert_eq(l.p->layer->reserve(l.self, B, LUNET_CPU), 0);
+    lunet_tensor in[2] = {common_tensor(x, B, &shapes[0]), common_tensor(m, B, &shapes[1])};
+    lunet_tensor yt = common_tensor(y, B, &l.out);
+    cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, in, &yt, &EVAL), 0);
+    for (int j = 0; j < TQ * TS; j++) p[j] = l.ws.w[4].value->f32[j]; /* sample 0 */
+    scaled[i] = mean_entropy(p, TQ, TS);
+    top[i] = 0;
+    for (int t = 0; t < TQ; t++) { /* unscaled: softmax(q . k) */
+      double s[TS], mx = -INFINITY, z = 0;
+      for (int u = 0; u < TS; u++) {
+        s[u] = 0;
+        for (int k = 0; k < d; k++) s[u] += (double)x[t * d + k] * m[u * d + k];
+        mx = fmax(mx, s[u]);
+      }
+      for (int u = 0; u < TS; u++) z += s[u] = exp(s[u] - mx);
+      for (int u = 0; u < TS; u++) p[t * TS + u] = s[u] / z;
+      top[i] += 1.0 / z / TQ; /* the largest weight is exp(0) / z */
+    }
+    unscaled[i] = mean_entropy(p, TQ, TS);
+    common_layer_free(&l);
+    free(x), free(m), free(y);
+  }
+  cr_expect(fabs(scaled[1] - scaled[0]) < 0.25 * scaled[0] && scaled[1] > 0.5 * log(TS),
+            "scaled: entropy %.3f at d_k 16, %.3f at d_k 256 (uniform: %.3f), expected about the same",
+            scaled[0], scaled[1], log(TS));
+  cr_expect(unscaled[1] < 0.5 * unscaled[0] && unscaled[1] < 0.5 * scaled[1] && top[1] > 0.8,
+            "unscaled: entropy %.3f at d_k 16, %.3f at d_k 256, largest weight %.3f on average, "
+            "expected a saturated softmax at d_k 256", unscaled[0], unscaled[1], top[1]);
+}
