@@ -1,7 +1,8 @@
 /*
 ** test_summary_plot.c -- `lunet summary` and `lunet plot` (host/summary.c,
-** host/plot.c), and heatmaps (`lunet plot --heatmap`, host/heatmap.c),
-** called through their entry points with stdout and stderr captured in files.
+** host/plot.c, host/where.c), and heatmaps, contour maps and surfaces
+** (`lunet plot --style heatmap|contour|surface`, host/heatmap.c), called
+** through their entry points with stdout and stderr captured in files.
 **
 ** The expected means and standard deviations are worked out by hand in the
 ** comments. The figure tests need gnuplot and are skipped without it; the
@@ -13,6 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "heatmap.h"
+#include "number.h"
 #include "plot.h"
 #include "summary.h"
 
@@ -174,29 +176,124 @@ Test(summary, csv_means_and_stds_by_hand) {
   int n = 0;
   for (char *l = strtok(r.out, "\n"); l && n < 8; l = strtok(NULL, "\n")) lines[n++] = l;
   cr_assert_eq(n, 4, "want a header and 3 groups:\n%s", r.out);
-  cr_assert_str_eq(lines[0], "model,lr,n,seed_mean,seed_std,loss_mean,loss_std");
+  /* seed is bookkeeping: left out (--all keeps it, see below) */
+  cr_assert_str_eq(lines[0], "model,lr,n,loss_mean,loss_std");
 
   char *c[8];
+  /* Groups sorted by model (text: mlp, then cnn, as they first occur),
+     then by lr as numbers (0.01 before 0.1). mlp,0.01: one row, loss 3. */
+  cr_assert_eq(split(lines[1], c, 8), 5);
+  cr_assert_str_eq(c[0], "mlp");
+  cr_assert_str_eq(c[1], "0.01");
+  cr_assert_float_eq(number(c[3]), 3.0, 1e-15);
   /* mlp,0.1: loss 1,2,4: mean 7/3; deviations -4/3,-1/3,5/3 -> squares sum
-     42/9, over n-1=2 -> 7/3, std sqrt(7/3). seed 1,2,3: mean 2, std 1. */
-  cr_assert_eq(split(lines[1], c, 8), 7);
+     42/9, over n-1=2 -> 7/3, std sqrt(7/3). */
+  cr_assert_eq(split(lines[2], c, 8), 5);
   cr_assert_str_eq(c[0], "mlp");
   cr_assert_str_eq(c[1], "0.1");
   cr_assert_str_eq(c[2], "3");
-  cr_assert_float_eq(number(c[3]), 2.0, 1e-12);
-  cr_assert_float_eq(number(c[4]), 1.0, 1e-12);
-  cr_assert_float_eq(number(c[5]), 7.0 / 3.0, 1e-12);
-  cr_assert_float_eq(number(c[6]), sqrt(7.0 / 3.0), 1e-12);
-  /* cnn,0.1: one row: mean 0.5, std 0. Groups keep first-seen order. */
-  cr_assert_eq(split(lines[2], c, 8), 7);
+  cr_assert_float_eq(number(c[3]), 7.0 / 3.0, 1e-12);
+  cr_assert_float_eq(number(c[4]), sqrt(7.0 / 3.0), 1e-12);
+  /* cnn,0.1: one row: mean 0.5, std 0. */
+  cr_assert_eq(split(lines[3], c, 8), 5);
   cr_assert_str_eq(c[0], "cnn");
   cr_assert_str_eq(c[2], "1");
-  cr_assert_float_eq(number(c[5]), 0.5, 1e-15);
-  cr_assert_float_eq(number(c[6]), 0.0, 1e-15);
-  cr_assert_eq(split(lines[3], c, 8), 7);
-  cr_assert_str_eq(c[0], "mlp");
-  cr_assert_str_eq(c[1], "0.01");
-  cr_assert_float_eq(number(c[5]), 3.0, 1e-15);
+  cr_assert_float_eq(number(c[3]), 0.5, 1e-15);
+  cr_assert_float_eq(number(c[4]), 0.0, 1e-15);
+  free_result(&r);
+}
+
+/* A sweep's rows: lr spelled as the sweep writes numbers, out of order, and
+** the bookkeeping columns it adds. */
+static const char SWEPT[] =
+    "lr,opt,seed,test_error,seconds,abi,lunet_version,status\n"
+    "0.1,sgd,1,0.30,2,2.1,0.9.0,ok\n"
+    "0.01,sgd,1,0.20,4,2.1,0.9.0,ok\n"
+    "1e-3,sgd,1,0.25,6,2.1,0.9.0,ok\n"
+    "0.1,adam,1,0.50,2,2.1,0.9.0,ok\n"
+    "0.01,adam,1,0.15,4,2.1,0.9.0,ok\n"
+    "0.1,sgd,2,0.32,2,2.1,0.9.0,ok\n";
+
+/* The first cells of the lines of OUT after the header, joined by spaces. */
+static void first_cells(const char *out, char *buf, size_t size) {
+  buf[0] = '\0';
+  const char *line = strchr(out, '\n');
+  while (line && line[1]) {
+    line++;
+    size_t n = strcspn(line, ", \n");
+    snprintf(buf + strlen(buf), size - strlen(buf), "%s%.*s", buf[0] ? " " : "", (int)n, line);
+    line = strchr(line, '\n');
+  }
+}
+
+Test(summary, groups_sorted_numerically_bookkeeping_left_out) {
+  char *csv = in_dir("swept.csv");
+  spit(csv, SWEPT);
+  char *argv[] = { "summary", csv, "--by", "lr", "--csv", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  char order[256];
+  first_cells(r.out, order, sizeof order);
+  cr_assert_str_eq(order, "1e-3 0.01 0.1", "%s", r.out);
+  cr_assert(strncmp(r.out, "lr,n,test_error_mean,test_error_std,seconds_mean,seconds_std\n", 60) == 0,
+            "seed and abi must be left out, seconds kept:\n%s", r.out);
+  free_result(&r);
+  /* --all keeps them: seed over the three rows of lr 0.1 is 1, 1, 2 */
+  char *all[] = { "summary", csv, "--by", "lr", "--csv", "--all", NULL };
+  r = run(summary_main, all);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  cr_assert_not_null(strstr(r.out, "seed_mean,seed_std"), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "abi_mean"), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "\n0.1,3,1.3333333333333333,"), "%s", r.out);
+  free_result(&r);
+  /* a text column keeps the order of appearance: sgd before adam */
+  char *text[] = { "summary", csv, "--by", "opt", NULL };
+  r = run(summary_main, text);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  first_cells(r.out, order, sizeof order);
+  cr_assert_str_eq(order, "sgd adam", "%s", r.out);
+  free_result(&r);
+}
+
+Test(summary, where_keeps_the_matching_rows) {
+  char *csv = in_dir("swept.csv");
+  spit(csv, SWEPT);
+  /* opt=sgd and lr!=0.001 (spelt 1e-3 in the file): lr 0.1 (0.30, 0.32)
+     and 0.01 (0.20). lr 0.1: mean 0.31, std sqrt(2 * 0.01^2) = 0.01414. */
+  char *argv[] = { "summary", csv, "--by", "lr", "--where", "opt=sgd", "--where", "lr!=0.001",
+                   "--csv", NULL };
+  result r = run(summary_main, argv);
+  cr_assert_eq(r.rc, 0, "stderr: %s", r.err);
+  char order[256];
+  first_cells(r.out, order, sizeof order);
+  cr_assert_str_eq(order, "0.01 0.1", "%s", r.out);
+  char *row = strstr(r.out, "\n0.1,2,"), *c[8];
+  cr_assert_not_null(row, "%s", r.out);
+  cr_assert_geq(split(strtok(row + 1, "\n"), c, 8), 4);
+  cr_assert_float_eq(number(c[2]), 0.31, 1e-12);
+  cr_assert_float_eq(number(c[3]), sqrt(2e-4), 1e-12);
+  free_result(&r);
+}
+
+Test(summary, where_errors_name_the_column_or_values) {
+  char *csv = in_dir("swept.csv");
+  spit(csv, SWEPT);
+  char *none[] = { "summary", csv, "--by", "lr", "--where", "opt=rmsprop", NULL };
+  result r = run(summary_main, none);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "no row left after --where opt=rmsprop"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "values of 'opt': sgd, adam"), "%s", r.err);
+  free_result(&r);
+  char *col[] = { "summary", csv, "--by", "lr", "--where", "optim=sgd", NULL };
+  r = run(summary_main, col);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "no column 'optim'"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "available columns: lr, opt, seed"), "%s", r.err);
+  free_result(&r);
+  char *syntax[] = { "summary", csv, "--by", "lr", "--where", "sgd", NULL };
+  r = run(summary_main, syntax);
+  cr_assert_eq(r.rc, 2);
+  cr_assert_not_null(strstr(r.err, "COLUMN=VALUE"), "%s", r.err);
   free_result(&r);
 }
 
@@ -352,13 +449,23 @@ Test(plot, text_column_is_refused) {
   free_result(&r);
 }
 
-Test(plot, log_axis_refuses_non_positive_values) {
-  char *csv = in_dir("sweep.csv");
-  spit(csv, SWEEP);
-  char *argv[] = { "plot", csv, "--x", "wd", "--y", "test_error", "--logx", NULL };
+Test(plot, log_axis_refuses_negative_values) {
+  char *csv = in_dir("neg.csv");
+  spit(csv, "wd,e\n-1,0.5\n0.1,0.3\n");
+  char *argv[] = { "plot", csv, "--x", "wd", "--y", "e", "--logx", NULL };
   result r = run(plot_main, argv);
   cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "'wd' has the negative value -1"), "%s", r.err);
+  free_result(&r);
+  char *argy[] = { "plot", csv, "--x", "e", "--y", "wd", "--logy", NULL };
+  r = run(plot_main, argy);
+  cr_assert_eq(r.rc, 1);
   cr_assert_not_null(strstr(r.err, "'wd'"), "%s", r.err);
+  free_result(&r);
+  spit(csv, "wd,e\n0,0.5\n0,0.3\n");
+  r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "holds only zeros"), "%s", r.err);
   free_result(&r);
 }
 
@@ -520,13 +627,13 @@ Test(heatmap, cli_usage_errors) {
   char *no_z[] = { "plot", "a.csv", "--heatmap", "--x", "k", "--y", "q", NULL };
   result r = run(plot_main, no_z);
   cr_assert_eq(r.rc, 2);
-  cr_assert_not_null(strstr(r.err, "--heatmap needs --z"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "--style heatmap needs --z"), "%s", r.err);
   free_result(&r);
   char *group[] = { "plot", "a.csv", "--heatmap", "--x", "k", "--y", "q", "--z", "w",
                     "--group", "g", NULL };
   r = run(plot_main, group);
   cr_assert_eq(r.rc, 2);
-  cr_assert_not_null(strstr(r.err, "--heatmap does not take --group"), "%s", r.err);
+  cr_assert_not_null(strstr(r.err, "--style heatmap does not take --group"), "%s", r.err);
   free_result(&r);
 }
 
@@ -563,4 +670,168 @@ Test(heatmap, writes_a_png) {
   free_result(&r);
   free(csv);
   free(png);
+}
+
+/* ---- plot: styles, --where, --logx with zeros, the legend --------------- */
+
+/* The gnuplot script `lunet plot ARGS... -o fig.png` writes (through a
+** gnuplot that fails, see kept_script). */
+static char *plot_script(const char *text, char **args) {
+  char *csv = strdup(in_dir("p.csv")), *png = strdup(in_dir("fig.png"));
+  spit(csv, text);
+  char *argv[32] = { "plot", csv };
+  int n = 2;
+  while (*args) argv[n++] = *args++;
+  argv[n++] = "-o";
+  argv[n++] = png;
+  argv[n] = NULL;
+  char *script = kept_script(argv, png);
+  free(csv);
+  free(png);
+  return script;
+}
+
+Test(plot, logx_draws_zeros_a_decade_below_at_a_tick_labelled_0) {
+  /* wd 0, 1e-4: zeros at 1e-5 (1e-4 / 10), a tick '0' there */
+  char *args[] = { "--x", "wd", "--y", "test_error", "--logx", NULL };
+  char *s = plot_script(SWEEP, args);
+  cr_assert_not_null(strstr(s, "set logscale x\n"), "%s", s);
+  char want[64];
+  snprintf(want, sizeof want, "set xtics ('0' %.17g, '0.0001' ", 1e-4 / 10);
+  cr_assert_not_null(strstr(s, want), "want %s in\n%s", want, s);
+  /* x = 0 holds 0.30, 0.32, 0.25, 0.28 (the nan row left out): mean 1.15/4 */
+  char row[64], x[32];
+  snprintf(row, sizeof row, "\n%s 0.2875 ", csv_format_number(1e-4 / 10, x));
+  cr_assert_not_null(strstr(s, row), "want '%s' in\n%s", row + 1, s);
+  free(s);
+  /* widths 0, 8, 16: a base-2 axis, the zeros one octave below 8 */
+  char *args2[] = { "--x", "w", "--y", "e", "--logx", NULL };
+  s = plot_script("w,e\n0,1\n8,2\n16,3\n", args2);
+  cr_assert_not_null(strstr(s, "set logscale x 2\n"), "%s", s);
+  cr_assert_not_null(strstr(s, "set xtics ('0' 4, '8' 8, '16' 16)"), "%s", s);
+  cr_assert_not_null(strstr(s, "$d0 << EOD\n4 1 1 1\n8 2 2 2\n16 3 3 3\nEOD"), "%s", s);
+  free(s);
+}
+
+Test(plot, points_style_draws_every_row) {
+  char *args[] = { "--x", "width", "--y", "test_error", "--style", "points", NULL };
+  char *s = plot_script(SWEEP, args);
+  /* x = 8 has three rows (0.30, 0.32, 0.29): three points, not their mean */
+  cr_assert_not_null(strstr(s, "$d0 << EOD\n8 0.3 0.3 0.3\n8 0.32 0.32 0.32\n8 0.29 0.29 0.29\n"), "%s", s);
+  cr_assert_not_null(strstr(s, "with points"), "%s", s);
+  cr_assert_null(strstr(s, "yerrorlines"), "%s", s);
+  cr_assert_not_null(strstr(s, "one point per row"), "%s", s);
+  free(s);
+}
+
+Test(plot, where_filters_rows_before_averaging) {
+  char *args[] = { "--x", "width", "--y", "test_error", "--where", "wd=0.0001", NULL };
+  char *s = plot_script(SWEEP, args);
+  /* only wd = 1e-4 (written so in the file): one row per width */
+  cr_assert_not_null(strstr(s, "$d0 << EOD\n8 0.29 0.29 0.29\n16 0.24 0.24 0.24\n32 0.22 0.22 0.22\nEOD"), "%s", s);
+  free(s);
+  char *two[] = { "--x", "width", "--y", "test_error", "--where", "wd=0", "--where", "seed!=1", NULL };
+  s = plot_script(SWEEP, two);
+  cr_assert_not_null(strstr(s, "$d0 << EOD\n8 0.32 0.32 0.32\nEOD"), "%s", s); /* 16's is nan */
+  free(s);
+}
+
+Test(plot, legend_outside_by_default_and_as_asked) {
+  static const char *const keys[][2] = { { NULL, "set key outside right top" },
+                                         { "inside", "set key inside top right" },
+                                         { "below", "set key below" },
+                                         { "none", "unset key" } };
+  for (int k = 0; k < 4; k++) {
+    char *args[] = { "--x", "width", "--y", "test_error", "--key", (char *)keys[k][0], NULL };
+    if (!keys[k][0]) args[4] = NULL;
+    char *s = plot_script(SWEEP, args);
+    cr_assert_not_null(strstr(s, keys[k][1]), "want %s:\n%s", keys[k][1], s);
+    free(s);
+  }
+}
+
+Test(plot, style_usage_errors) {
+  static const char *const cases[][8] = {
+    { "--style", "bars", NULL },
+    { "--key", "left", NULL },
+    { "--where", "wd", NULL },
+    { "--style", "points", "--err", "minmax", NULL },
+    { "--style", "contour", NULL },
+    { "--style", "contour", "--z", "e", "--group", "wd", NULL },
+    { "--style", "heatmap", "--z", "e", "--logz", NULL },
+    { "--logz", NULL },
+  };
+  static const char *const needles[] = {
+    "--style takes lines, points", "--key takes outside", "COLUMN=VALUE", "no error bars",
+    "--style contour needs --z", "--style contour does not take --group",
+    "--style heatmap does not take --logz", "--logz goes with --style contour or surface",
+  };
+  for (int k = 0; k < 8; k++) {
+    char *argv[16] = { "plot", "r.csv", "--x", "a", "--y", "b" };
+    int n = 6;
+    for (int i = 0; cases[k][i]; i++) argv[n++] = (char *)cases[k][i];
+    argv[n] = NULL;
+    result r = run(plot_main, argv);
+    cr_assert_eq(r.rc, 2, "case %d: %s", k, r.err);
+    cr_assert_not_null(strstr(r.err, needles[k]), "case %d: want '%s' in %s", k, needles[k], r.err);
+    free_result(&r);
+  }
+}
+
+/* z = a^2 + 2 b^2 + 1 on a 3 x 3 grid, rows given out of order */
+static const char PLANE[] =
+    "a,b,loss\n"
+    "-1,1,4\n0,1,3\n1,1,4\n"
+    "-1,-1,4\n0,-1,3\n1,-1,4\n"
+    "-1,0,2\n0,0,1\n1,0,2\n";
+
+Test(plot, contour_writes_the_grid_with_y_up) {
+  char *args[] = { "--x", "a", "--y", "b", "--z", "loss", "--style", "contour", NULL };
+  char *s = plot_script(PLANE, args);
+  /* b sorted as numbers, -1 first; one block per b, a blank line after each */
+  cr_assert_not_null(strstr(s, "$g << EOD\n-1 -1 4\n0 -1 3\n1 -1 4\n\n-1 0 2\n0 0 1\n1 0 2\n\n"
+                                "-1 1 4\n0 1 3\n1 1 4\n\nEOD\n"), "%s", s);
+  cr_assert_not_null(strstr(s, "set view map"), "%s", s);
+  cr_assert_not_null(strstr(s, "set contour base"), "%s", s);
+  cr_assert_null(strstr(s, "logscale"), "%s", s);
+  free(s);
+  char *surface[] = { "--x", "a", "--y", "b", "--z", "loss", "--style", "surface", "--logz", NULL };
+  s = plot_script(PLANE, surface);
+  cr_assert_not_null(strstr(s, "set view 55, 35"), "%s", s);
+  cr_assert_not_null(strstr(s, "set logscale z\nset logscale cb\n"), "%s", s);
+  free(s);
+}
+
+Test(plot, contour_errors_name_the_value) {
+  char *csv = in_dir("labels.csv");
+  spit(csv, "q,k,w\nle,the,1\nle,cat,2\nchat,the,3\nchat,cat,4\n");
+  char *argv[] = { "plot", csv, "--x", "k", "--y", "q", "--z", "w", "--style", "contour", NULL };
+  result r = run(plot_main, argv);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "column 'k' has the value 'the', expected finite numbers"), "%s", r.err);
+  free_result(&r);
+  spit(csv, "a,b,loss\n0,0,1\n1,0,0\n0,1,2\n1,1,3\n");
+  char *logz[] = { "plot", csv, "--x", "a", "--y", "b", "--z", "loss", "--style", "surface", "--logz", NULL };
+  r = run(plot_main, logz);
+  cr_assert_eq(r.rc, 1);
+  cr_assert_not_null(strstr(r.err, "cannot show the value 0 at row 1, column 2"), "%s", r.err);
+  free_result(&r);
+}
+
+Test(plot, contour_and_surface_write_pngs) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot is not installed");
+  char *csv = strdup(in_dir("plane.csv"));
+  spit(csv, PLANE);
+  static const char *const styles[] = { "contour", "surface" };
+  for (int k = 0; k < 2; k++) {
+    char *png = strdup(in_dir(k ? "s.png" : "c.png"));
+    char *argv[] = { "plot", csv, "--x", "a", "--y", "b", "--z", "loss", "--style", (char *)styles[k],
+                     "-o", png, NULL };
+    result r = run(plot_main, argv);
+    cr_assert_eq(r.rc, 0, "%s: %s", styles[k], r.err);
+    assert_png(png);
+    free_result(&r);
+    free(png);
+  }
+  free(csv);
 }

@@ -605,6 +605,15 @@ void csv_table_free(csv_table *t) {
   free(t);
 }
 
+void csv_table_keep_rows(csv_table *t, const char *keep) {
+  int n = 0;
+  for (int r = 0; r < t->nrows; r++) {
+    if (keep[r]) t->cells[n++] = t->cells[r];
+    else free_strings(t->cells[r], t->ncols);
+  }
+  t->nrows = n;
+}
+
 int csv_table_col(const csv_table *t, const char *name) {
   for (int i = 0; t && i < t->ncols; i++)
     if (strcmp(t->header[i], name) == 0) return i;

@@ -67,6 +67,9 @@ csv_table *csv_read(const char *path, char *err, size_t errsz);
 void csv_table_free(csv_table *t);
 int csv_table_col(const csv_table *t, const char *name);  /* -1 if absent */
 
+/* Keeps the rows r with keep[r] != 0, in order, and frees the others. */
+void csv_table_keep_rows(csv_table *t, const char *keep);
+
 /* 1 and *OUT set when the whole cell is a number (nan and inf included). */
 int csv_cell_number(const char *cell, double *out);
 

@@ -3,7 +3,8 @@
 **
 **   lunet.bias_variance{ predictions =, truth =, targets = }
 **       the bias-variance decomposition of Bishop's PRML section 3.2;
-**   lunet.plot{ csv =, x =, y =, group =, logx =, logy =, err =, title =, out = }
+**   lunet.plot{ csv =, x =, y =, z =, group =, style =, where =, logx =,
+**               logy =, logz =, err =, key =, title =, out = }
 **       `lunet plot` run in-process, so a script draws its own figure;
 **   lunet.heatmap{ matrix =, out =, title =, xlabel =, ylabel =, xtics =,
 **                  ytics =, palette = }
@@ -198,13 +199,37 @@ static const char *opt_string(lua_State *L, const char *fn, const char *key, int
   return lua_tostring(L, -1);
 }
 
+/* where = "col=value" or { "col=value", ... } -> "--where" pairs appended
+** to argv (at most max of them; the strings stay on the stack). */
+static int where_args(lua_State *L, const char **argv, int argc, int max) {
+  int t = lua_getfield(L, 1, "where");
+  if (t == LUA_TNIL) return argc;
+  if (t == LUA_TSTRING) {
+    argv[argc++] = "--where";
+    argv[argc++] = lua_tostring(L, -1);
+    return argc;
+  }
+  if (t != LUA_TTABLE)
+    luaL_error(L, "lunet.plot: where must be \"col=value\" or an array of them, got %s", luaL_typename(L, -1));
+  int idx = lua_gettop(L), n = (int)lua_rawlen(L, idx);
+  if (2 * n > max) luaL_error(L, "lunet.plot: where has %d conditions, expected at most %d", n, max / 2);
+  for (int i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
+      luaL_error(L, "lunet.plot: where[%d] is a %s, expected \"col=value\"", i, luaL_typename(L, -1));
+    argv[argc++] = "--where";
+    argv[argc++] = lua_tostring(L, -1);
+  }
+  return argc;
+}
+
 /* lunet.plot{ csv =, x =, y =, ... } -> the figure's path. The strings
 ** stay on the Lua stack while plot_main reads them. */
 static int l_plot(lua_State *L) {
-  static const char *const known[] = {"csv", "x", "y", "group", "logx", "logy", "err", "title", "out", NULL};
+  static const char *const known[] = {"csv", "x", "y", "z", "group", "style", "where", "logx", "logy",
+                                      "logz", "err", "key", "title", "out", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.plot", known);
-  const char *argv[16];
+  const char *argv[96];
   int argc = 0;
   argv[argc++] = "plot";
   argv[argc++] = opt_string(L, "lunet.plot", "csv", 1);
@@ -212,13 +237,16 @@ static int l_plot(lua_State *L) {
   argv[argc++] = opt_string(L, "lunet.plot", "x", 1);
   argv[argc++] = "--y";
   argv[argc++] = y_columns(L);
-  static const char *const valued[][2] = {{"group", "--group"}, {"err", "--err"}, {"title", "--title"}, {"out", "-o"}};
-  for (int i = 0; i < 4; i++) {
+  static const char *const valued[][2] = {{"z", "--z"}, {"group", "--group"}, {"style", "--style"},
+                                          {"err", "--err"}, {"key", "--key"}, {"title", "--title"}, {"out", "-o"}};
+  for (int i = 0; i < 7; i++) {
     const char *v = opt_string(L, "lunet.plot", valued[i][0], 0);
     if (v) argv[argc++] = valued[i][1], argv[argc++] = v;
   }
-  if (lua_getfield(L, 1, "logx") && lua_toboolean(L, -1)) argv[argc++] = "--logx";
-  if (lua_getfield(L, 1, "logy") && lua_toboolean(L, -1)) argv[argc++] = "--logy";
+  static const char *const flags[] = {"logx", "logy", "logz"};
+  for (int i = 0; i < 3; i++)
+    if (lua_getfield(L, 1, flags[i]) && lua_toboolean(L, -1)) argv[argc++] = lua_pushfstring(L, "--%s", flags[i]);
+  argc = where_args(L, argv, argc, 64);
   argv[argc] = NULL;
   fflush(stdout);
   int rc = plot_main(argc, (char **)argv);

@@ -1,12 +1,18 @@
 /*
-** heatmap.c -- a matrix drawn as a heatmap by gnuplot (`plot ... matrix with
-** image` and a colour bar), for attention weights, positional encodings or
-** any other matrix. `lunet plot --heatmap` (plot.c) builds the matrix from a
-** long-format CSV; lunet.heatmap (lua/lua_analysis.c) from Lua tables.
+** heatmap.c -- a matrix drawn by gnuplot: as a heatmap (`plot ... matrix
+** with image` and a colour bar), for attention weights, positional
+** encodings or any other matrix; or, when its rows and columns sit at
+** numeric coordinates y and x, as a contour map (`splot` seen from above,
+** colours and contour lines) or a surface (`splot` in 3-D with pm3d), for a
+** function of two variables such as a loss landscape. `lunet plot --style
+** heatmap|contour|surface` (plot.c) builds the matrix from a long-format
+** CSV; lunet.heatmap (lua/lua_analysis.c) from Lua tables.
 **
-** The values go inline, one datablock line per row of the matrix, so row i
-** is drawn at y = i and column j at x = j; the y axis is reversed to put row
-** 0 at the top, as a printed matrix (and matplotlib's imshow) does.
+** A heatmap's values go inline, one datablock line per row of the matrix,
+** so row i is drawn at y = i and column j at x = j; the y axis is reversed
+** to put row 0 at the top, as a printed matrix (and matplotlib's imshow)
+** does. A contour map or surface gets "x y z" lines, a blank line after
+** each row: gnuplot's grid format.
 */
 #include "report/heatmap.h"
 
@@ -17,6 +23,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A contour map or surface needs coordinates, two of each, and for a log
+** scale positive values. */
+static int check_grid(const heatmap *h, char *err, size_t size) {
+  if (!h->x || !h->y || h->rows < 2 || h->cols < 2) {
+    snprintf(err, size, "a contour map or surface needs numeric x and y and at least 2 of each "
+             "(a grid), got %d x %d", h->cols, h->rows);
+    return -1;
+  }
+  for (int k = 0; h->logz && k < h->rows * h->cols; k++)
+    if (h->z[k] <= 0) {
+      snprintf(err, size, "a log scale cannot show the value %g at row %d, column %d (from 1) "
+               "(hint: drop --logz)", h->z[k], k / h->cols + 1, k % h->cols + 1);
+      return -1;
+    }
+  return 0;
+}
 
 int heatmap_check(const heatmap *h, const char *out, char *err, size_t size) {
   if (h->rows < 1 || h->cols < 1) {
@@ -39,7 +62,7 @@ int heatmap_check(const heatmap *h, const char *out, char *err, size_t size) {
     snprintf(err, size, "the figure's name must end in .png or .svg: %s", out);
     return -1;
   }
-  return 0;
+  return h->style == HEATMAP_IMAGE ? 0 : check_grid(h, err, size);
 }
 
 /* Tick labels for N cells (0 .. n-1), every k-th so that at most 40 show. */
@@ -108,20 +131,56 @@ static void put_matrix(FILE *f, const heatmap *h) {
   fputs("EOD\n", f);
 }
 
+/* (rows, cols) -> "x y z" lines, a blank line after each row. */
+static void put_grid(FILE *f, const heatmap *h) {
+  char a[32], b[32], c[32];
+  fputs("$g << EOD\n", f);
+  for (int i = 0; i < h->rows; i++) {
+    for (int j = 0; j < h->cols; j++)
+      fprintf(f, "%s %s %s\n", csv_format_number(h->x[j], a), csv_format_number(h->y[i], b),
+              csv_format_number(h->z[(size_t)i * h->cols + j], c));
+    fputc('\n', f);
+  }
+  fputs("EOD\n", f);
+}
+
+/* The contour map: colours from above (pm3d at the base) and 14 contour
+** lines in white; or the surface, coloured, with the contours below it. */
+static void put_splot(FILE *f, const heatmap *h) {
+  fputs("set autoscale fix\nset contour base\nset cntrparam levels 14\nunset clabel\n"
+        "set tics out nomirror\nset colorbox\n", f);
+  if (h->logz) fputs("set logscale z\nset logscale cb\n", f);
+  if (h->style == HEATMAP_CONTOUR) {
+    fputs("set view map\nset size square\nset pm3d at b\n"
+          "splot $g using 1:2:3 with pm3d notitle, "
+          "$g using 1:2:3 nosurface with lines lc rgb 'white' lw 1 notitle\n", f);
+  } else {
+    fputs("set view 55, 35\nset pm3d at s\nset xyplane 0\n"
+          "splot $g using 1:2:3 with pm3d notitle, "
+          "$g using 1:2:3 nosurface with lines lc rgb '#444444' notitle\n", f);
+  }
+}
+
 char *heatmap_script(const heatmap *h, const char *out, const char *part, size_t *len) {
   char *text = NULL;
   FILE *f = open_memstream(&text, len);
   if (!f) return NULL;
-  fputs("# written by lunet plot --heatmap\nset encoding utf8\n", f);
+  fputs("# written by lunet plot\nset encoding utf8\n", f);
   gnuplot_terminal(f, out, part, 900, 760);
   put_labels(f, h);
   put_palette(f, h);
-  put_ranges(f, h);
-  put_tics(f, "x", h->xtics, h->cols);
-  put_tics(f, "y", h->ytics, h->rows);
-  fputs("set border lw 1\nset colorbox\nunset key\n", f);
-  put_matrix(f, h);
-  fputs("plot $z matrix with image notitle\nunset output\n", f);
+  if (h->style == HEATMAP_IMAGE) {
+    put_ranges(f, h);
+    put_tics(f, "x", h->xtics, h->cols);
+    put_tics(f, "y", h->ytics, h->rows);
+    fputs("set border lw 1\nset colorbox\nunset key\n", f);
+    put_matrix(f, h);
+    fputs("plot $z matrix with image notitle\n", f);
+  } else {
+    put_grid(f, h);
+    put_splot(f, h);
+  }
+  fputs("unset output\n", f);
   if (fclose(f) != 0) {
     free(text);
     return NULL;

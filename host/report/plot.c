@@ -2,19 +2,28 @@
 ** plot.c -- `lunet plot`: a figure from a results file, drawn by gnuplot.
 **
 **   lunet plot CSV --x COL --y COL[,COL...] [--group COL] [--logx] [--logy]
-**                  [--err std|minmax] [--title T] [-o FILE.png|FILE.svg]
-**   lunet plot CSV --heatmap --x COL --y COL --z COL [--title T] [-o FILE]
+**                  [--style lines|points] [--err std|minmax] [--key K]
+**                  [--where COL=VALUE ...] [--title T] [-o FILE.png|FILE.svg]
+**   lunet plot CSV --style heatmap|contour|surface --x COL --y COL --z COL
+**                  [--logz] [--where COL=VALUE ...] [--title T] [-o FILE]
 **
 ** A sweep repeats each grid point once per seed, so a results file holds
 ** several rows per x. Each line of the figure (one per y column and value of
 ** the --group column) shows their mean at every x, with error bars from
 ** their spread: the sample standard deviation, or the min and max. Rows whose
 ** y is NaN or infinite (diverged runs) are left out, and counted on stderr.
+** --style points draws every row as a point instead (a random search's
+** trials), --where keeps only the rows that match (where.c).
 **
-** With --heatmap the file is a matrix in long format, one row per cell: its
-** x and y (numbers or labels) and the value z. The distinct x values become
-** the columns and the distinct y values the rows (in numeric order when all
-** are numbers, else as they first occur); heatmap.c draws the matrix.
+** --logx with zeros in the column (weight_decay 0, 1e-4, 1e-3): a log axis
+** has no 0, so the zeros are drawn one decade (one octave on a base-2 axis)
+** below the smallest positive x, at a tick labelled 0.
+**
+** With --style heatmap (or --heatmap), contour or surface the file is a
+** matrix in long format, one row per cell: its x and y (numbers or labels;
+** numbers for contour and surface) and the value z. The distinct x values
+** become the columns and the distinct y values the rows (in numeric order
+** when all are numbers, else as they first occur); heatmap.c draws it.
 **
 ** Drawing is gnuplot's job (gnuplot.c): we write a script with the data
 ** inline (one datablock per line) to its standard input. The terminal
@@ -27,6 +36,7 @@
 #include "base/text.h"
 #include "report/gnuplot.h"
 #include "report/heatmap.h"
+#include "report/where.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,18 +46,32 @@
 
 static const char USAGE[] =
     "usage: lunet plot CSV --x COL --y COL[,COL...] [--group COL] [--logx] [--logy]\n"
-    "                  [--err std|minmax] [--title T] [-o FILE.png|FILE.svg]\n"
-    "       lunet plot CSV --heatmap --x COL --y COL --z COL [--title T] [-o FILE]\n"
-    "  one line per y column (and per value of --group): the mean of the rows\n"
-    "  with equal x, with error bars from their spread (std by default).\n"
+    "                  [--style lines|points] [--err std|minmax] [--key K]\n"
+    "                  [--where COL=VALUE ...] [--title T] [-o FILE.png|FILE.svg]\n"
+    "       lunet plot CSV --style heatmap|contour|surface --x COL --y COL --z COL\n"
+    "                  [--logz] [--where COL=VALUE ...] [--title T] [-o FILE]\n"
+    "  lines (the default): one line per y column (and per value of --group),\n"
+    "  the mean of the rows with equal x, with error bars from their spread\n"
+    "  (std by default). points: every row a point, nothing averaged.\n"
+    "  --where COL=VALUE (or COL!=VALUE, repeatable) keeps the matching rows.\n"
+    "  --logx draws zeros one decade below the smallest positive x, at a tick\n"
+    "  labelled 0. --key outside (default), inside, below or none: the legend.\n"
+    "  heatmap (or --heatmap), contour, surface: a long-format CSV (one row\n"
+    "  per cell: x, y, value z) as a matrix, a contour map or a 3-D surface;\n"
+    "  --logz puts z on a log scale (contour, surface).\n"
     "  The figure type follows the -o extension; the default is CSV's name\n"
-    "  with .png. --heatmap draws a long-format CSV (one row per cell: x, y,\n"
-    "  value z) as a matrix, the first y value on top.\n"
-    "  Needs gnuplot (Debian: apt-get install gnuplot-nox).\n";
+    "  with .png. Needs gnuplot (Debian: apt-get install gnuplot-nox).\n";
+
+enum { STYLE_LINES, STYLE_POINTS, STYLE_HEATMAP, STYLE_CONTOUR, STYLE_SURFACE };
+static const char *const STYLES[] = { "lines", "points", "heatmap", "contour", "surface", NULL };
+static const char *const KEYS[] = { "outside", "inside", "below", "none", NULL };
+enum { MAX_WHERE = 32 };
 
 typedef struct options {
   const char *path, *x, *y, *z, *group, *title, *out, *err;
-  int logx, logy, minmax, heatmap;
+  int logx, logy, logz, minmax, style, key;
+  const char *where[MAX_WHERE];
+  int nwhere;
 } options;
 
 typedef struct point {
@@ -70,6 +94,7 @@ typedef struct plot {
   csv_table *t;
   int xcol, gcol;     /* gcol -1 without --group */
   int *ys, ny;
+  double zero_at;     /* --logx: where x = 0 is drawn, 0 if no x is 0 */
   const char **groups;
   int ngroups;
   series *s;
@@ -83,12 +108,20 @@ static int usage_error(const char *what, const char *arg) {
   return 2;
 }
 
+/* The index of S in the NULL-terminated CHOICES, or -1. */
+static int choice_index(const char *const *choices, const char *s) {
+  for (int i = 0; choices[i]; i++)
+    if (strcmp(choices[i], s) == 0) return i;
+  return -1;
+}
+
 /* Takes option argv[*i] if it is one with a value; 1 if taken, -1 if its
-** value is missing, 0 if it is not one of them. */
+** value is missing, < -1 if the value is not allowed (see parse_args), 0
+** if it is not one of them. */
 static int take_valued(options *o, int argc, char **argv, int *i) {
-  static const char *const names[] = { "--x", "--y", "--group", "--title",
-                                       "--output", "-o", "--err", "--z" };
-  for (int k = 0; k < 8; k++) {
+  static const char *const names[] = { "--x", "--y", "--group", "--title", "--output", "-o",
+                                       "--err", "--z", "--style", "--key", "--where" };
+  for (int k = 0; k < 11; k++) {
     int missing = 0;
     const char *v = option_value(argc, argv, i, names[k], &missing);
     if (missing) return -1;
@@ -100,6 +133,12 @@ static int take_valued(options *o, int argc, char **argv, int *i) {
     case 3: o->title = v; break;
     case 4: case 5: o->out = v; break;
     case 7: o->z = v; break;
+    case 8: if ((o->style = choice_index(STYLES, v)) < 0) return -3; break;
+    case 9: if ((o->key = choice_index(KEYS, v)) < 0) return -4; break;
+    case 10:
+      if (o->nwhere == MAX_WHERE || !where_is_condition(v)) return -5;
+      o->where[o->nwhere++] = v;
+      break;
     case 6:
       o->err = v;
       if (strcmp(v, "std") != 0 && strcmp(v, "minmax") != 0) return -2;
@@ -111,6 +150,28 @@ static int take_valued(options *o, int argc, char **argv, int *i) {
   return 0;
 }
 
+/* The options that the style does not take are refused. */
+static int check_style(const options *o) {
+  char msg[128];
+  const char *style = STYLES[o->style];
+  if (o->style >= STYLE_HEATMAP) {
+    const char *refused = o->group ? "--group" : o->logx ? "--logx" : o->logy ? "--logy"
+                          : o->err ? "--err" : o->key ? "--key"
+                          : o->logz && o->style == STYLE_HEATMAP ? "--logz" : NULL;
+    if (!o->z || !*o->z) snprintf(msg, sizeof msg, "--style %s needs --z, the column of values", style);
+    else if (refused) snprintf(msg, sizeof msg, "--style %s does not take %s", style, refused);
+    else return 0;
+  } else if (o->z || o->logz) {
+    snprintf(msg, sizeof msg, "%s goes with --style %s", o->z ? "--z" : "--logz",
+             o->z ? "heatmap, contour or surface" : "contour or surface");
+  } else if (o->style == STYLE_POINTS && o->err) {
+    snprintf(msg, sizeof msg, "--style points has no error bars: drop --err");
+  } else {
+    return 0;
+  }
+  return usage_error(msg, NULL);
+}
+
 /* 0: go on; 1: help was printed; 2: a usage error was reported. */
 static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
@@ -120,6 +181,11 @@ static int parse_args(int argc, char **argv, options *o) {
     if (taken == 1) continue;
     if (taken == -1) return usage_error(a, " needs a value");
     if (taken == -2) return usage_error("--err takes std or minmax, not ", argv[i]);
+    if (taken == -3) return usage_error("--style takes lines, points, heatmap, contour or surface, not ", argv[i]);
+    if (taken == -4) return usage_error("--key takes outside, inside, below or none, not ", argv[i]);
+    if (taken == -5)
+      return usage_error(o->nwhere == MAX_WHERE ? "too many --where conditions (at most 32): "
+                         : "--where takes COLUMN=VALUE or COLUMN!=VALUE, not ", argv[i]);
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       fputs(USAGE, stdout);
       return 1;
@@ -127,8 +193,10 @@ static int parse_args(int argc, char **argv, options *o) {
       o->logx = 1;
     } else if (strcmp(a, "--logy") == 0) {
       o->logy = 1;
+    } else if (strcmp(a, "--logz") == 0) {
+      o->logz = 1;
     } else if (strcmp(a, "--heatmap") == 0) {
-      o->heatmap = 1;
+      o->style = STYLE_HEATMAP;
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option ", a);
     } else if (o->path) {
@@ -140,15 +208,7 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->path) return usage_error("no results file given", NULL);
   if (!o->x || !*o->x) return usage_error("--x is required", NULL);
   if (!o->y || !*o->y) return usage_error("--y is required", NULL);
-  if (o->heatmap) {
-    if (!o->z || !*o->z) return usage_error("--heatmap needs --z, the column of values", NULL);
-    const char *lines_only = o->group ? "--group" : o->logx ? "--logx" : o->logy ? "--logy"
-                             : o->err ? "--err" : NULL;
-    if (lines_only) return usage_error("--heatmap does not take ", lines_only);
-  } else if (o->z) {
-    return usage_error("--z goes with --heatmap", NULL);
-  }
-  return 0;
+  return check_style(o);
 }
 
 /* The figure's path and type: -o, or the CSV's name with .png. */
@@ -174,19 +234,12 @@ static int choose_output(plot *p) {
 
 /* ---- Columns ------------------------------------------------------------ */
 
-static void list_columns(const csv_table *t) {
-  fputs("available columns: ", stderr);
-  for (int i = 0; i < t->ncols; i++)
-    fprintf(stderr, "%s%s", i ? ", " : "", t->header[i]);
-  fputc('\n', stderr);
-}
-
 static int find_column(const plot *p, const char *option, const char *name) {
   int c = csv_table_col(p->t, name);
   if (c < 0) {
     fprintf(stderr, "lunet plot: %s: no column '%s' for %s\n",
             p->o.path, name, option);
-    list_columns(p->t);
+    where_list_columns(p->t);
   }
   return c;
 }
@@ -221,7 +274,7 @@ static int resolve_columns(plot *p) {
   free(names);
   if (rc == 0 && p->ny == 0) {
     fprintf(stderr, "lunet plot: --y '%s' names no column\n", p->o.y);
-    list_columns(p->t);
+    where_list_columns(p->t);
     rc = -1;
   }
   return rc;
@@ -287,10 +340,50 @@ static int add_point(series *s, double x, double y) {
 
 /* A log axis cannot show V: say which column and row hold it. */
 static int refuse_log(const plot *p, int col, int row, double v, const char *axis) {
-  fprintf(stderr, "lunet plot: %s: --log%s: column '%s' has the non-positive "
-          "value %g (row %d after the header) (hint: drop --log%s)\n",
-          p->o.path, axis, p->t->header[col], v, row + 1, axis);
+  fprintf(stderr, "lunet plot: %s: --log%s: column '%s' has the %s value %g (row %d after "
+          "the header) (hint: drop --log%s)\n", p->o.path, axis, p->t->header[col],
+          v < 0 ? "negative" : "non-positive", v, row + 1, axis);
   return -1;
+}
+
+/* 1 if every positive x is a power of two (widths 8, 16, 32), and there
+** are at least two: then the log x axis has base 2. */
+static int powers_of_two(const plot *p) {
+  int seen = 0;
+  for (int k = 0; k < p->ns; k++)
+    for (int i = 0; i < p->s[k].npts; i++) {
+      int e;
+      double x = p->s[k].pts[i].x;
+      if (x == 0) continue;
+      if (frexp(x, &e) != 0.5) return 0;
+      seen++;
+    }
+  return seen > 1;
+}
+
+/* --logx and x = 0: the zeros move one decade (one octave on a base-2
+** axis) below the smallest positive x, where a tick labelled 0 marks them.
+** An x column of zeros only cannot go on a log axis. */
+static int place_zeros(plot *p) {
+  double least = INFINITY;
+  int zeros = 0;
+  for (int k = 0; k < p->ns; k++)
+    for (int i = 0; i < p->s[k].npts; i++) {
+      double x = p->s[k].pts[i].x;
+      if (x == 0) zeros++;
+      else if (x < least) least = x;
+    }
+  if (!zeros) return 0;
+  if (least == INFINITY) {
+    fprintf(stderr, "lunet plot: %s: --logx: column '%s' holds only zeros (hint: drop --logx)\n",
+            p->o.path, p->t->header[p->xcol]);
+    return -1;
+  }
+  p->zero_at = least / (powers_of_two(p) ? 2 : 10);
+  for (int k = 0; k < p->ns; k++)
+    for (int i = 0; i < p->s[k].npts; i++)
+      if (p->s[k].pts[i].x == 0) p->s[k].pts[i].x = p->zero_at;
+  return 0;
 }
 
 /* Files each row's (x, y) under its series. Rows with an empty cell are
@@ -314,7 +407,7 @@ static int fill_series(plot *p) {
       badx += *row[p->xcol] != '\0';
       continue;
     }
-    if (p->o.logx && x <= 0) {
+    if (p->o.logx && x < 0) {
       rc = refuse_log(p, p->xcol, r, x, "x");
       break;
     }
@@ -345,8 +438,9 @@ static int by_x(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Mean and error-bar ends of the points at each distinct x. */
-static int aggregate(series *s, int minmax, int logy) {
+/* Mean and error-bar ends of the points at each distinct x; with RAW
+** (--style points) every point as it is. */
+static int aggregate(series *s, int minmax, int logy, int raw) {
   qsort(s->pts, (size_t)s->npts, sizeof *s->pts, by_x);
   size_t n = (size_t)s->npts + 1;
   s->x = malloc(n * sizeof *s->x);
@@ -356,7 +450,7 @@ static int aggregate(series *s, int minmax, int logy) {
   if (!s->x || !s->mean || !s->lo || !s->hi) return -1;
   for (int i = 0, j; i < s->npts; i = j) {
     double sum = 0, ss = 0, min = s->pts[i].y, max = min;
-    for (j = i; j < s->npts && s->pts[j].x == s->pts[i].x; j++) {
+    for (j = i; j < s->npts && (j == i || (!raw && s->pts[j].x == s->pts[i].x)); j++) {
       double y = s->pts[j].y;
       sum += y;
       if (y < min) min = y;
@@ -379,10 +473,10 @@ static int aggregate(series *s, int minmax, int logy) {
 
 static int build_series(plot *p) {
   if (collect_groups(p) != 0) return out_of_memory();
-  if (fill_series(p) != 0) return -1;
+  if (fill_series(p) != 0 || (p->o.logx && place_zeros(p) != 0)) return -1;
   int points = 0;
   for (int k = 0; k < p->ns; k++) {
-    if (aggregate(&p->s[k], p->o.minmax, p->o.logy) != 0) return out_of_memory();
+    if (aggregate(&p->s[k], p->o.minmax, p->o.logy, p->o.style == STYLE_POINTS) != 0) return out_of_memory();
     points += p->s[k].nx;
   }
   if (points == 0) {
@@ -395,18 +489,6 @@ static int build_series(plot *p) {
 }
 
 /* ---- The gnuplot script ------------------------------------------------- */
-
-/* Base 2 suits x values such as widths 8, 16, 32 better than base 10. */
-static int powers_of_two(const plot *p) {
-  int seen = 0;
-  for (int k = 0; k < p->ns; k++)
-    for (int i = 0; i < p->s[k].nx; i++) {
-      int e;
-      if (frexp(p->s[k].x[i], &e) != 0.5) return 0;
-      seen++;
-    }
-  return seen > 1;
-}
 
 static void put_joined_ys(FILE *f, const plot *p) {
   char *names = NULL;
@@ -432,8 +514,11 @@ static void put_title(FILE *f, const plot *p) {
       fputs(".' by '.", f);
       gnuplot_string(f, p->t->header[p->gcol]);
     }
-    fprintf(f, ".\"\\n\".'mean over repeated rows; error bars: %s'",
-            p->o.minmax ? "min to max" : "standard deviation");
+    if (p->o.style == STYLE_POINTS)
+      fputs(".\"\\n\".'one point per row'", f);
+    else
+      fprintf(f, ".\"\\n\".'mean over repeated rows; error bars: %s'",
+              p->o.minmax ? "min to max" : "standard deviation");
   }
   fputc('\n', f);
 }
@@ -477,6 +562,28 @@ static void put_log_tics(FILE *f, const char *axis, double lo, double hi) {
   }
 }
 
+/* --logx with zeros: ticks at the powers of BASE from the smallest positive
+** x up, and one labelled 0 where the zeros are drawn. */
+static void put_zero_tics(FILE *f, const plot *p, int base) {
+  double lo, hi;
+  data_range(p, 0, &lo, &hi);
+  char label[32];
+  fprintf(f, "set xtics ('0' %.17g", p->zero_at);
+  for (double v = pow(base, ceil(log(p->zero_at * base) / log(base) - 1e-9)); v <= hi * (1 + 1e-9); v *= base)
+    fprintf(f, ", '%s' %.17g", csv_format_number(v, label), v);
+  fputs(")\n", f);
+}
+
+/* The legend: right of the plot (the default), inside it, below it, or none. */
+static void put_key(FILE *f, const plot *p) {
+  static const char *const keys[] = {
+    "set key outside right top box lc rgb '#bbbbbb'\n",
+    "set key inside top right opaque box lc rgb '#bbbbbb'\n",
+    "set key below center horizontal box lc rgb '#bbbbbb'\nset bmargin 6\n",
+    "unset key\n" };
+  fputs(keys[p->o.key], f);
+}
+
 static void put_style(FILE *f, const plot *p) {
   static const char *const colors[] = { "#0072B2", "#D55E00", "#009E73",
                                         "#CC79A7", "#E69F00", "#56B4E9",
@@ -486,19 +593,22 @@ static void put_style(FILE *f, const plot *p) {
   fputs("set linetype cycle 7\n"
         "set grid xtics ytics lt 1 lc rgb '#e6e6e6' lw 1\n"
         "set border 3\nset tics nomirror out\n"
-        "set key top right opaque box lc rgb '#bbbbbb'\n"
         "set bars 0.6\n"
         "set autoscale fix\n" /* the data's range, plus the margins below */
         "set offsets graph 0.04, graph 0.04, graph 0.06, graph 0.06\n", f);
+  put_key(f, p);
   fputs("set xlabel ", f);
   gnuplot_string(f, p->t->header[p->xcol]);
   fputs("\nset ylabel ", f);
   put_joined_ys(f, p);
   fputc('\n', f);
   double lo, hi;
-  if (p->o.logx && powers_of_two(p)) {
-    fputs("set logscale x 2\n", f);
-  } else if (p->o.logx) {
+  int base2 = p->o.logx && powers_of_two(p);
+  if (base2) fputs("set logscale x 2\n", f);
+  if (p->o.logx && p->zero_at > 0) {
+    if (!base2) fputs("set logscale x\n", f);
+    put_zero_tics(f, p, base2 ? 2 : 10);
+  } else if (p->o.logx && !base2) {
     fputs("set logscale x\n", f);
     data_range(p, 0, &lo, &hi);
     put_log_tics(f, "x", lo, hi);
@@ -544,8 +654,12 @@ static void put_plot(FILE *f, const plot *p) {
   for (int k = 0, line = 0; k < p->ns; k++) {
     const series *s = &p->s[k];
     if (!s->nx) continue;
-    fprintf(f, "%s$d%d using 1:2:3:4 with yerrorlines lt %d pt %d title ", sep, k,
-            line++ % 7 + 1, shapes[s->ycol % 5]);
+    if (p->o.style == STYLE_POINTS)
+      fprintf(f, "%s$d%d using 1:2 with points lt %d pt %d ps 1 title ", sep, k, line++ % 7 + 1,
+              shapes[s->ycol % 5]);
+    else
+      fprintf(f, "%s$d%d using 1:2:3:4 with yerrorlines lt %d pt %d title ", sep, k,
+              line++ % 7 + 1, shapes[s->ycol % 5]);
     put_series_title(f, p, s);
     sep = ", \\\n     ";
   }
@@ -603,6 +717,19 @@ static int place_cell(const plot *p, const int col[3], int r, const char **xs, i
   return 0;
 }
 
+/* The N distinct values V of column COL as numbers into OUT: a contour map
+** or a surface needs numeric x and y. */
+static int numeric_coords(const plot *p, int col, const char **v, int n, double *out) {
+  for (int i = 0; i < n; i++)
+    if (!csv_cell_number(v[i], &out[i]) || !isfinite(out[i])) {
+      fprintf(stderr, "lunet plot: %s: --style %s: column '%s' has the value '%s', expected "
+              "finite numbers (coordinates) (hint: --style heatmap takes labels)\n",
+              p->o.path, STYLES[p->o.style], p->t->header[col], v[i]);
+      return -1;
+    }
+  return 0;
+}
+
 /* Long format (one row per cell) -> the matrix z, (ny, nx), every cell
 ** given once; then heatmap.c draws it. */
 static int fill_heatmap(const plot *p, const int col[3], const char **xs, int nx,
@@ -617,8 +744,17 @@ static int fill_heatmap(const plot *p, const int col[3], const char **xs, int nx
       return -1;
     }
   heatmap h = { .z = z, .rows = ny, .cols = nx, .title = p->o.title ? p->o.title : p->t->header[col[2]],
-                .xlabel = p->t->header[col[0]], .ylabel = p->t->header[col[1]], .xtics = xs, .ytics = ys };
-  return heatmap_draw(&h, p->out, "lunet plot");
+                .xlabel = p->t->header[col[0]], .ylabel = p->t->header[col[1]], .xtics = xs, .ytics = ys,
+                .logz = p->o.logz };
+  if (p->o.style == STYLE_HEATMAP) return heatmap_draw(&h, p->out, "lunet plot");
+  double *coord = malloc(sizeof(double) * (size_t)(nx + ny));
+  if (!coord) return out_of_memory();
+  int rc = numeric_coords(p, col[0], xs, nx, coord) || numeric_coords(p, col[1], ys, ny, coord + nx) ? -1 : 0;
+  h.style = p->o.style == STYLE_CONTOUR ? HEATMAP_CONTOUR : HEATMAP_SURFACE;
+  h.x = coord, h.y = coord + nx;
+  if (rc == 0) rc = heatmap_draw(&h, p->out, "lunet plot");
+  free(coord);
+  return rc;
 }
 
 static int draw_heatmap(const plot *p) {
@@ -673,7 +809,8 @@ static int make_plot(plot *p) {
   if (p->t->partial_tail)
     fprintf(stderr, "lunet plot: %s: ignoring a partial last line "
             "(a run was interrupted while writing it)\n", p->o.path);
-  if (p->o.heatmap) return draw_heatmap(p) != 0;
+  if (p->o.nwhere && where_filter(p->t, p->o.where, p->o.nwhere, "lunet plot", p->o.path) != 0) return 1;
+  if (p->o.style >= STYLE_HEATMAP) return draw_heatmap(p) != 0;
   if (resolve_columns(p) != 0 || build_series(p) != 0 || draw(p) != 0) return 1;
   return 0;
 }

@@ -1,20 +1,28 @@
 /*
-** summary.c -- `lunet summary CSV --by COL[,COL...] [--csv]`.
+** summary.c -- `lunet summary CSV --by COL[,COL...] [--where COL=VALUE ...]
+** [--all] [--csv]`.
 **
-** Rows of a results file that agree on the --by columns form a group (groups
-** are listed in the order they first occur: the order the sweep ran them).
+** Rows of a results file that agree on the --by columns form a group. The
+** groups are sorted by the first --by column, then the second, ...: in
+** numeric order for a column of numbers (lr 0.001 before 0.01 before 0.1),
+** else in the order its values first occur (the order the sweep ran them).
 ** Every other column that holds only numbers gets its mean, sample standard
 ** deviation (n-1; 0 for a single row) and count per group. Empty and NaN
 ** cells (a diverged run's metrics) are left out of a column's statistics,
 ** as pandas does, and the table shows the smaller count next to the value;
-** text columns such as `status` and `message` are skipped. The text table is for reading, with the ± signs
-** lined up; --csv prints the same numbers at full precision for scripts.
+** text columns such as `status` and `message` are skipped, and so are the
+** bookkeeping columns a sweep writes, `seed`, `abi`, `lunet_version` and
+** `plugins`, whose mean means nothing (--all keeps them; `seconds` stays,
+** as the cost of a configuration). --where keeps only the matching rows
+** (where.c). The text table is for reading, with the ± signs lined up;
+** --csv prints the same numbers at full precision for scripts.
 */
 #include "report/summary.h"
 
 #include "base/csvfile.h"
 #include "base/number.h"
 #include "base/text.h"
+#include "report/where.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -23,15 +31,24 @@
 #include <string.h>
 
 static const char USAGE[] =
-    "usage: lunet summary CSV --by COL[,COL...] [--csv]\n"
+    "usage: lunet summary CSV --by COL[,COL...] [--where COL=VALUE ...] [--all] [--csv]\n"
     "  mean ± std (sample std, n-1) and count of every numeric column,\n"
-    "  per group of rows with equal values in the --by columns.\n"
+    "  per group of rows with equal values in the --by columns; groups\n"
+    "  sorted by them (numerically for numbers, else in order of appearance).\n"
+    "  --where COL=VALUE  keep the matching rows (also COL!=VALUE; repeatable)\n"
+    "  --all  also summarize seed, abi, lunet_version, plugins (left out)\n"
     "  --csv  print CSV: <by columns>, n, <col>_mean, <col>_std, ...\n";
+
+/* A sweep's bookkeeping columns: left out unless --all or in --by. */
+static const char *const BOOKKEEPING[] = { "seed", "abi", "lunet_version", "plugins", NULL };
+enum { MAX_WHERE = 32 };
 
 typedef struct options {
   const char *path;
   const char *by;
-  int csv;
+  int csv, all;
+  const char *where[MAX_WHERE];
+  int nwhere;
 } options;
 
 typedef struct moments {
@@ -69,10 +86,18 @@ static int parse_args(int argc, char **argv, options *o) {
       return 1;
     } else if (strcmp(a, "--csv") == 0) {
       o->csv = 1;
+    } else if (strcmp(a, "--all") == 0) {
+      o->all = 1;
     } else if ((v = option_value(argc, argv, &i, "--by", &missing))) {
       o->by = v;
     } else if (missing) {
-      return usage_error("--by needs a column name", NULL);
+      return usage_error(a, " needs a value");
+    } else if ((v = option_value(argc, argv, &i, "--where", &missing))) {
+      if (!where_is_condition(v)) return usage_error("--where takes COLUMN=VALUE or COLUMN!=VALUE, not ", v);
+      if (o->nwhere == MAX_WHERE) return usage_error("too many --where conditions (at most 32): ", v);
+      o->where[o->nwhere++] = v;
+    } else if (missing) {
+      return usage_error(a, " needs a value");
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage_error("unknown option ", a);
     } else if (o->path) {
@@ -87,13 +112,6 @@ static int parse_args(int argc, char **argv, options *o) {
 }
 
 /* ---- Columns ------------------------------------------------------------ */
-
-static void list_columns(const csv_table *t) {
-  fputs("available columns: ", stderr);
-  for (int i = 0; i < t->ncols; i++)
-    fprintf(stderr, "%s%s", i ? ", " : "", t->header[i]);
-  fputc('\n', stderr);
-}
 
 static int contains(const int *v, int n, int x) {
   for (int i = 0; i < n; i++)
@@ -116,7 +134,7 @@ static int resolve_by(summary *s, const char *list) {
     if (c < 0) {
       fprintf(stderr, "lunet summary: %s: no column '%s' (hint: --by takes "
               "names from the header)\n", s->path, name);
-      list_columns(s->t);
+      where_list_columns(s->t);
       rc = -1;
     } else if (!contains(s->by, s->nby, c)) {
       s->by[s->nby++] = c;
@@ -124,7 +142,7 @@ static int resolve_by(summary *s, const char *list) {
   }
   if (rc == 0 && s->nby == 0) {
     fprintf(stderr, "lunet summary: --by '%s' names no column\n", list);
-    list_columns(s->t);
+    where_list_columns(s->t);
     rc = -1;
   }
   free(names);
@@ -143,11 +161,18 @@ static int is_numeric_column(const csv_table *t, int c) {
   return values > 0;
 }
 
-static int find_numeric_columns(summary *s) {
+static int is_bookkeeping(const char *name) {
+  for (int i = 0; BOOKKEEPING[i]; i++)
+    if (strcmp(BOOKKEEPING[i], name) == 0) return 1;
+  return 0;
+}
+
+static int find_numeric_columns(summary *s, int all) {
   s->stat = calloc((size_t)s->t->ncols + 1, sizeof *s->stat);
   if (!s->stat) return -1;
   for (int c = 0; c < s->t->ncols; c++)
-    if (!contains(s->by, s->nby, c) && is_numeric_column(s->t, c))
+    if (!contains(s->by, s->nby, c) && is_numeric_column(s->t, c) &&
+        (all || !is_bookkeeping(s->t->header[c])))
       s->stat[s->nstat++] = c;
   return 0;
 }
@@ -175,6 +200,71 @@ static int group_rows(summary *s) {
     s->size[g]++;
   }
   return 0;
+}
+
+/* A group's place in the order: one key per --by column. */
+typedef struct group_key {
+  const double *key; /* nby keys */
+  int nby, g;
+} group_key;
+
+static int by_keys(const void *a, const void *b) {
+  const group_key *x = a, *y = b;
+  for (int i = 0; i < x->nby; i++)
+    if (x->key[i] != y->key[i]) return (x->key[i] > y->key[i]) - (x->key[i] < y->key[i]);
+  return x->g - y->g;
+}
+
+static int all_numbers(const csv_table *t, int c) {
+  for (int r = 0; r < t->nrows; r++)
+    if (!csv_cell_number(t->cells[r][c], NULL)) return 0;
+  return 1;
+}
+
+/* Group g's key for --by column c: the value for a column of numbers, else
+** the row where the value first occurs. */
+static double sort_key(const summary *s, int g, int c, int numeric) {
+  const char *v = s->t->cells[s->first[g]][c];
+  double x = 0;
+  if (numeric) {
+    csv_cell_number(v, &x);
+    return isnan(x) ? INFINITY : x;
+  }
+  int r = 0;
+  while (strcmp(s->t->cells[r][c], v) != 0) r++;
+  return r;
+}
+
+/* Sorts the groups by their keys, the first --by column first. */
+static int sort_groups(summary *s) {
+  int G = s->ngroups, rc = -1;
+  double *keys = calloc((size_t)G * (size_t)s->nby + 1, sizeof *keys);
+  group_key *order = calloc((size_t)G + 1, sizeof *order);
+  int *first = calloc((size_t)G + 1, sizeof *first), *size = calloc((size_t)G + 1, sizeof *size);
+  int *rank = calloc((size_t)G + 1, sizeof *rank);
+  if (keys && order && first && size && rank) {
+    for (int i = 0; i < s->nby; i++) {
+      int numeric = all_numbers(s->t, s->by[i]);
+      for (int g = 0; g < G; g++) keys[g * s->nby + i] = sort_key(s, g, s->by[i], numeric);
+    }
+    for (int g = 0; g < G; g++) order[g] = (group_key){ keys + g * s->nby, s->nby, g };
+    qsort(order, (size_t)G, sizeof *order, by_keys);
+    for (int k = 0; k < G; k++) {
+      first[k] = s->first[order[k].g];
+      size[k] = s->size[order[k].g];
+      rank[order[k].g] = k;
+    }
+    memcpy(s->first, first, sizeof *first * (size_t)G);
+    memcpy(s->size, size, sizeof *size * (size_t)G);
+    for (int r = 0; r < s->t->nrows; r++) s->group_of[r] = rank[s->group_of[r]];
+    rc = 0;
+  }
+  free(keys);
+  free(order);
+  free(first);
+  free(size);
+  free(rank);
+  return rc;
 }
 
 /* Two passes (sum, then squared deviations): exact enough, and simple. */
@@ -394,8 +484,10 @@ static int summarize(summary *s, const options *o) {
   if (s->t->partial_tail)
     fprintf(stderr, "lunet summary: %s: ignoring a partial last line "
             "(a run was interrupted while writing it)\n", o->path);
+  if (o->nwhere && where_filter(s->t, o->where, o->nwhere, "lunet summary", o->path) != 0) return 1;
   if (resolve_by(s, o->by) != 0) return 1;
-  if (find_numeric_columns(s) != 0 || group_rows(s) != 0 || compute_moments(s) != 0) {
+  if (find_numeric_columns(s, o->all) != 0 || group_rows(s) != 0 || sort_groups(s) != 0 ||
+      compute_moments(s) != 0) {
     fprintf(stderr, "lunet summary: out of memory\n");
     return 1;
   }

@@ -152,3 +152,30 @@ local wider = lunet.sequential{ input = { 3 }, lunet.layer("dense", { out = 7 })
                                 lunet.layer("dense", { out = 2 }) }
 t.fails({ "expected the same network" }, lunet.interpolate, { from = wider, to = trained, data = data, loss = ce })
 print("landscape: centre " .. centre.loss .. ", corner " .. corner.loss .. ", line " .. table.concat(path.loss, " "))
+
+-- the plane to CSV (a, b, loss, error), drawn by lunet.plot as a contour map
+local dir = os.tmpname()
+os.remove(dir)
+local csv = dir .. "/plane.csv"
+local log = lunet.csv(csv, { columns = { "a", "b", "loss", "error" } })
+for _, p in ipairs(r.points) do log:write(p) end
+log:close()
+local rows = lunet.read_csv(csv)
+assert(#rows == 25 and rows[13].a == 0 and rows[13].b == 0 and rows[13].loss == centre.loss, "CSV round trip")
+t.fails({ "lunet.plot", "where[1]" }, lunet.plot, { csv = csv, x = "a", y = "b", z = "loss", style = "contour", where = { 1 } })
+t.fails({ "lunet.plot: no figure" }, lunet.plot, { csv = csv, x = "a", y = "b", z = "loss", style = "contour", where = "b=7" })
+if t.gnuplot() then
+  for _, style in ipairs{ "contour", "surface" } do
+    local png = lunet.plot{ csv = csv, x = "a", y = "b", z = "loss", style = style, logz = true,
+                            out = dir .. "/" .. style .. ".png" }
+    local f = assert(io.open(png, "rb"))
+    assert(f:read(4) == "\137PNG", png .. " is not a PNG")
+    f:close()
+    os.remove(png)
+  end
+  -- one row of the plane, b = 0, as a line through --where
+  local line_png = lunet.plot{ csv = csv, x = "a", y = "loss", where = { "b=0" }, key = "none", out = dir .. "/line.png" }
+  os.remove(line_png)
+end
+os.remove(csv)
+os.remove(dir)
