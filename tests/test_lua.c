@@ -66,6 +66,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_char_transformer.lua"}, /* transformer vs LSTM at equal size (5%): valid perplexity falls for both */
     {"script_seq2seq.lua"},  /* encoder-decoder reverses held-out digits by greedy decoding; anti-diagonal alignment */
     {"landscape.lua"},       /* lunet.landscape/interpolate: centre = the model, points by hand, filter norms */
+    {"script_loss_landscape.lua"}, /* ResNet vs no skips: plane centre = the model, filter norms, line ends */
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
