@@ -188,3 +188,34 @@ Test(cli, crash_while_loading_a_plugin_names_the_file) {
             "the crash did not name the plugin:\n%s", out);
   remove(path);
 }
+
+/* lunet plot and lunet summary as a user runs them: --help lists the row
+** filter, the styles and the legend; summary sorts lr as numbers, leaves
+** out the seed, and --where keeps the matching rows. */
+Test(cli, plot_and_summary_options) {
+  char out[8192];
+  cr_expect_eq(lunet("plot --help", out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "--where COL=VALUE") && strstr(out, "--style lines|points") &&
+            strstr(out, "heatmap|contour|surface") && strstr(out, "--key"), "%s", out);
+  cr_expect_eq(lunet("summary --help", out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "--where COL=VALUE") && strstr(out, "--all"), "%s", out);
+
+  char path[] = "/tmp/lunet_cli_XXXXXX.csv";
+  int fd = mkstemps(path, 4);
+  cr_assert_geq(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs("lr,opt,seed,err\n0.1,sgd,1,0.3\n0.01,sgd,1,0.2\n0.001,adam,1,0.1\n0.01,adam,2,0.4\n", f);
+  fclose(f);
+  char args[256];
+  snprintf(args, sizeof args, "summary %s --by lr --csv", path);
+  cr_expect_eq(lunet(args, out, sizeof out), 0, "%s", out);
+  cr_expect_str_eq(out, "lr,n,err_mean,err_std\n0.001,1,0.1,0\n0.01,2,0.30000000000000004,0.14142135623730953\n"
+                        "0.1,1,0.3,0\n");
+  snprintf(args, sizeof args, "summary %s --by lr --where opt=adam --csv", path);
+  cr_expect_eq(lunet(args, out, sizeof out), 0, "%s", out);
+  cr_expect_str_eq(out, "lr,n,err_mean,err_std\n0.001,1,0.1,0\n0.01,1,0.4,0\n");
+  snprintf(args, sizeof args, "summary %s --by lr --where opt=rmsprop", path);
+  cr_expect_eq(lunet(args, out, sizeof out), 1, "%s", out);
+  cr_expect(strstr(out, "no row left after --where opt=rmsprop"), "%s", out);
+  remove(path);
+}
