@@ -7,15 +7,10 @@
 local lunet = require "lunet"
 local t = require "testlib"
 
--- two classes of points in the plane, apart along x1 + x2
+-- two classes of points in 3-D (spread deterministically), apart along x1 + x2
 local x, y = {}, {}
-local s = 4321
-local function rand()
-  s = (s * 1103515245 + 12345) % 2147483648
-  return s / 2147483648 * 2 - 1
-end
 for i = 1, 96 do
-  x[i] = { rand(), rand(), rand() }
+  x[i] = { math.sin(1.7 * i), math.cos(2.3 * i), math.sin(0.9 * i + 1) }
   y[i] = (x[i][1] + x[i][2] > 0) and 1 or 2
 end
 local data = lunet.data{ x = x, y = y }
