@@ -704,6 +704,11 @@ Test(plot, logx_draws_zeros_a_decade_below_at_a_tick_labelled_0) {
   snprintf(row, sizeof row, "\n%s 0.2875 ", csv_format_number(1e-4 / 10, x));
   cr_assert_not_null(strstr(s, row), "want '%s' in\n%s", row + 1, s);
   free(s);
+  /* every decade up to the largest x gets its tick, spelt exactly */
+  char *decades[] = { "--x", "wd", "--y", "e", "--logx", NULL };
+  s = plot_script("wd,e\n0,1\n1e-4,2\n1e-3,3\n1e-2,4\n", decades);
+  cr_assert_not_null(strstr(s, ", '0.0001' 0.0001, '0.001' 0.001, '0.01' 0.01)\n"), "%s", s);
+  free(s);
   /* widths 0, 8, 16: a base-2 axis, the zeros one octave below 8 */
   char *args2[] = { "--x", "w", "--y", "e", "--logx", NULL };
   s = plot_script("w,e\n0,1\n8,2\n16,3\n", args2);

@@ -569,8 +569,8 @@ static void put_zero_tics(FILE *f, const plot *p, int base) {
   data_range(p, 0, &lo, &hi);
   char label[32];
   fprintf(f, "set xtics ('0' %.17g", p->zero_at);
-  for (double v = pow(base, ceil(log(p->zero_at * base) / log(base) - 1e-9)); v <= hi * (1 + 1e-9); v *= base)
-    fprintf(f, ", '%s' %.17g", csv_format_number(v, label), v);
+  for (int e = (int)ceil(log(p->zero_at * base) / log(base) - 1e-9); pow(base, e) <= hi * (1 + 1e-9); e++)
+    fprintf(f, ", '%s' %.17g", csv_format_number(pow(base, e), label), pow(base, e));
   fputs(")\n", f);
 }
 
