@@ -19,11 +19,12 @@
 -- The plane is measured three ways, printed and checked in the full run:
 --   rise      the mean loss on the circle of radius 1 (the grid points at
 --             distance 0.9..1.1 from the centre) minus the centre's loss;
---   nonconvex the fraction of interior grid points where a discrete second
---             difference along a or b, L(+h) - 2 L(0) + L(-h), is negative
---             (below -1e-3 L(0)): where the surface curves downwards;
---   ratio     the smaller over the larger curvature (second difference
---             / h^2) at the centre along a and along b.
+--   nonconvex the fraction of interior grid points where the surface
+--             curves downwards: the 2x2 Hessian of the surface there, from
+--             second differences, has an eigenvalue lmin < -0.01 |lmax|;
+--   ratio     the mean over those points of |lmin / lmax| where lmin < 0,
+--             counting 0 where the surface is a bowl (Li et al.'s figure 7
+--             maps |lmin / lmax| for the Hessian of the whole network).
 -- The course's point, as in the paper's figure 5: without skips the
 -- surface is rougher and less convex (more non-convex cells, contours
 -- that wander), with them it is a smooth bowl.
@@ -71,8 +72,11 @@ local function network(skips)
   return lunet.sequential(layers)
 end
 
--- Quantities of a plane (see the header): rise at radius 1, the fraction
--- of non-convex interior points, and the curvature ratio at the centre.
+-- Quantities of a plane (see the header): the loss rise at radius 1, and
+-- from the 2x2 Hessian of the surface at each interior grid point (second
+-- differences; eigenvalues lmin <= lmax) the fraction of points where it
+-- curves downwards (lmin < -0.01 |lmax|) and the mean of |lmin / lmax|
+-- where lmin < 0 (0 elsewhere).
 local function measure(plane)
   local L, n, h = plane.loss, #plane.a, plane.a[2] - plane.a[1]
   local c = (n + 1) // 2
@@ -84,19 +88,21 @@ local function measure(plane)
       if r >= 0.9 and r <= 1.1 then ring, nring = ring + L[j][i], nring + 1 end
     end
   end
-  local bad, cells = 0, 0
+  local bad, ratio, cells = 0, 0, 0
   for j = 2, n - 1 do
     for i = 2, n - 1 do
-      local da = L[j][i + 1] - 2 * L[j][i] + L[j][i - 1]
-      local db = L[j + 1][i] - 2 * L[j][i] + L[j - 1][i]
+      local haa = (L[j][i + 1] - 2 * L[j][i] + L[j][i - 1]) / h ^ 2
+      local hbb = (L[j + 1][i] - 2 * L[j][i] + L[j - 1][i]) / h ^ 2
+      local hab = (L[j + 1][i + 1] - L[j + 1][i - 1] - L[j - 1][i + 1] + L[j - 1][i - 1]) / (4 * h ^ 2)
+      local m, d = (haa + hbb) / 2, math.sqrt(((haa - hbb) / 2) ^ 2 + hab ^ 2)
+      local lmin, lmax = m - d, m + d
       cells = cells + 1
-      if da < -1e-3 * l0 or db < -1e-3 * l0 then bad = bad + 1 end
+      if lmin < -0.01 * math.abs(lmax) then bad = bad + 1 end
+      if lmin < 0 and lmax ~= 0 then ratio = ratio + math.min(-lmin / math.abs(lmax), 1) end
     end
   end
-  local ka = (L[c][c + 1] - 2 * l0 + L[c][c - 1]) / h ^ 2
-  local kb = (L[c + 1][c] - 2 * l0 + L[c - 1][c]) / h ^ 2
   return { centre = l0, rise = nring > 0 and ring / nring - l0 or 0 / 0, nonconvex = bad / cells,
-           ratio = math.min(ka, kb) / math.max(ka, kb), min = l0 }
+           ratio = ratio / cells }
 end
 
 -- Filter normalisation, checked on the directions lunet.landscape took:
@@ -154,7 +160,7 @@ for _, net in ipairs{ { name = "resnet", skips = true }, { name = "plain", skips
   q.plane, q.line, q.trained, q.init = plane, line, trained, init:evaluate(probe, ce)
   results[net.name] = q
   print(("%-6s plane %dx%d (%.0f s): centre %.4f, rise at radius 1 %.4f, non-convex points %.3f, "
-         .. "curvature ratio %.3f"):format(net.name, steps, steps, lunet.clock() - t0, q.centre, q.rise,
+         .. "negative curvature ratio %.3f"):format(net.name, steps, steps, lunet.clock() - t0, q.centre, q.rise,
          q.nonconvex, q.ratio))
   write_plane(("%s/%s_plane.csv"):format(opt.out, net.name), plane)
 end
