@@ -223,8 +223,7 @@ static int load_header(csvw *w, char *err, size_t errsz) {
 static void lock(csvw *w) { while (flock(w->fd, LOCK_EX) != 0 && errno == EINTR) {} }
 static void unlock(csvw *w) { flock(w->fd, LOCK_UN); }
 
-/* mkdir -p for the directories above PATH. */
-static int make_parents(const char *path, char *err, size_t errsz) {
+int make_parent_dirs(const char *path, char *err, size_t errsz) {
   char *dir = strdup(path);
   if (!dir) return fail(err, errsz, "%s: out of memory", path);
   for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
@@ -246,7 +245,7 @@ csvw *csvw_open(const char *path, char *err, size_t errsz) {
     fail(err, errsz, "csv: no file name given");
     return NULL;
   }
-  if (make_parents(path, err, errsz) != 0) return NULL;
+  if (make_parent_dirs(path, err, errsz) != 0) return NULL;
   int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     fail(err, errsz, "%s: cannot open for appending: %s "

@@ -24,6 +24,9 @@
 
 /* ---- Writing ------------------------------------------------------------ */
 
+/* mkdir -p for the directories above PATH (results files, checkpoints). */
+int make_parent_dirs(const char *path, char *err, size_t errsz);
+
 typedef struct csvw csvw;
 
 /* Opens PATH for appending, creating it and its missing parent directories.

@@ -148,7 +148,8 @@ static void read_input(lua_State *L, int idx, int shape_idx, int64_t n, const ch
                        lunet_shape *shape, void **out) {
   if (!lua_istable(L, idx)) luaL_error(L, "lunet.data: %s must be an array of rows", what);
   if ((int64_t)lua_rawlen(L, idx) != n)
-    luaL_error(L, "lunet.data: %s has %d rows but y has %d", what, (int)lua_rawlen(L, idx), (int)n);
+    luaL_error(L, "lunet.data: %s has %d rows but %s has %d", what, (int)lua_rawlen(L, idx),
+               lua_isnil(L, 2) ? "the first input" : "y", (int)n);
   int64_t w = first_width(L, idx, what);
   if (shape_idx && !lua_isnil(L, shape_idx)) {
     lget_shape(L, shape_idx, shape, "lunet.data shape");
@@ -194,15 +195,26 @@ static int free_inputs(lua_State *L) {
   return 0;
 }
 
+/* The number of samples: the rows of y (at 2), or without y those of x or
+** inputs[1], for data that only serves model:predict. */
+static int64_t rows_of(lua_State *L) {
+  if (lua_istable(L, 2)) return (int64_t)lua_rawlen(L, 2);
+  if (!lua_isnil(L, 2)) luaL_error(L, "lunet.data: y is a %s, expected an array of targets", luaL_typename(L, 2));
+  int t = lua_getfield(L, 1, "x");
+  if (t == LUA_TNIL && lua_getfield(L, 1, "inputs") == LUA_TTABLE) lua_rawgeti(L, -1, 1);
+  int64_t n = lua_istable(L, -1) ? (int64_t)lua_rawlen(L, -1) : 0;
+  lua_settop(L, 2);
+  return n;
+}
+
 static int l_data(lua_State *L) {
   static const char *const known[] = {"x", "y", "shape", "classes", "task", "tokens", "inputs", "shapes", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.data", known);
   lua_settop(L, 1);
   lua_getfield(L, 1, "y");
-  luaL_argexpected(L, lua_istable(L, 2), 1, "a table with y = {...}");
-  int64_t n = (int64_t)lua_rawlen(L, 2);
-  if (n == 0) return luaL_error(L, "lunet.data: y is empty");
+  int64_t n = rows_of(L);
+  if (n == 0) return luaL_error(L, "lunet.data: %s is empty", lua_isnil(L, 2) ? "x" : "y");
   lunet_dataset_info info = {.size = sizeof info, .n = n};
   /* the input copies live in a userdata whose __close frees them on error */
   void **x = lua_newuserdatauv(L, sizeof(void *) * LUNET_MAX_INPUTS, 0);
@@ -224,6 +236,14 @@ static int l_data(lua_State *L) {
     }
   }
   lua_pop(L, 1);
+  if (lua_isnil(L, 2)) { /* inputs only: for model:predict */
+    info.target = (lunet_shape){1, {1}};
+    dataset *ds = dataset_from_memory(x, NULL, &info);
+    memset(x, 0, sizeof(void *) * LUNET_MAX_INPUTS);
+    if (!ds) return lerror_services(L);
+    push_dataset(L, ds);
+    return 1;
+  }
   int64_t yw = first_width(L, 2, "y");
   info.target = (lunet_shape){1, {(int32_t)yw}};
   float *y = read_rows(L, 2, n, yw, "y");
@@ -314,7 +334,8 @@ static void push_row(lua_State *L, const lunet_tensor *t, int64_t n) {
 }
 
 /* ds:sample(i) -> x (flat array; ids from 1), y (class index from 1, or an
-** array); a dataset of several inputs returns x1, x2, ..., y */
+** array; nil for data without targets); a dataset of several inputs returns
+** x1, x2, ..., y */
 static int d_sample(lua_State *L) {
   dataset *ds = lcheck_dataset(L, 1);
   lua_Integer i = luaL_checkinteger(L, 2);
@@ -331,7 +352,9 @@ static int d_sample(lua_State *L) {
   y.data = at;
   if (dataset_get(ds, &idx, 1, x, &y)) return lerror_services(L);
   for (int k = 0; k < ds->info.n_inputs; k++) push_row(L, &x[k], dataset_input_size(ds, k));
-  if (ds->info.classes && ys == 1)
+  if (!dataset_has_targets(ds))
+    lua_pushnil(L);
+  else if (ds->info.classes && ys == 1)
     lua_pushinteger(L, (lua_Integer)y.f32[0] + 1);
   else if (ds->info.vocab > 0 && ds->info.classes) /* next tokens: ids from 1 */
     push_target_ids(L, y.f32, ys);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lua/lua_lunet.h"
+#include "base/csvfile.h"
 #include "nn/checkpoint.h"
 #include "nn/eval.h"
 #include "nn/generate.h"
@@ -543,9 +544,13 @@ static int m_generate(lua_State *L) {
   return 1;
 }
 
+/* model:save(path): missing folders above path are made, as lunet.csv does */
 static int m_save(lua_State *L) {
   model *m = lbuilt_model(L, 1);
-  if (checkpoint_save(m, luaL_checkstring(L, 2))) return lerror_services(L);
+  const char *path = luaL_checkstring(L, 2);
+  char err[512];
+  if (make_parent_dirs(path, err, sizeof err)) return luaL_error(L, "model:save: %s", err);
+  if (checkpoint_save(m, path)) return lerror_services(L);
   return 0;
 }
 

@@ -106,6 +106,7 @@ int64_t dataset_decode(dataset *ds, const int32_t *ids, int64_t n, char *text, i
 
 int64_t dataset_input_size(const dataset *ds, int k) { return lunet_numel(&ds->info.input[k]); }
 int64_t dataset_target_size(const dataset *ds) { return lunet_numel(&ds->info.target); }
+int dataset_has_targets(const dataset *ds) { return ds->plugin || ds->y; }
 
 /* Rows idx[0..n) of in-memory data. */
 static int memory_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
@@ -120,7 +121,8 @@ static int memory_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, l
       size_t row = 4 * (size_t)dataset_input_size(ds, k); /* float32 or int32 */
       memcpy((char *)x[k].data + i * row, (const char *)ds->x[k] + idx[i] * row, row);
     }
-    memcpy(y->f32 + i * ys, ds->y + idx[i] * ys, sizeof(float) * (size_t)ys);
+    if (ds->y) memcpy(y->f32 + i * ys, ds->y + idx[i] * ys, sizeof(float) * (size_t)ys);
+    else memset(y->f32 + i * ys, 0, sizeof(float) * (size_t)ys);
   }
   return 0;
 }

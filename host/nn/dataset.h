@@ -20,14 +20,16 @@ typedef struct dataset {
   void *self;                  /* the plugin's instance */
   param_values params;
   void *x[LUNET_MAX_INPUTS];   /* in-memory samples: (n, input k...) of 4-byte elements */
-  float *y;                    /* in-memory targets: (n, target...) */
+  float *y;                    /* in-memory targets: (n, target...); NULL: none (predict only) */
 } dataset;
 
 /* Opens a plugin dataset; NULL with services_error() set. */
 dataset *dataset_open(const plugin_entry *pe, const param_given *given, int n);
 
 /* Wraps arrays x[0..info->n_inputs) and y, whose ownership passes to the
-** dataset (malloc'ed). NULL when out of memory (the arrays are freed). */
+** dataset (malloc'ed); y NULL is data without targets, for prediction (its
+** batches hold zeros as targets, and loss_open refuses it). NULL when out
+** of memory (the arrays are freed). */
 dataset *dataset_from_memory(void *const *x, float *y, const lunet_dataset_info *info);
 
 void dataset_close(dataset *ds);
@@ -45,5 +47,6 @@ int64_t dataset_decode(dataset *ds, const int32_t *ids, int64_t n, char *text, i
 
 int64_t dataset_input_size(const dataset *ds, int k);
 int64_t dataset_target_size(const dataset *ds);
+int dataset_has_targets(const dataset *ds);
 
 #endif

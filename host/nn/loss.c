@@ -18,6 +18,11 @@ static void count_units(loss_fn *l, const model *m, const dataset *ds) {
 }
 
 int loss_open(loss_fn *l, const model *m, const dataset *ds) {
+  if (!dataset_has_targets(ds)) {
+    services_error("dataset %s has no targets (lunet.data without y): it serves model:predict only; "
+                   "give y = {...} to train or evaluate on it", ds->name);
+    return -1;
+  }
   count_units(l, m, ds);
   services_clear_error();
   l->self = l->pe->desc->loss->create(l->params.v, &m->out, &ds->info.target, ds->info.classes,
