@@ -68,6 +68,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"landscape.lua"},       /* lunet.landscape/interpolate: centre = the model, points by hand, filter norms */
     {"script_loss_landscape.lua"}, /* ResNet vs no skips: plane centre = the model, filter norms, line ends */
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
+    {"devices.lua"},         /* lunet.devices(), device = "cuda", model:to(): the SPEC's errors without a GPU */
     {"usability.lua"},       /* model:save makes folders; lunet.data without y predicts, refuses training */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);

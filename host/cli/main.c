@@ -11,6 +11,7 @@
 #include "cli/lua_api.h"
 #include "runtime/params.h"
 #include "report/plot.h"
+#include "runtime/devices.h"
 #include "runtime/registry.h"
 #include "runtime/services.h"
 #include "report/summary.h"
@@ -37,11 +38,13 @@ static void usage(FILE *f) {
 }
 
 static int cmd_version(void) {
+  char cuda[256];
+  device_build_info(cuda, sizeof cuda);
   printf("lunet %s\nplugin ABI %d.%d\nthreads: %d (BLAS: OpenBLAS, and the plugins' loops)\n"
-         "compiled for: %s\nCUDA: no\n", LUNET_VERSION, LUNET_ABI_MAJOR, LUNET_ABI_MINOR,
+         "compiled for: %s\nCUDA: %s\n", LUNET_VERSION, LUNET_ABI_MAJOR, LUNET_ABI_MINOR,
          services_threads(),
          LUNET_NATIVE ? "this CPU (-Dnative=true, -march=native)"
-                      : "the compiler's default target (-Dnative=false)");
+                      : "the compiler's default target (-Dnative=false)", cuda);
   return 0;
 }
 

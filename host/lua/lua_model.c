@@ -20,11 +20,13 @@
 #include "nn/checkpoint.h"
 #include "nn/eval.h"
 #include "nn/generate.h"
+#include "runtime/devices.h"
 #include "runtime/services.h"
 
 lmodel *lcheck_model(lua_State *L, int idx) {
   lmodel *u = luaL_checkudata(L, idx, MT_MODEL);
   if (!u->m) luaL_error(L, "model: it was freed (its __gc ran); use a live model");
+  if (model_sync_host(u->m)) lerror_services(L); /* a GPU model's weights, readable here */
   return u;
 }
 
@@ -126,9 +128,18 @@ static void build_from_option(lua_State *L, int opts, model *m, const char *fn) 
   lua_pop(L, 1);
 }
 
-/* lunet.sequential{ spec, ..., input = shape, seed = 1 } */
+/* device = "cuda" | "cpu" | "cuda:N": where the model runs (before it is built). */
+static void device_from_option(lua_State *L, int opts, model *m) {
+  if (lua_getfield(L, opts, "device") != LUA_TNIL) {
+    int d = device_open(luaL_checkstring(L, -1), NULL);
+    if (d < 0 || model_to(m, d)) lerror_services(L);
+  }
+  lua_pop(L, 1);
+}
+
+/* lunet.sequential{ spec, ..., input = shape, seed = 1, device = "cpu" } */
 static int l_sequential(lua_State *L) {
-  static const char *const known[] = {"input", "seed", NULL};
+  static const char *const known[] = {"input", "seed", "device", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.sequential", known);
   if (lua_rawlen(L, 1) == 0) return luaL_error(L, "lunet.sequential: give at least one layer");
@@ -137,6 +148,7 @@ static int l_sequential(lua_State *L) {
   lua_pop(L, 1);
   model *m = push_new_model(L, (uint64_t)seed, 1);
   add_chain(L, m, 1, "", MODEL_INPUT(0), "lunet.sequential");
+  device_from_option(L, 1, m);
   build_from_option(L, 1, m, "lunet.sequential input");
   return 1;
 }
@@ -325,9 +337,9 @@ static void add_graph_node(lua_State *L, model *m, int item, int pos) {
 }
 
 /* lunet.graph{ inputs = { "x", ... }, nodes = { {name, spec, from}, ... },
-**              output = name, input = shape(s), seed = 1 } */
+**              output = name, input = shape(s), seed = 1, device = "cpu" } */
 static int l_graph(lua_State *L) {
-  static const char *const known[] = {"inputs", "nodes", "output", "input", "seed", NULL};
+  static const char *const known[] = {"inputs", "nodes", "output", "input", "seed", "device", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.graph", known);
   lua_getfield(L, 1, "seed");
@@ -351,6 +363,7 @@ static int l_graph(lua_State *L) {
     model_set_output(m, out);
   }
   lua_settop(L, model_idx);
+  device_from_option(L, 1, m);
   build_from_option(L, 1, m, "lunet.graph input");
   return 1;
 }
@@ -554,6 +567,34 @@ static int m_save(lua_State *L) {
   return 0;
 }
 
+/* model:to("cuda" | "cpu" | "cuda:N") -> model: runs there from now on. */
+static int m_to(lua_State *L) {
+  model *m = lcheck_model(L, 1)->m;
+  int d = device_open(luaL_checkstring(L, 2), NULL);
+  if (d < 0 || model_to(m, d)) return lerror_services(L);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* model:device() -> "cpu" or "cuda" */
+static int m_device(lua_State *L) {
+  lua_pushstring(L, device_name(lcheck_model(L, 1)->m->device));
+  return 1;
+}
+
+/* lunet.devices() -> { "cpu", "cuda:0", ... }: what this build and machine have. */
+static int l_devices(lua_State *L) {
+  int n = device_gpu_count();
+  lua_createtable(L, n + 1, 0);
+  lua_pushliteral(L, "cpu");
+  lua_rawseti(L, -2, 1);
+  for (int i = 0; i < n; i++) {
+    lua_pushfstring(L, "cuda:%d", i);
+    lua_rawseti(L, -2, i + 2);
+  }
+  return 1;
+}
+
 static int l_load(lua_State *L) {
   model *m = checkpoint_load(luaL_checkstring(L, 1));
   if (!m) return lerror_services(L);
@@ -566,11 +607,11 @@ void lmodel_register(lua_State *L) {
     {"build", m_build}, {"param_count", m_param_count}, {"summary", m_summary},
     {"evaluate", m_evaluate}, {"predict", m_predict}, {"parameters", m_parameters},
     {"set_parameter", m_set_parameter}, {"save", m_save}, {"gradients", lmodel_gradients},
-    {"generate", m_generate},
+    {"generate", m_generate}, {"to", m_to}, {"device", m_device},
     {NULL, NULL}};
   static const luaL_Reg fns[] = {
     {"sequential", l_sequential}, {"residual", l_residual}, {"graph", l_graph}, {"load", l_load},
-    {"transformer_block", l_transformer_block},
+    {"transformer_block", l_transformer_block}, {"devices", l_devices},
     {NULL, NULL}};
   luaL_newmetatable(L, MT_MODEL);
   luaL_newlib(L, methods);
@@ -581,4 +622,6 @@ void lmodel_register(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   luaL_setfuncs(L, fns, 0);
+  lua_pushboolean(L, device_cuda_built()); /* lunet.cuda_built: this build has the CUDA backend */
+  lua_setfield(L, -2, "cuda_built");
 }

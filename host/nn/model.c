@@ -11,6 +11,7 @@
 #include "base/strbuf.h"
 #include "base/tensor.h"
 #include "base/text.h"
+#include "runtime/devices.h"
 #include "runtime/services.h"
 
 model *model_new(uint64_t seed, int n_inputs) {
@@ -25,20 +26,34 @@ model *model_new(uint64_t seed, int n_inputs) {
   return m;
 }
 
+/* The services of the device the model's buffers live on. */
+static const lunet_device_services *dev(const model *m) { return services_host()->device[m->device]; }
+
+/* Frees the batch buffers (activations, gradient slots, a GPU model's
+** input and output copies); model_reserve makes them again. */
+static void free_buffers(model *m) {
+  for (int i = 0; i < m->n; i++) dev(m)->free(m->nodes[i].y.data), m->nodes[i].y.data = NULL;
+  for (int i = 0; m->slots && i < m->n_slots + LUNET_MAX_INPUTS; i++) dev(m)->free(m->slots[i]);
+  free(m->slots);
+  m->slots = NULL;
+  for (int k = 0; k < LUNET_MAX_INPUTS; k++) dev(m)->free(m->xdev[k].data), m->xdev[k].data = NULL;
+  services_host()->free(m->yhost.data), services_host()->free(m->dyhost.data);
+  m->yhost.data = m->dyhost.data = NULL;
+  m->max_batch = 0;
+}
+
 static void node_free(node *nd) {
   if (nd->self) nd->plugin->desc->layer->destroy(nd->self);
   params_free(&nd->params);
   free(nd->label);
-  services_host()->free(nd->y.data);
 }
 
 void model_free(model *m) {
   if (!m) return;
+  free_buffers(m);
   for (int i = 0; i < m->n; i++) node_free(&m->nodes[i]);
   free(m->nodes);
   weights_free(&m->ws);
-  for (int i = 0; m->slots && i < m->n_slots + LUNET_MAX_INPUTS; i++) services_host()->free(m->slots[i]);
-  free(m->slots);
   for (int k = 0; k < LUNET_MAX_INPUTS; k++) free(m->input_names[k]);
   free(m);
 }
@@ -216,7 +231,7 @@ static int build_node(model *m, int i, lunet_rng *rng) {
   char prefix[256];
   snprintf(prefix, sizeof prefix, "%s.%s.", nd->label, nd->plugin->desc->name);
   weights_builder wb = {&m->ws, i, prefix};
-  lunet_build b = {.size = sizeof b, .device = LUNET_CPU, .rng = rng, .n_inputs = nd->n_in,
+  lunet_build b = {.size = sizeof b, .device = m->device, .rng = rng, .n_inputs = nd->n_in,
                    .param = weights_register, .host_data = &wb};
   lunet_shape out = {0};
   services_clear_error();
@@ -291,14 +306,48 @@ int model_build(model *m, const lunet_shape *in, const int *dtype) {
   if (plan_edges(m) || weights_gather(&m->ws)) return -1;
   m->out = m->nodes[m->output].out;
   m->built = 1;
+  int device = m->device;
+  m->device = LUNET_CPU; /* the weights are on the host: move them */
+  return model_to(m, device);
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+/* Every layer has forward and backward entries for `device`; else an error
+** naming the first that lacks one. */
+static int check_entries(const model *m, int device) {
+  for (int i = 0; i < m->n; i++) {
+    const lunet_layer_api *api = m->nodes[i].plugin->desc->layer;
+    if (api->forward[device] && api->backward[device]) continue;
+    char me[256];
+    node_name(m, i, me, sizeof me);
+    services_error("model: %s has no %s entry (layer plugin '%s' runs on the CPU only); move the model "
+                   "with model:to(\"cpu\") or use another layer", me, device_name(device),
+                   m->nodes[i].plugin->desc->name);
+    return -1;
+  }
   return 0;
 }
 
+int model_to(model *m, int device) {
+  if (!m->built || device == m->device) {
+    m->device = device;
+    return 0;
+  }
+  if (check_entries(m, device) || weights_place(&m->ws, device)) return -1;
+  free_buffers(m); /* made again on the new device by the next model_reserve */
+  m->device = device;
+  return 0;
+}
+
+int model_sync_host(model *m) { return weights_leave(&m->ws); }
+
 /* ---- buffers ----------------------------------------------------------- */
 
-/* A float32 activation or gradient of batch `batch`. */
-static void set_batch(lunet_tensor *t, const lunet_shape *per_sample, int batch) {
+/* A float32 activation or gradient of batch `batch` on `device`. */
+static void set_batch(lunet_tensor *t, const lunet_shape *per_sample, int batch, int device) {
   tensor_batched(t, per_sample, LUNET_F32, batch);
+  t->device = device;
 }
 
 /* Whether input j of node i is written straight into its producer's dy:
@@ -361,20 +410,36 @@ static int reserve_slots(model *m, int batch) {
     return -1;
   }
   for (int s = 0; s < total; s++)
-    if (!(slots[s] = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)most))) {
-      for (int t = 0; t < s; t++) services_host()->free(slots[t]);
+    if (!(slots[s] = dev(m)->alloc(sizeof(float) * (size_t)batch * (size_t)most))) {
+      for (int t = 0; t < s; t++) dev(m)->free(slots[t]);
       free(slots);
       services_error("out of memory for %d gradient buffers of %d x %lld floats", total, batch,
                      (long long)most);
       return -1;
     }
-  for (int s = 0; m->slots && s < m->n_slots + LUNET_MAX_INPUTS; s++) services_host()->free(m->slots[s]);
+  for (int s = 0; m->slots && s < m->n_slots + LUNET_MAX_INPUTS; s++) dev(m)->free(m->slots[s]);
   free(m->slots);
   m->slots = slots, m->n_slots = n_slots, m->slot_floats = most;
   for (int i = 0; i < m->n; i++) {
     m->nodes[i].dy.data = m->slots[m->nodes[i].slot];
-    set_batch(&m->nodes[i].dy, &m->nodes[i].out, batch);
+    set_batch(&m->nodes[i].dy, &m->nodes[i].out, batch, m->device);
   }
+  return 0;
+}
+
+/* A GPU model's input copies (device) and output and gradient copies
+** (host), for batches of `batch`. */
+static int reserve_copies(model *m, int batch) {
+  if (m->device == LUNET_CPU) return 0;
+  for (int k = 0; k < m->n_inputs; k++) { /* float32 and int32 ids: 4 bytes */
+    dev(m)->free(m->xdev[k].data);
+    if (!(m->xdev[k].data = dev(m)->alloc(4 * (size_t)batch * (size_t)lunet_numel(&m->in[k])))) return -1;
+  }
+  size_t bytes = sizeof(float) * (size_t)batch * (size_t)lunet_numel(&m->out);
+  services_host()->free(m->yhost.data), services_host()->free(m->dyhost.data);
+  m->dyhost.data = NULL;
+  if (!(m->yhost.data = services_host()->alloc(bytes)) || !(m->dyhost.data = services_host()->alloc(bytes)))
+    return -1;
   return 0;
 }
 
@@ -384,25 +449,26 @@ int model_reserve(model *m, int batch) {
   float **ys = calloc((size_t)m->n + 1, sizeof *ys);
   int ok = ys != NULL;
   for (int i = 0; ok && i < m->n; i++)
-    ok = (ys[i] = services_host()->alloc(sizeof(float) * (size_t)batch * (size_t)lunet_numel(&m->nodes[i].out))) != NULL;
+    ok = (ys[i] = dev(m)->alloc(sizeof(float) * (size_t)batch * (size_t)lunet_numel(&m->nodes[i].out))) != NULL;
   if (!ok || reserve_slots(m, batch)) {
-    for (int i = 0; ys && i < m->n; i++) services_host()->free(ys[i]);
+    for (int i = 0; ys && i < m->n; i++) dev(m)->free(ys[i]);
     free(ys);
     if (!ok) services_error("out of memory for the activations of a batch of %d", batch);
     return -1;
   }
   for (int i = 0; i < m->n; i++) {
     node *nd = &m->nodes[i];
-    services_host()->free(nd->y.data);
+    dev(m)->free(nd->y.data);
     nd->y.data = ys[i];
-    set_batch(&nd->y, &nd->out, batch);
+    set_batch(&nd->y, &nd->out, batch, m->device);
     const lunet_layer_api *api = nd->plugin->desc->layer;
-    if (api->reserve && api->reserve(nd->self, batch, LUNET_CPU)) {
+    if (api->reserve && api->reserve(nd->self, batch, m->device)) {
       free(ys);
       return -1;
     }
   }
   free(ys);
+  if (reserve_copies(m, batch)) return -1;
   m->max_batch = batch;
   return 0;
 }
@@ -415,7 +481,7 @@ static void wire_inputs(model *m, int i, const lunet_tensor *x, int B) {
   for (int j = 0; j < nd->n_in; j++) {
     int src = nd->in[j];
     if (src < 0) {
-      nd->xin[j] = x[MODEL_INPUT(src)];
+      nd->xin[j] = m->device == LUNET_CPU ? x[MODEL_INPUT(src)] : m->xdev[MODEL_INPUT(src)];
       continue;
     }
     nd->xin[j] = m->nodes[src].y;
@@ -426,12 +492,31 @@ static void wire_inputs(model *m, int i, const lunet_tensor *x, int B) {
 static int run_node(model *m, int i, const lunet_ctx *ctx, int B) {
   node *nd = &m->nodes[i];
   m->ctx = *ctx; /* backward sees the same */
-  set_batch(&nd->y, &nd->out, B);
-  return nd->plugin->desc->layer->forward[LUNET_CPU](nd->self, nd->xin, &nd->y, ctx);
+  m->ctx.device = m->device;
+  set_batch(&nd->y, &nd->out, B, m->device);
+  return nd->plugin->desc->layer->forward[m->device](nd->self, nd->xin, &nd->y, &m->ctx);
+}
+
+/* A GPU model: its weights there, and the host inputs x copied to xdev. */
+static int enter_device(model *m, const lunet_tensor *x) {
+  if (weights_enter(&m->ws)) return -1;
+  for (int k = 0; k < m->n_inputs; k++) {
+    lunet_tensor *d = &m->xdev[k];
+    void *data = d->data;
+    *d = x[k];
+    d->data = data, d->device = m->device;
+    if (dev(m)->copy(data, x[k].data, 4 * (size_t)lunet_numel(&x[k].shape), LUNET_COPY_TO_DEVICE)) return -1;
+  }
+  return 0;
 }
 
 int model_forward_until(model *m, const lunet_tensor *x, const lunet_ctx *ctx, int to) {
   int B = x[0].shape.dim[0];
+  if (m->device != LUNET_CPU && to != m->n) {
+    services_error("model: a partial forward (closed-form fits) runs on the CPU; call model:to(\"cpu\") first");
+    return -1;
+  }
+  if (m->device != LUNET_CPU && enter_device(m, x)) return -1;
   for (int i = 0; i < to; i++) {
     wire_inputs(m, i, x, B);
     if (run_node(m, i, ctx, B)) return -1;
@@ -439,13 +524,28 @@ int model_forward_until(model *m, const lunet_tensor *x, const lunet_ctx *ctx, i
   return 0;
 }
 
+/* The output of a GPU model, copied to the host (the step's one wait). */
+static const lunet_tensor *output_to_host(model *m) {
+  const lunet_tensor *y = &m->nodes[m->output].y;
+  void *data = m->yhost.data;
+  m->yhost = *y;
+  m->yhost.data = data, m->yhost.device = LUNET_CPU;
+  if (dev(m)->copy(data, y->data, sizeof(float) * (size_t)lunet_numel(&y->shape), LUNET_COPY_FROM_DEVICE))
+    return NULL;
+  return &m->yhost;
+}
+
 const lunet_tensor *model_forward(model *m, const lunet_tensor *x, const lunet_ctx *ctx) {
   if (model_forward_until(m, x, ctx, m->n)) return NULL;
-  return &m->nodes[m->output].y;
+  return m->device == LUNET_CPU ? &m->nodes[m->output].y : output_to_host(m);
 }
 
 const lunet_tensor *model_forward_node(model *m, int i, const lunet_tensor *in, const lunet_ctx *ctx) {
   node *nd = &m->nodes[i];
+  if (m->device != LUNET_CPU) {
+    services_error("model: running one node alone (closed-form fits) works on the CPU; call model:to(\"cpu\") first");
+    return NULL;
+  }
   memcpy(nd->xin, in, sizeof *in * (size_t)nd->n_in);
   if (run_node(m, i, ctx, in[0].shape.dim[0])) return NULL;
   return &nd->y;
@@ -453,8 +553,10 @@ const lunet_tensor *model_forward_node(model *m, int i, const lunet_tensor *in, 
 
 lunet_tensor *model_output_grad(model *m) {
   node *out = &m->nodes[m->output];
-  set_batch(&out->dy, &out->out, out->y.shape.dim[0]);
-  return &out->dy;
+  set_batch(&out->dy, &out->out, out->y.shape.dim[0], m->device);
+  if (m->device == LUNET_CPU) return &out->dy;
+  set_batch(&m->dyhost, &out->out, out->y.shape.dim[0], LUNET_CPU);
+  return &m->dyhost;
 }
 
 /* Whether the gradient of node i's input j is computed. `want` of a node:
@@ -481,20 +583,28 @@ static int back_node(model *m, int i, lunet_tensor *dx, const int *want) {
     nd->din[j].data = nd->accumulate[j] ? m->slots[m->n_slots + scratch++] : dst[j]->data;
     any = 1;
   }
-  if (nd->plugin->desc->layer->backward[LUNET_CPU](nd->self, nd->xin, &nd->y, &nd->dy, any ? nd->din : NULL,
-                                                   &m->ctx))
+  if (nd->plugin->desc->layer->backward[m->device](nd->self, nd->xin, &nd->y, &nd->dy, any ? nd->din : NULL,
+                                                    &m->ctx))
     return -1;
-  for (int j = 0; j < nd->n_in; j++) {
-    if (!dst[j] || !nd->accumulate[j]) continue;
-    float *restrict d = dst[j]->f32;
-    const float *restrict s = nd->din[j].f32;
-    int64_t len = lunet_numel(&nd->xin[j].shape);
-    for (int64_t k = 0; k < len; k++) d[k] += s[k];
-  }
+  for (int j = 0; j < nd->n_in; j++)
+    if (dst[j] && nd->accumulate[j] &&
+        device_accumulate(m->device, dst[j]->f32, nd->din[j].f32, lunet_numel(&nd->xin[j].shape)))
+      return -1;
   return 0;
 }
 
+/* A GPU model: the loss gradient written to dyhost goes to the device. */
+static int output_grad_to_device(model *m) {
+  const lunet_tensor *dy = &m->nodes[m->output].dy;
+  return dev(m)->copy(dy->data, m->dyhost.data, sizeof(float) * (size_t)lunet_numel(&dy->shape),
+                      LUNET_COPY_TO_DEVICE);
+}
+
 int model_backward(model *m, lunet_tensor *dx, dy_hook hook, void *ud) {
+  if (m->device != LUNET_CPU && (dx || hook)) {
+    services_error("model: input gradients and gradient probes run on the CPU; call model:to(\"cpu\") first");
+    return -1;
+  }
   int want_stack[256], *want = m->n <= 256 ? want_stack : malloc(sizeof(int) * (size_t)m->n);
   if (!want) {
     services_error("out of memory for the backward plan of %d nodes", m->n);
@@ -505,11 +615,11 @@ int model_backward(model *m, lunet_tensor *dx, dy_hook hook, void *ud) {
     want[i] = hook != NULL || nd->trains;
     for (int j = 0; j < nd->n_in && !want[i]; j++) want[i] = input_wanted(m, dx, want, nd->in[j]);
   }
-  int rc = 0;
+  int rc = m->device == LUNET_CPU ? 0 : output_grad_to_device(m);
   for (int i = m->n - 1; i >= 0 && rc == 0; i--) {
     node *nd = &m->nodes[i];
     if (!want[i]) continue;
-    set_batch(&nd->dy, &nd->out, nd->y.shape.dim[0]);
+    set_batch(&nd->dy, &nd->out, nd->y.shape.dim[0], m->device);
     if (hook && hook(ud, i, &nd->dy)) rc = -1;
     if (rc == 0) rc = back_node(m, i, dx, want);
   }

@@ -79,6 +79,9 @@ typedef struct model {
   float **slots;                          /* gradient slots, n_slots + MAX_INPUTS scratch */
   int n_slots;
   int64_t slot_floats;                    /* floats per batch row of a slot */
+  int device;                             /* a lunet_device: where it runs (model_to) */
+  lunet_tensor xdev[LUNET_MAX_INPUTS];    /* on a GPU: the inputs, copied from the host */
+  lunet_tensor yhost, dyhost;             /* on a GPU: host copies of the output and its gradient */
 } model;
 
 model *model_new(uint64_t seed, int n_inputs);
@@ -104,13 +107,28 @@ int model_add_residual(model *m, const char *label, int in, int body_out);
 ** services_error(). */
 int model_build(model *m, const lunet_shape *in, const int *dtype);
 
+/* Runs the model on `device` (opened, runtime/devices.h) from now on. Every
+** layer must have forward and backward entries for it: the error names
+** the first that lacks one. Before the model is built this only records
+** the device; model_build checks it. On a GPU the weights, activations and
+** gradients live there; model_forward still takes host inputs and gives a
+** host copy of the output, and the loss gradient is written to the host
+** buffer model_output_grad() gives (docs/cuda.md). 0, or -1 with
+** services_error() (the model stays where it was). */
+int model_to(model *m, int device);
+
+/* Brings a GPU model's weights home to the host buffers, where checkpoints
+** and Lua read and write them (the next forward takes them back). */
+int model_sync_host(model *m);
+
 /* Sizes buffers for batches of up to `batch` rows (grows only). */
 int model_reserve(model *m, int batch);
 
 /* x[0..n_inputs) (B, in...) -> (B, out...); returns the output, owned by the model. */
 const lunet_tensor *model_forward(model *m, const lunet_tensor *x, const lunet_ctx *ctx);
 
-/* Runs nodes [0, to) only; the input of node `to` is then available. */
+/* Runs nodes [0, to) only; the input of node `to` is then available (CPU
+** models only: closed-form fits run on the CPU). */
 int model_forward_until(model *m, const lunet_tensor *x, const lunet_ctx *ctx, int to);
 
 /* Runs node i alone on inputs in[0..n_in); returns its output. */

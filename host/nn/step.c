@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn/regularize.h"
+#include "runtime/devices.h"
 #include "runtime/services.h"
 
 int stepper_open(stepper *s, model *m, loss_fn *loss, const plugin_entry *opt,
@@ -16,6 +17,12 @@ int stepper_open(stepper *s, model *m, loss_fn *loss, const plugin_entry *opt,
   s->opt = opt;
   rng_seed(&s->layer_rng, seed ^ STEP_LAYER_SEED);
   s->ctx = (lunet_ctx){sizeof s->ctx, 1, &s->layer_rng, LUNET_CPU, 1};
+  if (!opt->desc->optimizer->step[m->device]) {
+    services_error("optimizer %s has no %s entry; move the model with model:to(\"cpu\")", opt->desc->name,
+                   device_name(m->device));
+    return -1;
+  }
+  if (weights_enter(&m->ws)) return -1; /* create() sees where the values live */
   services_clear_error();
   s->opt_self = opt->desc->optimizer->create(opt_params->v, &m->ws.view);
   if (s->opt_self) return 0;
@@ -35,6 +42,11 @@ int stepper_forward(stepper *s, const batch *b, double *loss, const lunet_tensor
 }
 
 int stepper_backward(stepper *s) {
+  if (s->m->device != LUNET_CPU && (s->l1 > 0 || s->l2 > 0 || s->clip_norm > 0)) {
+    services_error("train: l1, l2 and clip_norm run on the CPU only; train this model on the CPU "
+                   "(model:to(\"cpu\")) or without them");
+    return -1;
+  }
   if (model_backward(s->m, NULL, NULL, NULL)) return -1;
   add_penalty_grads(&s->m->ws.view, s->l1, s->l2);
   if (s->clip_norm > 0) s->grad_norm = clip_grad_norm(&s->m->ws.view, s->clip_norm);
@@ -42,7 +54,7 @@ int stepper_backward(stepper *s) {
 }
 
 int stepper_update(stepper *s) {
-  return s->opt->desc->optimizer->step[LUNET_CPU](s->opt_self, &s->m->ws.view);
+  return s->opt->desc->optimizer->step[s->m->device](s->opt_self, &s->m->ws.view);
 }
 
 int stepper_set(stepper *s, int index, double value) {

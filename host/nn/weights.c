@@ -120,12 +120,20 @@ int weights_gather(weights *ws) {
   return 0;
 }
 
+static void free_copies(weights *ws) {
+  for (int k = 0; k < 3; k++)
+    if (ws->dev[k]) services_host()->device[ws->home]->free(ws->dev[k]);
+  memset(ws->dev, 0, sizeof ws->dev);
+  ws->home = LUNET_CPU;
+}
+
 void weights_free(weights *ws) {
   const lunet_host *h = services_host();
   for (int i = 0; i < ws->n; i++) {
     h->free(ws->w[i].own), h->free(ws->w[i].own_grad);
     free(ws->w[i].name);
   }
+  free_copies(ws);
   h->free(ws->values), h->free(ws->grads), h->free(ws->buffers);
   free(ws->trained);
   free(ws->w);
@@ -147,6 +155,13 @@ int64_t weights_count(const weights *ws, int node) {
 
 void weights_snapshot(weights *ws, float *buf, int restore) {
   size_t nt = sizeof(float) * (size_t)ws->n_trained, nb = sizeof(float) * (size_t)ws->n_buffers;
+  if (ws->device != LUNET_CPU) {
+    const lunet_device_services *d = services_host()->device[ws->device];
+    int kind = restore ? LUNET_COPY_TO_DEVICE : LUNET_COPY_FROM_DEVICE;
+    if (restore) d->copy(ws->dev[0], buf, nt, kind), d->copy(ws->dev[2], buf + ws->n_trained, nb, kind);
+    else d->copy(buf, ws->dev[0], nt, kind), d->copy(buf + ws->n_trained, ws->dev[2], nb, kind);
+    return;
+  }
   if (restore) {
     memcpy(ws->values, buf, nt);
     memcpy(ws->buffers, buf + ws->n_trained, nb);
@@ -154,4 +169,66 @@ void weights_snapshot(weights *ws, float *buf, int restore) {
     memcpy(buf, ws->values, nt);
     memcpy(buf + ws->n_trained, ws->buffers, nb);
   }
+}
+
+/* ---- device copies ----------------------------------------------------- */
+
+/* Points every tensor and the view at the flat buffers v, g, b on `device`. */
+static void point_at(weights *ws, float *v, float *g, float *b, int device) {
+  int64_t ot = 0, ob = 0;
+  for (int i = 0; i < ws->n; i++) {
+    weight *w = &ws->w[i];
+    int64_t len = lunet_numel(&w->value->shape);
+    w->value->f32 = w->grad ? v + ot : b + ob;
+    w->value->device = device;
+    if (w->grad) w->grad->f32 = g + ot, w->grad->device = device, ot += len;
+    else ob += len;
+  }
+  ws->view.value.f32 = v, ws->view.grad.f32 = g;
+  ws->view.value.device = ws->view.grad.device = device;
+  ws->device = device;
+}
+
+/* Copies the three flat buffers host -> dev[] (to_device) or back. */
+static int copy_all(weights *ws, int to_device) {
+  const lunet_device_services *d = services_host()->device[ws->home];
+  float *host[3] = {ws->values, ws->grads, ws->buffers};
+  int64_t n[3] = {ws->n_trained, ws->n_trained, ws->n_buffers};
+  for (int k = 0; k < 3; k++) {
+    size_t bytes = sizeof(float) * (size_t)n[k];
+    int rc = to_device ? d->copy(ws->dev[k], host[k], bytes, LUNET_COPY_TO_DEVICE)
+                       : d->copy(host[k], ws->dev[k], bytes, LUNET_COPY_FROM_DEVICE);
+    if (rc) return -1;
+  }
+  return 0;
+}
+
+int weights_place(weights *ws, int dev) {
+  if (weights_leave(ws)) return -1;
+  free_copies(ws);
+  if (dev == LUNET_CPU) return 0;
+  const lunet_device_services *d = services_host()->device[dev];
+  int64_t n[3] = {ws->n_trained, ws->n_trained, ws->n_buffers};
+  for (int k = 0; k < 3; k++)
+    if (!(ws->dev[k] = d->alloc(sizeof(float) * (size_t)(n[k] ? n[k] : 1)))) {
+      while (k--) d->free(ws->dev[k]);
+      memset(ws->dev, 0, sizeof ws->dev);
+      return -1;
+    }
+  ws->home = dev;
+  return 0;
+}
+
+int weights_enter(weights *ws) {
+  if (!ws->dev[0] || ws->device != LUNET_CPU) return 0;
+  if (copy_all(ws, 1)) return -1;
+  point_at(ws, ws->dev[0], ws->dev[1], ws->dev[2], ws->home);
+  return 0;
+}
+
+int weights_leave(weights *ws) {
+  if (ws->device == LUNET_CPU) return 0;
+  if (copy_all(ws, 0)) return -1;
+  point_at(ws, ws->values, ws->grads, ws->buffers, LUNET_CPU);
+  return 0;
 }

@@ -41,6 +41,9 @@ typedef struct weights {
   int64_t n_trained, n_buffers;
   lunet_param *trained;    /* the trained tensors with their full names, for optimizers */
   lunet_params view;       /* flat values and grads + `trained`: what optimizers step */
+  int device;              /* where the tensors point: LUNET_CPU, or a device's copies */
+  float *dev[3];           /* copies of values, grads, buffers on `home` (NULL: none) */
+  int home;                /* the device of dev[] */
 } weights;
 
 /* What lunet_build.host_data points to while a node is created. */
@@ -70,7 +73,18 @@ int weights_find(const weights *ws, const char *name);
 int64_t weights_count(const weights *ws, int node);
 
 /* Copies every trained value and buffer to (restore = 0) or from (1) `buf`,
-** of n_trained + n_buffers floats. */
+** of n_trained + n_buffers floats of host memory, wherever the weights are. */
 void weights_snapshot(weights *ws, float *buf, int restore);
+
+/* Device copies (a model on a GPU, docs/cuda.md). The host buffers above
+** stay the model's home: weights_place(ws, dev) allocates copies on `dev`
+** (LUNET_CPU: frees them). weights_enter() copies values, gradients and
+** buffers there and points every tensor (and `view`) at the copies;
+** weights_leave() copies them back and points the tensors home again, so
+** that whatever reads the weights on the host (saving, Lua) sees them.
+** Each is a no-op when already done. 0, or -1 with services_error(). */
+int weights_place(weights *ws, int dev);
+int weights_enter(weights *ws);
+int weights_leave(weights *ws);
 
 #endif

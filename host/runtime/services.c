@@ -280,7 +280,8 @@ static const lunet_device_services cpu_services = {
   .gemm_batched = host_gemm_batched,
 };
 
-static const lunet_host host_table = {
+/* Not const: a device found at run time is added (services_set_device). */
+static lunet_host host_table = {
   .size = sizeof(lunet_host),
   .abi_major = LUNET_ABI_MAJOR,
   .abi_minor = LUNET_ABI_MINOR,
@@ -302,6 +303,8 @@ static const lunet_host host_table = {
 };
 
 const lunet_host *services_host(void) { return &host_table; }
+
+void services_set_device(int device, const lunet_device_services *s) { host_table.device[device] = s; }
 
 /* ---- threads ----------------------------------------------------------- */
 

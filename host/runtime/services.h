@@ -11,6 +11,9 @@
 /* The service table handed to every plugin (and used by the host itself). */
 const lunet_host *services_host(void);
 
+/* Fills host->device[device] once that device is opened (runtime/devices.c). */
+void services_set_device(int device, const lunet_device_services *s);
+
 /* The message of the last error reported through host->error() or
 ** services_error(); "" when none. Cleared by services_clear_error(). */
 const char *services_last_error(void);

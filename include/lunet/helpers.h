@@ -19,7 +19,8 @@
 **   - lunet_hyper_check(): an optimizer's set() value against its decl;
 **   - lunet_alloc_floats(), lunet_expect_values(): an optimizer's state of
 **     one float per trained value, and step()'s check of that count;
-**   - lunet_check_samples(): a dataset get()'s sample indices.
+**   - lunet_check_samples(): a dataset get()'s sample indices;
+**   - LUNET_ON_CUDA(), lunet_cuda_check(): a plugin's CUDA entries.
 */
 #ifndef LUNET_HELPERS_H
 #define LUNET_HELPERS_H
@@ -162,6 +163,24 @@ static inline int lunet_check_samples(const char *plugin, const int64_t *idx, in
     }
   }
   return 0;
+}
+
+/* ---- CUDA entries (docs/cuda.md) --------------------------------------- */
+
+/* In a function table, `[LUNET_CPU] = f LUNET_ON_CUDA(f_cuda)` adds the
+** CUDA entry only when the plugin is built with its .cu (LUNET_WITH_CUDA). */
+#ifdef LUNET_WITH_CUDA
+#define LUNET_ON_CUDA(fn) , [LUNET_CUDA] = fn
+#else
+#define LUNET_ON_CUDA(fn)
+#endif
+
+/* 0 when a launcher of the plugin's .cu returned 0; else an error naming
+** the plugin and the CUDA error number, and -1. */
+static inline int lunet_cuda_check(const char *plugin, int err) {
+  if (!err) return 0;
+  host->error("%s: a CUDA kernel failed to launch (cudaError_t %d)", plugin, err);
+  return -1;
 }
 
 #endif /* LUNET_HELPERS_H */

@@ -15,7 +15,8 @@
 ** the descriptor. The loops here run on ranges of elements that
 ** host->parallel_for hands to the threads, and inline the two functions;
 ** the restrict pointers let the compiler vectorize them (without them it
-** reloads the data pointers after every store).
+** reloads the data pointers after every store). With CUDA, the layer's .cu
+** (elementwise.cuh) gives the same two functions to two kernels.
 */
 #ifndef LUNET_ELEMENTWISE_H
 #define LUNET_ELEMENTWISE_H
@@ -109,6 +110,32 @@ static int elementwise_backward(void *self, const lunet_tensor *in, const lunet_
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The CUDA entries: the same loops as kernels (elementwise.cuh, included
+** by the layer's .cu). */
+int elementwise_forward_launch(const float *c, const float *x, float *y, int64_t n_all);
+int elementwise_backward_launch(const float *c, const float *x, const float *y, const float *dy,
+                                float *dx, int64_t n_all);
+
+static int elementwise_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                    const lunet_ctx *ctx) {
+  elementwise *e = self;
+  (void)ctx;
+  return lunet_cuda_check("activation", elementwise_forward_launch(e->c, in->f32, out->f32,
+                                                                   in->shape.dim[0] * e->n));
+}
+
+static int elementwise_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                     const lunet_tensor *dout, lunet_tensor *din,
+                                     const lunet_ctx *ctx) {
+  elementwise *e = self;
+  (void)ctx;
+  if (!din) return 0;
+  return lunet_cuda_check("activation", elementwise_backward_launch(e->c, in->f32, out->f32, dout->f32,
+                                                                    din->f32, in->shape.dim[0] * e->n));
+}
+#endif
+
 /* The parameter count of LUNET_PARAMS(decls) or LUNET_NO_PARAMS. */
 #define ELEMENTWISE_COUNT_(decls, count) (count)
 
@@ -126,8 +153,8 @@ static int elementwise_backward(void *self, const lunet_tensor *in, const lunet_
     .size = sizeof(lunet_layer_api),                                                          \
     .create = elementwise_create,                                                             \
     .destroy = elementwise_destroy,                                                           \
-    .forward = {[LUNET_CPU] = elementwise_forward},                                           \
-    .backward = {[LUNET_CPU] = elementwise_backward},                                         \
+    .forward = {[LUNET_CPU] = elementwise_forward LUNET_ON_CUDA(elementwise_forward_cuda)},    \
+    .backward = {[LUNET_CPU] = elementwise_backward LUNET_ON_CUDA(elementwise_backward_cuda)}, \
     .check_input = {{2, {2, 3}}},                                                             \
   };                                                                                          \
   LUNET_LAYER_PLUGIN(elementwise_api, NAME, VERSION, SUMMARY, __VA_ARGS__)
