@@ -70,6 +70,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
     {"devices.lua"},         /* lunet.devices(), device = "cuda", model:to(): the SPEC's errors without a GPU */
     {"usability.lua"},       /* model:save makes folders; lunet.data without y predicts, refuses training */
+    {"schedule.lua"},        /* inverse_time lr = lr0 / (1 + decay t / step) against SGD by hand */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

@@ -124,27 +124,30 @@ static int eval_index(const train_config *c, const char *name) {
   return -1;
 }
 
-/* schedule = { kind = "step", step =, gamma = } | { kind = "cosine", min_lr = },
+/* schedule = { kind = "step", step =, gamma = } | { kind = "cosine", min_lr = }
+** | { kind = "inverse_time", decay =, step = },
 ** warmup = epochs; the base rate is the optimizer's "lr". */
 static void read_schedule(lua_State *L, train_config *c) {
   c->sched.warmup = opt_number(L, 1, "warmup", 0, "lunet.train");
   c->sched.epochs = c->epochs;
   int t = lua_getfield(L, 1, "schedule");
   if (t != LUA_TNIL) {
-    luaL_argexpected(L, t == LUA_TTABLE, 1, "schedule = { kind = \"step\" | \"cosine\", ... }");
+    luaL_argexpected(L, t == LUA_TTABLE, 1, "schedule = { kind = \"step\" | \"cosine\" | \"inverse_time\", ... }");
     int idx = lua_gettop(L);
-    static const char *const known[] = {"kind", "step", "gamma", "min_lr", NULL};
+    static const char *const known[] = {"kind", "step", "gamma", "min_lr", "decay", NULL};
     lcheck_options(L, idx, "lunet.train schedule", known);
     lua_getfield(L, idx, "kind");
     const char *kind = luaL_optstring(L, -1, "constant");
     if (strcmp(kind, "step") == 0) c->sched.kind = SCHED_STEP;
     else if (strcmp(kind, "cosine") == 0) c->sched.kind = SCHED_COSINE;
     else if (strcmp(kind, "constant") == 0) c->sched.kind = SCHED_CONSTANT;
-    else luaL_error(L, "lunet.train: schedule kind must be \"step\", \"cosine\" or \"constant\", got \"%s\"", kind);
+    else if (strcmp(kind, "inverse_time") == 0) c->sched.kind = SCHED_INVERSE_TIME;
+    else luaL_error(L, "lunet.train: schedule kind must be \"step\", \"cosine\", \"inverse_time\" or \"constant\", got \"%s\"", kind);
     c->sched.step = opt_number(L, idx, "step", 10, "lunet.train");
     c->sched.gamma = opt_number(L, idx, "gamma", 0.1, "lunet.train");
     c->sched.min_lr = opt_number(L, idx, "min_lr", 0, "lunet.train");
-    if (c->sched.kind == SCHED_STEP && c->sched.step <= 0) luaL_error(L, "lunet.train: schedule step must be > 0");
+    c->sched.decay = opt_number(L, idx, "decay", 1, "lunet.train");
+    if ((c->sched.kind == SCHED_STEP || c->sched.kind == SCHED_INVERSE_TIME) && c->sched.step <= 0) luaL_error(L, "lunet.train: schedule step must be > 0");
     lua_pop(L, 1); /* kind */
   }
   lua_pop(L, 1); /* schedule */
