@@ -65,6 +65,8 @@ ParameterizedTestParameters(lua, scripts) {
     {"transformer.lua"},     /* lunet.transformer_block: the parameter formula, a causal char model learns */
     {"script_char_transformer.lua"}, /* transformer vs LSTM at equal size (5%): valid perplexity falls for both */
     {"script_seq2seq.lua"},  /* encoder-decoder reverses held-out digits by greedy decoding; anti-diagonal alignment */
+    {"text_classes.lua"},    /* one class per file, fixed 80/10/10 split, pads; pad_mask hides pads from attention and pooling */
+    {"script_text_classifier.lua"}, /* fortunes by category: mean vs attention pooling train; pooling weights skip the pads */
     {"landscape.lua"},       /* lunet.landscape/interpolate: centre = the model, points by hand, filter norms */
     {"script_loss_landscape.lua"}, /* ResNet vs no skips: plane centre = the model, filter norms, line ends */
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
