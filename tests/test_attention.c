@@ -682,6 +682,8 @@ Test(attention, scaling_by_sqrt_dk_keeps_the_softmax_from_saturating) {
     common_layer_free(&l);
     free(x), free(m), free(y);
   }
+  cr_log_info("entropy (uniform %.3f): scaled %.3f at d_k 16, %.3f at 256; unscaled %.3f, %.3f (largest "
+              "weight %.3f, %.3f)", log(TS), scaled[0], scaled[1], unscaled[0], unscaled[1], top[0], top[1]);
   cr_expect(fabs(scaled[1] - scaled[0]) < 0.25 * scaled[0] && scaled[1] > 0.5 * log(TS),
             "scaled: entropy %.3f at d_k 16, %.3f at d_k 256 (uniform: %.3f), expected about the same",
             scaled[0], scaled[1], log(TS));
