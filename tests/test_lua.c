@@ -70,6 +70,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"landscape.lua"},       /* lunet.landscape/interpolate: centre = the model, points by hand, filter norms */
     {"script_loss_landscape.lua"}, /* ResNet vs no skips: plane centre = the model, filter norms, line ends */
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
+    {"script_gradient_diagnostics.lua"}, /* sigmoid: first layer's gradient < last's / 10; ReLU + He within 10x */
     {"devices.lua"},         /* lunet.devices(), device = "cuda", model:to(): the SPEC's errors without a GPU */
     {"usability.lua"},       /* model:save makes folders; lunet.data without y predicts, refuses training */
     {"schedule.lua"},        /* inverse_time lr = lr0 / (1 + decay t / step) against SGD by hand */
