@@ -135,6 +135,15 @@ static inline float *lunet_alloc_floats(int64_t n) {
   return host->alloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
 }
 
+/* The same on `device` (ps->value.device: where the values it steps live),
+** and its free; NULL is freed as nothing. */
+static inline float *lunet_alloc_floats_on(int device, int64_t n) {
+  return host->device[device]->alloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+}
+static inline void lunet_free_on(int device, void *p) {
+  if (p) host->device[device]->free(p);
+}
+
 /* 0 when `ps` holds the n trained values that create() saw; else an error
 ** naming the plugin and -1. */
 static inline int lunet_expect_values(const char *plugin, const lunet_params *ps, int64_t n) {

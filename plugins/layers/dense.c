@@ -84,12 +84,43 @@ static int dense_backward(void *self, const lunet_tensor *in, const lunet_tensor
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU: the GEMMs through the device's services (cuBLAS),
+** the bias by the kernels of dense.cu (rows.cuh). */
+int rows_fill_launch(float *y, const float *b, int64_t rows, int n);
+int rows_sum_launch(float *db, const float *dy, int64_t rows, int n);
+
+static int dense_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                              const lunet_ctx *ctx) {
+  dense *d = self;
+  int B = in->shape.dim[0];
+  (void)ctx;
+  if (d->has_bias && lunet_cuda_check("dense", rows_fill_launch(out->f32, d->b.f32, B, d->out))) return -1;
+  host->device[LUNET_CUDA]->gemm(0, 1, B, d->out, d->in, 1.0f, in->f32, d->in, d->w.f32, d->in,
+                                 d->has_bias ? 1.0f : 0.0f, out->f32, d->out);
+  return 0;
+}
+
+static int dense_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                               const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  dense *d = self;
+  int B = in->shape.dim[0];
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  (void)out, (void)ctx;
+  gpu->gemm(1, 0, d->out, d->in, B, 1.0f, dout->f32, d->out, in->f32, d->in, 0.0f, d->dw.f32, d->in);
+  if (d->has_bias && lunet_cuda_check("dense", rows_sum_launch(d->db.f32, dout->f32, B, d->out))) return -1;
+  if (din)
+    gpu->gemm(0, 0, B, d->in, d->out, 1.0f, dout->f32, d->out, d->w.f32, d->in, 0.0f, din->f32, d->in);
+  return 0;
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = dense_create,
   .destroy = dense_destroy,
-  .forward = {[LUNET_CPU] = dense_forward},
-  .backward = {[LUNET_CPU] = dense_backward},
+  .forward = {[LUNET_CPU] = dense_forward LUNET_ON_CUDA(dense_forward_cuda)},
+  .backward = {[LUNET_CPU] = dense_backward LUNET_ON_CUDA(dense_backward_cuda)},
 };
 
 LUNET_LAYER_PLUGIN(api, "dense", "2.0.0", "fully connected layer y = x W^T + b", LUNET_PARAMS(params))

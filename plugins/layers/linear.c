@@ -90,12 +90,43 @@ static int linear_backward(void *self, const lunet_tensor *in, const lunet_tenso
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU: the GEMMs through the device's services (cuBLAS),
+** the bias by the kernels of linear.cu (rows.cuh). */
+int rows_fill_launch(float *y, const float *b, int64_t rows, int n);
+int rows_sum_launch(float *db, const float *dy, int64_t rows, int n);
+
+static int linear_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                               const lunet_ctx *ctx) {
+  linear *l = self;
+  int64_t n = in->shape.dim[0] * l->rows;
+  (void)ctx;
+  if (l->has_bias && lunet_cuda_check("linear", rows_fill_launch(out->f32, l->b.f32, n, l->out))) return -1;
+  host->device[LUNET_CUDA]->gemm(0, 1, (int)n, l->out, l->in, 1.0f, in->f32, l->in, l->w.f32, l->in,
+                                 l->has_bias ? 1.0f : 0.0f, out->f32, l->out);
+  return 0;
+}
+
+static int linear_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  linear *l = self;
+  int64_t n = in->shape.dim[0] * l->rows;
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  (void)out, (void)ctx;
+  gpu->gemm(1, 0, l->out, l->in, (int)n, 1.0f, dout->f32, l->out, in->f32, l->in, 0.0f, l->dw.f32, l->in);
+  if (l->has_bias && lunet_cuda_check("linear", rows_sum_launch(l->db.f32, dout->f32, n, l->out))) return -1;
+  if (din)
+    gpu->gemm(0, 0, (int)n, l->in, l->out, 1.0f, dout->f32, l->out, l->w.f32, l->in, 0.0f, din->f32, l->in);
+  return 0;
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = linear_create,
   .destroy = linear_destroy,
-  .forward = {[LUNET_CPU] = linear_forward},
-  .backward = {[LUNET_CPU] = linear_backward},
+  .forward = {[LUNET_CPU] = linear_forward LUNET_ON_CUDA(linear_forward_cuda)},
+  .backward = {[LUNET_CPU] = linear_backward LUNET_ON_CUDA(linear_backward_cuda)},
   .check_input = {{2, {3, 4}}},
 };
 

@@ -74,12 +74,34 @@ static int relu_backward(void *self, const lunet_tensor *in, const lunet_tensor 
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same loops on the GPU (relu.cu). */
+int relu_forward_launch(const float *x, float *y, int64_t n_all);
+int relu_backward_launch(const float *y, const float *dy, float *dx, int64_t n_all);
+
+static int relu_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                             const lunet_ctx *ctx) {
+  relu *r = self;
+  (void)ctx;
+  return lunet_cuda_check("relu", relu_forward_launch(in->f32, out->f32, in->shape.dim[0] * r->n));
+}
+
+static int relu_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                              const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  relu *r = self;
+  (void)ctx;
+  if (!din) return 0;
+  return lunet_cuda_check("relu", relu_backward_launch(out->f32, dout->f32, din->f32,
+                                                       in->shape.dim[0] * r->n));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = relu_create,
   .destroy = relu_destroy,
-  .forward = {[LUNET_CPU] = relu_forward},
-  .backward = {[LUNET_CPU] = relu_backward},
+  .forward = {[LUNET_CPU] = relu_forward LUNET_ON_CUDA(relu_forward_cuda)},
+  .backward = {[LUNET_CPU] = relu_backward LUNET_ON_CUDA(relu_backward_cuda)},
 };
 
 LUNET_LAYER_PLUGIN(api, "relu", "2.0.0", "rectified linear unit y = max(0, x), elementwise",

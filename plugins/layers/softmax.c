@@ -84,12 +84,35 @@ static int softmax_backward(void *self, const lunet_tensor *in, const lunet_tens
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same rows on the GPU, one block each (softmax.cu); the sums are in
+** float there (a block's tree), in double here. */
+int softmax_forward_launch(const float *x, float *y, int64_t rows, int64_t n);
+int softmax_backward_launch(const float *y, const float *dy, float *dx, int64_t rows, int64_t n);
+
+static int softmax_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                const lunet_ctx *ctx) {
+  softmax *s = self;
+  (void)ctx;
+  return lunet_cuda_check("softmax", softmax_forward_launch(in->f32, out->f32, in->shape.dim[0] * s->rows, s->n));
+}
+
+static int softmax_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                 const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  softmax *s = self;
+  (void)ctx;
+  if (!din) return 0;
+  return lunet_cuda_check("softmax", softmax_backward_launch(out->f32, dout->f32, din->f32,
+                                                             in->shape.dim[0] * s->rows, s->n));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = softmax_create,
   .destroy = softmax_destroy,
-  .forward = {[LUNET_CPU] = softmax_forward},
-  .backward = {[LUNET_CPU] = softmax_backward},
+  .forward = {[LUNET_CPU] = softmax_forward LUNET_ON_CUDA(softmax_forward_cuda)},
+  .backward = {[LUNET_CPU] = softmax_backward LUNET_ON_CUDA(softmax_backward_cuda)},
   .check_input = {{1, {6}}},
 };
 

@@ -32,6 +32,7 @@ typedef struct adam {
   int64_t t;          /* steps taken */
   int64_t n;          /* trained values */
   float *m, *v;       /* first and second moments, n each */
+  int device;         /* where m and v live: that of the values */
 } adam;
 
 /* value v for hyper-parameter `index`: its declared range, betas < 1 */
@@ -48,8 +49,8 @@ static int check_value(int index, double v) {
 static void adam_destroy(void *self) {
   adam *o = self;
   if (!o) return;
-  host->free(o->m);
-  host->free(o->v);
+  lunet_free_on(o->device, o->m);
+  lunet_free_on(o->device, o->v);
   host->free(o);
 }
 
@@ -60,8 +61,9 @@ static void *adam_create(const lunet_value *p, const lunet_params *ps) {
   if (!o) return NULL;
   for (int i = 0; i < N_PARAMS; i++) o->h[i] = p[i].num;
   o->n = lunet_numel(&ps->value.shape);
-  o->m = lunet_alloc_floats(o->n);
-  o->v = lunet_alloc_floats(o->n);
+  o->device = ps->value.device;
+  o->m = lunet_alloc_floats_on(o->device, o->n);
+  o->v = lunet_alloc_floats_on(o->device, o->n);
   if (!o->m || !o->v) {
     adam_destroy(o);
     return NULL;
@@ -96,6 +98,27 @@ static int adam_step(void *self, lunet_params *ps) {
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same update on the GPU, one fused kernel over every value
+** (adam_core.cuh); k holds b1, b2, c1, c2, eps, wd, keep, step_size,
+** bc2_sqrt as update() computes them. */
+int adam_update_launch(float *w, const float *grad, float *m, float *v, int64_t n, const float *k,
+                       int decoupled);
+
+static int adam_step_cuda(void *self, lunet_params *ps) {
+  adam *o = self;
+  if (lunet_expect_values(ADAM_NAME, ps, o->n)) return -1;
+  o->t++;
+  double bc1 = 1.0 - pow(o->h[P_BETA1], (double)o->t), bc2 = 1.0 - pow(o->h[P_BETA2], (double)o->t);
+  float k[9] = {(float)o->h[P_BETA1], (float)o->h[P_BETA2], (float)(1.0 - o->h[P_BETA1]),
+                (float)(1.0 - o->h[P_BETA2]), (float)o->h[P_EPS], (float)o->h[P_WEIGHT_DECAY],
+                (float)(1.0 - o->h[P_LR] * o->h[P_WEIGHT_DECAY]), (float)(o->h[P_LR] / bc1),
+                (float)sqrt(bc2)};
+  return lunet_cuda_check(ADAM_NAME, adam_update_launch(ps->value.f32, ps->grad.f32, o->m, o->v, o->n, k,
+                                                        ADAM_DECOUPLED));
+}
+#endif
+
 static int adam_set(void *self, int index, double value) {
   adam *o = self;
   if (check_value(index, value)) return -1;
@@ -107,6 +130,6 @@ static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = adam_create,
   .destroy = adam_destroy,
-  .step = {[LUNET_CPU] = adam_step},
+  .step = {[LUNET_CPU] = adam_step LUNET_ON_CUDA(adam_step_cuda)},
   .set = adam_set,
 };

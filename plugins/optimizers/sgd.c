@@ -35,6 +35,7 @@ typedef struct sgd {
   int started;        /* the momentum buffer holds a value */
   int64_t n;          /* trained values */
   float *buf;         /* momentum buffer, n floats */
+  int device;         /* where buf lives: that of the values */
 } sgd;
 
 /* checks the combination: Nesterov momentum needs momentum > 0, dampening 0 */
@@ -50,7 +51,7 @@ static int check_nesterov(const double *h) {
 static void sgd_destroy(void *self) {
   sgd *o = self;
   if (!o) return;
-  host->free(o->buf);
+  lunet_free_on(o->device, o->buf);
   host->free(o);
 }
 
@@ -65,7 +66,8 @@ static void *sgd_create(const lunet_value *p, const lunet_params *ps) {
   if (!o) return NULL;
   memcpy(o->h, h, sizeof h);
   o->n = lunet_numel(&ps->value.shape);
-  o->buf = lunet_alloc_floats(o->n);
+  o->device = ps->value.device;
+  o->buf = lunet_alloc_floats_on(o->device, o->n);
   if (!o->buf) {
     sgd_destroy(o);
     return NULL;
@@ -102,6 +104,25 @@ static int sgd_step(void *self, lunet_params *ps) {
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same update on the GPU, one fused kernel over every value (sgd.cu);
+** k holds lr, mu, keep, wd, l1 as update() computes them. */
+int sgd_update_launch(float *w, const float *grad, float *buf, int64_t n, const float *k, int nesterov,
+                      int started);
+
+static int sgd_step_cuda(void *self, lunet_params *ps) {
+  sgd *o = self;
+  if (lunet_expect_values("sgd", ps, o->n)) return -1;
+  float k[5] = {(float)o->h[P_LR], (float)o->h[P_MOMENTUM], (float)(1.0 - o->h[P_DAMPENING]),
+                (float)o->h[P_WEIGHT_DECAY], (float)o->h[P_L1]};
+  if (lunet_cuda_check("sgd", sgd_update_launch(ps->value.f32, ps->grad.f32, o->buf, o->n, k,
+                                                o->h[P_NESTEROV] != 0, o->started != 0)))
+    return -1;
+  if (o->h[P_MOMENTUM] != 0) o->started = 1;
+  return 0;
+}
+#endif
+
 static int sgd_set(void *self, int index, double value) {
   sgd *o = self;
   double h[N_PARAMS];
@@ -117,7 +138,7 @@ static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = sgd_create,
   .destroy = sgd_destroy,
-  .step = {[LUNET_CPU] = sgd_step},
+  .step = {[LUNET_CPU] = sgd_step LUNET_ON_CUDA(sgd_step_cuda)},
   .set = sgd_set,
 };
 
