@@ -74,6 +74,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"devices.lua"},         /* lunet.devices(), device = "cuda", model:to(): the SPEC's errors without a GPU */
     {"usability.lua"},       /* model:save makes folders; lunet.data without y predicts, refuses training */
     {"schedule.lua"},        /* inverse_time lr = lr0 / (1 + decay t / step) against SGD by hand */
+    {"script_classics.lua"}, /* polynomial fit, lasso vs ridge, Newton vs GD, ensembles and SWA: --quick, claims checked */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

@@ -1,6 +1,7 @@
 -- The --quick runs of the course-toolbox scripts, each checked for what
 -- its header claims: the perceptron never exceeds Novikoff's bound and
--- needs more corrections for a smaller margin; LMS converges towards the
+-- needs more corrections for a smaller margin, and one against all
+-- separates three blobs; LMS converges towards the
 -- least-squares weights; every optimizer and regularizer writes its rows;
 -- the CNN trains and logs every epoch.
 local lunet = require "lunet"
@@ -25,6 +26,13 @@ for _, r in ipairs(perc) do
   assert(r.corrections > 0 and r.corrections <= r.bound, "Novikoff's bound violated at margin " .. r.gamma)
 end
 assert(perc[1].gamma > perc[2].gamma and perc[1].bound < perc[2].bound)
+-- one against all on three blobs: each perceptron separates its class, the argmax all three
+local ova_path = dir .. "/perceptron_ova.csv"
+local ova = lunet.read_csv(ova_path)
+os.remove(ova_path)
+assert(#ova == 4 and ova[4].classifier == "argmax")
+for k = 1, 3 do assert(ova[k].classifier == "class " .. k and ova[k].train_error == 0, "class " .. k .. " separated") end
+assert(ova[4].train_error == 0 and ova[4].test_error < 0.02, "argmax of the three scores")
 
 local ada = rows_of("adaline")
 assert(#ada == 10)

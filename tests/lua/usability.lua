@@ -1,6 +1,7 @@
 -- Small fixes from a new user's trial (issue 17, item 7): model:save makes
 -- missing folders; lunet.data without y serves model:predict, and training
--- or evaluating on it says what is missing; ds:sample gives nil targets there.
+-- or evaluating on it says what is missing; ds:sample gives nil targets
+-- there, and flat inputs with a class from 1 or an array of targets elsewhere.
 local lunet = require "lunet"
 local fails = require("testlib").fails
 
@@ -32,8 +33,12 @@ for i = 1, #xs do
 end
 local x2, y2 = bare:sample(2)
 assert(x2[1] == 3 and x2[2] == 4 and y2 == nil, "sample(2) gives x and no target")
+-- ds:sample(i) -> x (flat), y: an array of regression targets, a class from 1
 local _, y2l = labelled:sample(2)
 assert(y2l[1] == 0 and y2l[2] == 1, "a labelled sample gives its target")
+local classes = lunet.data{ x = { { 1, 2, 3, 4 }, { 5, 6, 7, 8 } }, y = { 2, 1 }, shape = { 1, 2, 2 } }
+local xc, yc = classes:sample(2)
+assert(#xc == 4 and xc[4] == 8 and yc == 1 and math.type(yc) == "integer", "images come flat, classes from 1")
 
 fails({ "no targets", "lunet.data without y", "model:predict" }, lunet.train,
       { model = model, data = bare, loss = lunet.loss("mse"), optimizer = lunet.optimizer("sgd"), verbose = false })
