@@ -3,7 +3,8 @@
 ** program (tests/sweep/trials.lua, tests/sweep/api.lua): crash isolation,
 ** kill -9 and resume, serial and parallel sweeps giving the same rows,
 ** reproducible random search, on_failure = "stop", the per-epoch log rows,
-** and the rules of the Lua API.
+** the rules of the Lua API, and each trial's timeout and memory limit
+** (tests/sweep/limits.lua).
 */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvfile.h"
@@ -30,16 +32,25 @@ static void teardown(void) {
   cr_expect_eq(system(cmd), 0);
 }
 
-/* Runs trials.lua; returns the exit status, output in out. */
-static int sweep(const char *file, int workers, const char *mode, char *out, size_t sz) {
+/* Runs `env lunet run tests/sweep/SCRIPT args`; returns the exit status,
+** output in out. */
+static int run_script(const char *env, const char *script, const char *args, char *out, size_t sz) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "LUNET_PLUGIN_PATH='%s' '%s' run '%s/sweep/trials.lua' '%s/%s' %d %s 2>&1",
-           getenv("LUNET_CRASH_PLUGIN_DIR"), getenv("LUNET_EXE"), LUNET_TEST_DIR, dir, file, workers, mode);
+  snprintf(cmd, sizeof cmd, "%s '%s' run '%s/sweep/%s' %s 2>&1", env, getenv("LUNET_EXE"), LUNET_TEST_DIR, script,
+           args);
   FILE *p = popen(cmd, "r");
   size_t n = fread(out, 1, sz - 1, p);
   out[n] = '\0';
   int st = pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs trials.lua; returns the exit status, output in out. */
+static int sweep(const char *file, int workers, const char *mode, char *out, size_t sz) {
+  char env[1024], args[1024];
+  snprintf(env, sizeof env, "LUNET_PLUGIN_PATH='%s'", getenv("LUNET_CRASH_PLUGIN_DIR"));
+  snprintf(args, sizeof args, "'%s/%s' %d %s", dir, file, workers, mode);
+  return run_script(env, "trials.lua", args, out, sz);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *len) {
@@ -268,4 +279,55 @@ Test(sweep, lua_api_rules) {
   int st = pclose(p);
   cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "api.lua failed:\n%s", out);
   cr_expect(strstr(out, "api ok"), "%s", out);
+}
+
+/* Whether process pid exists and is not a zombie (a killed process whose
+** parent died waits for init to reap it, which some containers never do). */
+static int process_runs(int pid) {
+  char path[64], state = 'Z';
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = '?';
+  fclose(f);
+  return state != 'Z';
+}
+
+/* A trial past its timeout is killed with what it started and recorded as
+** timeout; one that allocates past its memory limit is recorded as oom;
+** the others go on. The sleeping trial's shell must be gone afterwards. */
+Test(sweep, timeout_and_memory_limits_end_one_trial_each) {
+  char out[16384], args[512];
+  snprintf(args, sizeof args, "'%s' limits", dir);
+  double t0 = (double)time(NULL);
+  cr_assert_eq(run_script("", "limits.lua", args, out, sizeof out), 0, "%s", out);
+  cr_expect_lt((double)time(NULL) - t0, 30, "the sweep waited for the trial that sleeps 60 s");
+  cr_expect(strstr(out, "timeout: ran past its timeout of 2 s"), "not reported when it happened:\n%s", out);
+  csv_table *t = read_rows("limits.csv");
+  cr_assert_eq(t->nrows, 4);
+  for (int r = 0; r < t->nrows; r++) {
+    const char *kind = cell(t, r, "kind"), *status = cell(t, r, "status");
+    const char *want = strcmp(kind, "sleep") == 0 ? "timeout" : strcmp(kind, "alloc") == 0 ? "oom" : "ok";
+    cr_expect_str_eq(status, want, "trial %s: %s (%s)", kind, status, cell(t, r, "message"));
+    if (strcmp(want, "oom") == 0) cr_expect(strstr(cell(t, r, "message"), "memory = 32M"), "%s", cell(t, r, "message"));
+  }
+  csv_table_free(t);
+  char path[256];
+  snprintf(path, sizeof path, "%s/sleep.pid", dir);
+  FILE *f = fopen(path, "r");
+  int pid = 0;
+  cr_assert(f && fscanf(f, "%d", &pid) == 1, "the sleeping trial did not start its shell");
+  fclose(f);
+  cr_expect(!process_runs(pid), "process %d, started by the timed-out trial, still runs", pid);
+}
+
+Test(sweep, limit_and_launcher_options_are_checked) {
+  char out[16384], args[512];
+  snprintf(args, sizeof args, "'%s' rules", dir);
+  cr_expect_eq(run_script("", "limits.lua", args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "rules ok"), "%s", out);
+  snprintf(args, sizeof args, "'%s' nosbatch", dir);
+  cr_expect_eq(run_script("PATH=/nonexistent", "limits.lua", args, out, sizeof out), 1, "%s", out);
+  cr_expect(strstr(out, "`sbatch --parsable") && strstr(out, "cannot run sbatch") && strstr(out, "hint:"),
+            "no clear message without sbatch:\n%s", out);
 }

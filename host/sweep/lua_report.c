@@ -7,6 +7,7 @@
 **
 **   T <seconds>            wall time of run()
 **   E <message>            run() raised an error
+**   O <message>            run() ran out of memory (status oom)
 **   M <name> <typed value> a returned metric (value "n1.5", "btrue", "sabc")
 **   L                      a trial:log{...} row starts; F lines are its fields
 **   F <name> <typed value>
@@ -14,7 +15,7 @@
 **   Z                      the report is complete
 **
 ** A report without Z (the child was killed, or run() called os.exit) means
-** the trial crashed. Returned tables one level deep are flattened with "_"
+** the trial crashed, or timed out when the pool killed it at its timeout. Returned tables one level deep are flattened with "_"
 ** (return lunet.train's result, get train_loss, test_error, ...).
 */
 #include <errno.h>
@@ -114,6 +115,29 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
+/* Whether the error of a failed run() was a failed allocation: Lua's own
+** (LUA_ERRMEM, "not enough memory") or one a C function reported. */
+static int is_memory_error(int st, const char *text) {
+  return st == LUA_ERRMEM || strstr(text, "not enough memory") || strstr(text, "out of memory");
+}
+
+/* The E line of a failed run(), or its O line when memory ran out. The
+** garbage of the trial is collected first, so the report has room. */
+static void put_error(sweep *s, strbuf *b, int st, int err) {
+  lua_State *L = s->L;
+  lua_gc(L, LUA_GCCOLLECT);
+  const char *text = error_text(L, err);
+  int oom = is_memory_error(st, text);
+  sb_str(b, oom ? "O\t" : "E\t");
+  sb_escaped(b, text, "\t\n\r");
+  if (oom && s->memory) {
+    char limit[96];
+    snprintf(limit, sizeof limit, " (the trial's limit is memory = %s)", s->memory_text);
+    sb_escaped(b, limit, "\t\n\r");
+  }
+  sb_str(b, "\n");
+}
+
 /* Pushes run and its arguments: cfg (a copy, plus the seed) and the trial
 ** object, whose log rows go to the list at `rows`. */
 static void push_call(sweep *s, int i, int rows) {
@@ -156,9 +180,7 @@ int lsweep_child_run(void *ud, int i, int fd) {
   snprintf(line, sizeof line, "T\t%.6f\n", seconds);
   sb_str(&b, line);
   if (st != LUA_OK) {
-    sb_str(&b, "E\t");
-    sb_escaped(&b, error_text(L, result), "\t\n\r");
-    sb_str(&b, "\n");
+    put_error(s, &b, st, result);
   } else if (lua_istable(L, result)) {
     char bad[256];
     strbuf m = {0};
@@ -210,9 +232,9 @@ static void read_line(lua_State *L, int rep, char *const f[3]) {
   if (strcmp(f[0], "T") == 0 && f[1]) {
     lua_pushnumber(L, strtod(f[1], NULL));
     lua_setfield(L, rep, "seconds");
-  } else if ((strcmp(f[0], "E") == 0 || strcmp(f[0], "P") == 0) && f[1]) {
+  } else if ((strcmp(f[0], "E") == 0 || strcmp(f[0], "O") == 0 || strcmp(f[0], "P") == 0) && f[1]) {
     lua_pushstring(L, f[1]);
-    lua_setfield(L, rep, f[0][0] == 'E' ? "error" : "plugins");
+    lua_setfield(L, rep, f[0][0] == 'P' ? "plugins" : f[0][0] == 'O' ? "oom" : "error");
   } else if (strcmp(f[0], "Z") == 0) {
     lua_pushboolean(L, 1);
     lua_setfield(L, rep, "complete");
@@ -256,9 +278,19 @@ static void parse_report(lua_State *L, const char *out, size_t len) {
 }
 
 /* Status and message of a finished trial, from its wait status and report. */
-static const char *trial_status(lua_State *L, int rep, int wstatus, char *msg, size_t sz) {
+static const char *trial_status(lua_State *L, int rep, int wstatus, double timeout, char *msg, size_t sz) {
   const char *status = "ok";
+  if (timeout > 0) {
+    snprintf(msg, sz, "ran past its timeout of %g s, and was killed", timeout);
+    return "timeout";
+  }
   if (sweep_describe_exit(wstatus, msg, sz)) return "crashed";
+  if (lua_getfield(L, rep, "oom") == LUA_TSTRING) {
+    snprintf(msg, sz, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return "oom";
+  }
+  lua_pop(L, 1);
   lua_getfield(L, rep, "complete");
   lua_getfield(L, rep, "error");
   lua_getfield(L, rep, "metrics");
@@ -279,8 +311,8 @@ static const char *trial_status(lua_State *L, int rep, int wstatus, char *msg, s
   return status;
 }
 
-const char *lsweep_push_report(lua_State *L, const char *out, size_t len, int wstatus, double seconds, char *msg,
-                               size_t sz) {
+const char *lsweep_push_report(lua_State *L, const char *out, size_t len, int wstatus, double seconds,
+                               double timeout, char *msg, size_t sz) {
   parse_report(L, out, len);
   int rep = lua_gettop(L);
   if (lua_getfield(L, rep, "seconds") == LUA_TNIL) { /* no report: the parent's clock */
@@ -288,8 +320,8 @@ const char *lsweep_push_report(lua_State *L, const char *out, size_t len, int ws
     lua_setfield(L, rep, "seconds");
   }
   lua_pop(L, 1);
-  const char *status = trial_status(L, rep, wstatus, msg, sz);
-  if (strcmp(status, "crashed") == 0) { /* what a broken report holds is not trusted */
+  const char *status = trial_status(L, rep, wstatus, timeout, msg, sz);
+  if (strcmp(status, "crashed") == 0 || strcmp(status, "timeout") == 0) { /* a broken report is not trusted */
     lua_newtable(L);
     lua_setfield(L, rep, "metrics");
     lua_newtable(L);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "sweep/lua_sweep.h"
+#include "sweep/spool.h"
 
 #ifndef LUNET_VERSION
 #define LUNET_VERSION "unknown"
@@ -385,12 +386,7 @@ static void rewrite_kept(lua_State *L, const char *path, const csv_table *t, con
     remove(tmp);
     luaL_error(L, "lunet.sweep: cannot rewrite %s: %s", path, strerror(e));
   }
-  char dir[1100];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = '\0';
-  int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) fsync(dfd), close(dfd); /* the rename itself on disk */
+  spool_sync_dir(path); /* the rename itself on disk */
 }
 
 /* Removes from the log file the rows of trials `out` does not hold: those

@@ -113,8 +113,8 @@ static int trial_progress(sweep *s, int rep, const char *key, const char *status
   return stop;
 }
 
-/* record_trial(s, i, wstatus, seconds, report) -> stop: called under
-** lua_pcall, so an error (a full disk) ends the sweep cleanly. */
+/* record_trial(s, i, wstatus, seconds, report, timeout) -> stop: called
+** under lua_pcall, so an error (a full disk) ends the sweep cleanly. */
 static int record_trial(lua_State *L) {
   sweep *s = lua_touserdata(L, 1);
   int i = (int)lua_tointeger(L, 2), wstatus = (int)lua_tointeger(L, 3);
@@ -122,7 +122,8 @@ static int record_trial(lua_State *L) {
   const char *out = lua_tolstring(L, 5, &len);
   luaL_checkstack(L, 40, "lunet.sweep");
   char msg[2048];
-  const char *status = lsweep_push_report(L, out, len, wstatus, lua_tonumber(L, 4), msg, sizeof msg);
+  const char *status =
+    lsweep_push_report(L, out, len, wstatus, lua_tonumber(L, 4), lua_tonumber(L, 6), msg, sizeof msg);
   int rep = lua_gettop(L);
   lsweep_push_key(s, i);
   const char *key = lua_tostring(L, -1);
@@ -131,9 +132,7 @@ static int record_trial(lua_State *L) {
   return 1;
 }
 
-/* sweep_pool.done: the work happens in record_trial, under pcall. */
-static int parent_done(void *ud, int i, int wstatus, double seconds, const char *out, size_t len) {
-  sweep *s = ud;
+int lsweep_record(sweep *s, int i, int wstatus, double seconds, double timeout, const char *out, size_t len) {
   lua_State *L = s->L;
   if (s->error[0]) return 1; /* after a failure, nothing more is recorded */
   if (!lua_checkstack(L, 8)) {
@@ -146,7 +145,8 @@ static int parent_done(void *ud, int i, int wstatus, double seconds, const char 
   lua_pushinteger(L, wstatus);
   lua_pushnumber(L, seconds);
   lua_pushlstring(L, out, len);
-  if (lua_pcall(L, 5, 1, 0) != LUA_OK) {
+  lua_pushnumber(L, timeout);
+  if (lua_pcall(L, 6, 1, 0) != LUA_OK) {
     snprintf(s->error, sizeof s->error, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "lunet.sweep: error");
     lua_pop(L, 1);
     return 1;
@@ -154,6 +154,12 @@ static int parent_done(void *ud, int i, int wstatus, double seconds, const char 
   int stop = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return stop;
+}
+
+/* sweep_pool.done: the work happens in record_trial, under pcall. */
+static int parent_done(void *ud, int i, int wstatus, double seconds, int timed_out, const char *out, size_t len) {
+  sweep *s = ud;
+  return lsweep_record(s, i, wstatus, seconds, timed_out ? s->timeout : 0, out, len);
 }
 
 static void tick(void *ud) { sweep_progress_tick(&((sweep *)ud)->prog); }
@@ -228,6 +234,25 @@ static void set_log_path(sweep *s) {
   if (strcmp(s->log_path, s->out_path) == 0) luaL_error(L, "lunet.sweep: log_out must differ from out");
 }
 
+/* timeout = SECONDS and memory = BYTES or "2G": each trial's limits. */
+static void read_limits(sweep *s) {
+  lua_State *L = s->L;
+  if (lua_getfield(L, 1, "timeout") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0 && lua_tonumber(L, -1) < 1e9))
+      luaL_error(L, "lunet.sweep: 'timeout' must be a number of seconds > 0, got %s", luaL_tolstring(L, -1, NULL));
+    s->timeout = lua_tonumber(L, -1);
+  }
+  if (lua_getfield(L, 1, "memory") != LUA_TNIL) {
+    int t = lua_type(L, -1);
+    const char *text = t == LUA_TNUMBER || t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!text || sweep_parse_memory(text, &s->memory) || s->memory < (1 << 20))
+      luaL_error(L, "lunet.sweep: 'memory' must be a size of at least 1M: bytes, or a string like \"512M\" or "
+                    "\"2G\"; got %s", luaL_tolstring(L, -1, NULL));
+    snprintf(s->memory_text, sizeof s->memory_text, "%s", text);
+  }
+  lua_pop(L, 2);
+}
+
 /* Reads every option but grid, random and metrics, checking them in this
 ** order (out's string stays on the stack, anchoring s->out_path). */
 static void read_options(sweep *s, int *workers, int *threads) {
@@ -249,6 +274,8 @@ static void read_options(sweep *s, int *workers, int *threads) {
   snprintf(s->metric, sizeof s->metric, "%s", luaL_optstring(L, -1, "test_error"));
   lua_pop(L, 2);
   read_seeds(s);
+  read_limits(s);
+  lsweep_slurm_options(s);
 }
 
 /* ---- lunet.sweep ------------------------------------------------------------ */
@@ -302,14 +329,16 @@ static int pending_trials(sweep *s, int seen, int total, int *pending, int *skip
 /* Starts the progress display with the sweep's plan. */
 static void announce(sweep *s, int total, int np, int skipped, int dups, int workers, int threads) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (ncpu > 0 && (long)workers * threads > ncpu)
+  if (!s->slurm && ncpu > 0 && (long)workers * threads > ncpu)
     fprintf(stderr, "sweep: warning: %d workers x %d threads on %ld cores: the trials will compete for them\n",
             workers, threads, ncpu);
   s->prog.tty = isatty(2);
   s->prog.total = np;
   s->prog.t0 = now_seconds();
-  fprintf(stderr, "sweep: %d trials (%d configurations x %d seeds); %d already in %s; running %d with %d worker%s",
-          total - dups, total / s->n_seeds, s->n_seeds, skipped, s->out_path, np, workers, workers > 1 ? "s" : "");
+  fprintf(stderr, "sweep: %d trials (%d configurations x %d seeds); %d already in %s; running %d ", total - dups,
+          total / s->n_seeds, s->n_seeds, skipped, s->out_path, np);
+  if (s->slurm) fprintf(stderr, "as a Slurm job array");
+  else fprintf(stderr, "with %d worker%s", workers, workers > 1 ? "s" : "");
   if (dups) fprintf(stderr, " (%d duplicate configurations run once)", dups);
   fputc('\n', stderr);
 }
@@ -328,11 +357,16 @@ static void push_result(lua_State *L, const sweep *s, int total, int skipped, in
   lua_setfield(L, -2, "failed");
   lua_pushboolean(L, s->stopped);
   lua_setfield(L, -2, "stopped");
+  if (!s->slurm) return;
+  lua_pushinteger(L, s->lost);
+  lua_setfield(L, -2, "lost");
+  if (s->job) lua_pushinteger(L, s->job), lua_setfield(L, -2, "job");
 }
 
 static int l_sweep(lua_State *L) {
   static const char *const known[] = {"grid", "random", "seeds", "workers", "threads", "out", "log_out", "run",
-                                      "on_failure", "metric", "metrics", NULL};
+                                      "on_failure", "metric", "metrics", "timeout", "memory", "launcher", "slurm",
+                                      "detach", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   lcheck_options(L, 1, "lunet.sweep", known);
@@ -341,18 +375,27 @@ static int l_sweep(lua_State *L) {
   read_options(s, &workers, &threads);
   int total = lsweep_make_configs(s) * s->n_seeds;
   read_metrics(s);
+  if (lsweep_in_task() && lsweep_task(s, total, threads) < 0) { /* another sweep's task */
+    push_result(L, s, 0, 0, 0);
+    return 1;
+  }
 
   lua_newtable(L);
   int seen = lua_gettop(L);
   lsweep_open_files(s, seen);
+  lsweep_declared_header(s); /* a new file: declared metrics fix its header now */
+  if (s->slurm) lsweep_slurm_collect(s, seen, total);
   int *pending = lua_newuserdatauv(L, sizeof(int) * (size_t)(total + 1), 0), skipped = 0, dups = 0;
   int np = pending_trials(s, seen, total, pending, &skipped, &dups);
-  lsweep_declared_header(s); /* a new file: declared metrics fix its header now */
 
   announce(s, total, np, skipped, dups, workers, threads);
-  sweep_pool pool = {s, lsweep_child_run, parent_done, s->prog.tty ? tick : NULL, threads};
-  int rc = sweep_run(&pool, pending, np, workers);
-  if (np) sweep_progress_end(&s->prog);
+  int rc = 0;
+  if (s->slurm) lsweep_slurm_run(s, seen, total, pending, np);
+  else {
+    sweep_pool pool = {s, lsweep_child_run, parent_done, s->prog.tty ? tick : NULL, threads, s->timeout, s->memory};
+    rc = sweep_run(&pool, pending, np, workers);
+    if (np) sweep_progress_end(&s->prog);
+  }
   if (!s->error[0]) lsweep_finish_rows(s);
   close_files(s);
   if (s->error[0]) return luaL_error(L, "%s", s->error);

@@ -7,9 +7,12 @@
 **   lua_keys.c       a trial's key, and the text buffer it is built in
 **   lua_report.c     the report a trial's worker sends its parent
 **   lua_rows.c       the results file and the log file, and resuming them
+**   lua_slurm.c      launcher = "slurm": one job array, its tasks, the spool
 **
 ** workers.h is the C half underneath (the process pool, canonical values,
-** progress); nothing here is visible to scripts but through lunet.sweep.
+** progress), with spool.h (a Slurm task's finished trials, one file each)
+** and command.h (running sbatch, squeue, scancel); nothing here is visible
+** to scripts but through lunet.sweep.
 */
 #ifndef LUNET_LUA_SWEEP_H
 #define LUNET_LUA_SWEEP_H
@@ -43,6 +46,13 @@ typedef struct sweep {
   char log_path[1024];
   char metric[64];   /* shown in progress */
   int stop_on_failure, stopped;
+  double timeout;        /* seconds a trial may run; 0: no limit */
+  size_t memory;         /* bytes a trial may add (RLIMIT_AS); 0: no limit */
+  char memory_text[32];  /* memory as given, for messages */
+  int slurm, detach;     /* launcher = "slurm"; detach = true */
+  char spool[1024];      /* slurm: the absolute path of OUT.spool */
+  long job;              /* slurm: the job array submitted or followed; 0: none */
+  int lost;              /* slurm: trials of that array that left no row */
   sweep_progress prog;
   char error[1024];  /* a failure of the parent's side: the sweep ends with it */
 } sweep;
@@ -54,6 +64,12 @@ void lsweep_set_state(sweep *s, const char *key);
 /* Pushes the configuration of trial i (shared: copy before changing it). */
 void lsweep_push_cfg(sweep *s, int trial);
 lua_Integer lsweep_seed(const sweep *s, int trial);
+
+/* Records trial i, which ended with `wstatus` after `seconds` (killed at
+** `timeout` seconds when > 0) and reported out[0..len): its rows, and the
+** progress display. Never raises: a failure goes to s->error. Returns
+** whether to start no more trials (on_failure = "stop", or an error). */
+int lsweep_record(sweep *s, int i, int wstatus, double seconds, double timeout, const char *out, size_t len);
 
 /* Whether the value at idx is a number, string or boolean. */
 int lsweep_is_scalar(lua_State *L, int idx);
@@ -88,11 +104,13 @@ void lsweep_configs_register(lua_State *L);
 /* sweep_pool.run: in the worker, runs trial i and writes its report to fd. */
 int lsweep_child_run(void *ud, int i, int fd);
 /* In the parent: pushes the report out[0..len) of a trial that ended with
-** `wstatus` after `seconds` as { seconds =, error =, plugins =, complete =,
-** metrics = {}, logs = {{}, ...} } and returns the trial's status ("ok",
-** "error", "diverged" or "crashed"), with its message in msg. */
-const char *lsweep_push_report(lua_State *L, const char *out, size_t len, int wstatus, double seconds, char *msg,
-                               size_t sz);
+** `wstatus` after `seconds` as { seconds =, error =, oom =, plugins =,
+** complete =, metrics = {}, logs = {{}, ...} } and returns the trial's
+** status ("ok", "error", "diverged", "oom", "crashed", or "timeout" when
+** `timeout` > 0: it was killed at that many seconds), with its message in
+** msg. */
+const char *lsweep_push_report(lua_State *L, const char *out, size_t len, int wstatus, double seconds,
+                               double timeout, char *msg, size_t sz);
 
 /* ---- the files (lua_rows.c) -------------------------------------------------- */
 
@@ -111,5 +129,20 @@ const char *lsweep_record_rows(sweep *s, int i, int rep, const char *status, cha
 void lsweep_finish_rows(sweep *s);
 /* The metatable the files need. */
 void lsweep_rows_register(lua_State *L);
+
+/* ---- launcher = "slurm" (lua_slurm.c) ---------------------------------------- */
+
+/* Reads launcher, detach and slurm of the options at index 1. */
+void lsweep_slurm_options(sweep *s);
+/* Whether this process is a task of a sweep's job array. */
+int lsweep_in_task(void);
+/* In a task: runs the task's trials of the `total` and exits the process;
+** returns -1 when this sweep is not the array's (it then runs nothing). */
+int lsweep_task(sweep *s, int total, int threads);
+/* Records the trials the spool holds and `out` lacks; returns how many. */
+int lsweep_slurm_collect(sweep *s, int seen, int total);
+/* Runs pending[0..np) (of `total`) as one job array and waits for it, or
+** with detach returns once it is submitted. Sets s->job and s->lost. */
+void lsweep_slurm_run(sweep *s, int seen, int total, int *pending, int np);
 
 #endif

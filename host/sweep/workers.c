@@ -10,6 +10,10 @@
 ** the whole process group, and a trial interrupted that way must not be
 ** recorded as "crashed" -- the parent dies, and with it the children, and
 ** the interrupted trials simply run again when the sweep is resumed.
+**
+** Limits: each child leads its own process group, so a timeout kills the
+** trial and whatever it started (the kill goes to the group); the memory
+** limit is an RLIMIT_AS set in the child, above the size it was forked at.
 */
 #include "sweep/workers.h"
 
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,17 +44,39 @@ typedef struct worker {
   char *buf;     /* what the child wrote so far */
   size_t len, cap;
   int lost;      /* out of memory for the report: it is dropped */
+  int timed_out; /* killed at the pool's timeout */
 } worker;
 
-static const worker free_slot = {0, -1, -1, 0, NULL, 0, 0, 0};
+static const worker free_slot = {0, -1, -1, 0, NULL, 0, 0, 0, 0};
 
 static int threads_of(const sweep_pool *pool) { return pool->threads < 1 ? 1 : pool->threads; }
+
+/* The address space of this process, in bytes (0 if unknown). */
+static size_t address_space(void) {
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f && fscanf(f, "%lu", &pages) != 1) pages = 0;
+  if (f) fclose(f);
+  return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Lets the child grow by at most `memory` bytes: past that, malloc and
+** mmap fail in the trial, where Lua raises "not enough memory". */
+static void limit_memory(size_t memory) {
+  if (memory == 0) return;
+  size_t now = address_space();
+  struct rlimit r = {(rlim_t)(now + memory), (rlim_t)(now + memory)};
+  if (now == 0 || setrlimit(RLIMIT_AS, &r) != 0)
+    fprintf(stderr, "sweep: warning: cannot limit the trial's memory: %s\n", now ? strerror(errno) : "no /proc");
+}
 
 /* In the child, never returns. */
 static void child(const sweep_pool *pool, worker *ws, int workers, int trial, int fd, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127); /* the parent died before prctl */
+  setpgid(0, 0); /* a group of its own: a timeout kills all it started */
   signal(SIGINT, SIG_IGN);
+  limit_memory(pool->memory);
   for (int k = 0; k < workers; k++) /* the other trials' pipes are not ours */
     if (ws[k].fd >= 0) close(ws[k].fd);
   if (services_threads() != threads_of(pool)) services_set_threads(threads_of(pool));
@@ -78,6 +105,7 @@ static int start(const sweep_pool *pool, worker *ws, int workers, int k, int tri
     child(pool, ws, workers, trial, p[1], parent);
   }
   close(p[1]);
+  setpgid(pid, 0); /* also here, so no kill of the group comes before it */
   ws[k] = free_slot;
   ws[k].pid = pid, ws[k].fd = p[0], ws[k].trial = trial, ws[k].t0 = now_seconds();
   return 0;
@@ -112,22 +140,48 @@ static int reap(worker *w) {
 static int finish(const sweep_pool *pool, worker *w) {
   int status = reap(w);
   double seconds = now_seconds() - w->t0;
-  int stop = pool->done(pool->ud, w->trial, status, seconds, w->buf && !w->lost ? w->buf : "",
+  int stop = pool->done(pool->ud, w->trial, status, seconds, w->timed_out, w->buf && !w->lost ? w->buf : "",
                         w->lost ? 0 : w->len);
   free(w->buf);
   *w = free_slot;
   return stop;
 }
 
+/* The child and every process of its group. */
+static void kill_trial(const worker *w) {
+  kill(-w->pid, SIGKILL);
+  kill(w->pid, SIGKILL);
+}
+
 /* After a failure of the pool itself: no child outlives it. */
 static void kill_all(worker *ws, int workers) {
   for (int k = 0; k < workers; k++)
     if (ws[k].fd >= 0) {
-      kill(ws[k].pid, SIGKILL);
+      kill_trial(&ws[k]);
       reap(&ws[k]);
       free(ws[k].buf);
       ws[k] = free_slot;
     }
+}
+
+/* Kills the trials past the timeout; they end (their pipes close) and are
+** reported as timed out. Returns the milliseconds until the next one is due,
+** or `wait` if sooner (-1: forever). */
+static int enforce_timeout(const sweep_pool *pool, worker *ws, int workers, int wait) {
+  if (pool->timeout <= 0) return wait;
+  double now = now_seconds();
+  for (int k = 0; k < workers; k++) {
+    if (ws[k].fd < 0 || ws[k].timed_out) continue;
+    double left = ws[k].t0 + pool->timeout - now;
+    if (left <= 0) {
+      kill_trial(&ws[k]);
+      ws[k].timed_out = 1;
+      continue;
+    }
+    int ms = (int)(left * 1000) + 1;
+    if (wait < 0 || ms < wait) wait = ms;
+  }
+  return wait;
 }
 
 int sweep_run(const sweep_pool *pool, const int *trials, int n, int workers) {
@@ -155,7 +209,7 @@ int sweep_run(const sweep_pool *pool, const int *trials, int n, int workers) {
       }
     if (running == 0) break;
     for (int k = 0; k < workers; k++) pf[k] = (struct pollfd){ws[k].fd, POLLIN, 0};
-    int got = poll(pf, (nfds_t)workers, pool->tick ? 1000 : -1);
+    int got = poll(pf, (nfds_t)workers, enforce_timeout(pool, ws, workers, pool->tick ? 1000 : -1));
     if (got < 0 && errno != EINTR) {
       services_error("sweep: poll failed: %s", strerror(errno));
       kill_all(ws, workers);
@@ -204,6 +258,21 @@ int sweep_describe_exit(int wstatus, char *msg, size_t sz) {
     snprintf(msg, sz, "the worker exited with status %d", WEXITSTATUS(wstatus));
     return 1;
   }
+  return 0;
+}
+
+int sweep_parse_memory(const char *text, size_t *bytes) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  const char *units = "KMGT";
+  double scale = 1;
+  if (*end && strchr(units, *end)) {
+    scale = pow(1024, (double)(strchr(units, *end) - units + 1));
+    end++;
+  }
+  if (end == text || *end || errno || !(v > 0) || v * scale > 9.0e18) return -1;
+  *bytes = (size_t)(v * scale);
   return 0;
 }
 

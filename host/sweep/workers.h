@@ -9,6 +9,12 @@
 ** out-of-memory kill in one trial costs that trial only. A child reports
 ** through a pipe; the parent collects the bytes while it runs (so a large
 ** report never blocks it) and hands them over with its wait status.
+**
+** Limits. A child leads a process group of its own; one that runs past
+** `timeout` is killed with its whole group (a trial's os.execute("sleep")
+** too) and reported as timed out. `memory` caps the address space a child
+** may add to what it had at the fork (RLIMIT_AS): past it, allocations fail
+** inside the trial, and a Lua "not enough memory" becomes status oom.
 */
 #ifndef LUNET_SWEEP_H
 #define LUNET_SWEEP_H
@@ -23,14 +29,17 @@ typedef struct sweep_pool {
   ** then exits with the value returned. */
   int (*run)(void *ud, int i, int fd);
   /* In the parent: trial `i` ended with `wstatus` (as from waitpid) after
-  ** `seconds` of wall time, having written out[0..len). Must return
-  ** normally (no longjmp): 0 to go on, 1 to launch no more trials (those
-  ** running are still waited for and reported). */
-  int (*done)(void *ud, int i, int wstatus, double seconds, const char *out, size_t len);
+  ** `seconds` of wall time, having written out[0..len); `timed_out` when
+  ** the pool killed it at its timeout. Must return normally (no longjmp):
+  ** 0 to go on, 1 to launch no more trials (those running are still
+  ** waited for and reported). */
+  int (*done)(void *ud, int i, int wstatus, double seconds, int timed_out, const char *out, size_t len);
   /* In the parent, optional: called about once a second while trials run. */
   void (*tick)(void *ud);
   int threads;  /* BLAS threads in each child (< 1 means 1): the caller's
                 ** count is set to it while sweep_run runs, then put back */
+  double timeout;  /* seconds of wall time a trial may run; 0: no limit */
+  size_t memory;   /* bytes of address space a trial may add; 0: no limit */
 } sweep_pool;
 
 /* Runs trials[0..n) with at most `workers` children at a time. Returns 0,
@@ -42,6 +51,10 @@ int sweep_run(const sweep_pool *pool, const int *trials, int n, int workers);
 ** Segmentation fault)", "the worker exited with status 3". Returns 0 (and
 ** leaves msg empty) for a normal exit with status 0. */
 int sweep_describe_exit(int wstatus, char *msg, size_t sz);
+
+/* Reads a memory size: bytes, or a number with K, M, G or T (powers of
+** 1024, as Slurm's --mem). Returns 0 and sets *bytes, or -1. */
+int sweep_parse_memory(const char *text, size_t *bytes);
 
 /* ---- trial keys ------------------------------------------------------------ */
 
