@@ -1,0 +1,113 @@
+# cluster.sh -- a one-node Slurm cluster for the tests, from Debian's
+# slurm-wlm and munge packages. Sourced by slurm_test.sh (bash, as root):
+#
+#   cluster_start DIR    munged (unless one runs), slurmctld and slurmd with
+#                        DIR/slurm.conf; state, spool, logs and pid files
+#                        under DIR; exports SLURM_CONF
+#   cluster_stop         stops what cluster_start started, by PID
+#
+# The settings that work in a container without cgroups or systemd:
+# proctrack/linuxproc, task/none, no job accounting, cons_tres with CR_Core,
+# one node named by `hostname` with the machine's CPU count.
+
+CLUSTER_PIDS=()
+
+# Waits up to $2 tenths of a second for the file $1 to hold a live pid.
+wait_pidfile() {
+  for _ in $(seq "$2"); do
+    if [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+start_munge() {
+  if [ -S /run/munge/munge.socket.2 ] && munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+    return 0 # a munged already runs: use it, and leave it running
+  fi
+  mkdir -p /run/munge /etc/munge /var/lib/munge /var/log/munge
+  chown munge:munge /run/munge /var/lib/munge /var/log/munge
+  chmod 0755 /run/munge
+  if [ ! -s /etc/munge/munge.key ]; then
+    mungekey --create --keyfile=/etc/munge/munge.key
+    chown munge:munge /etc/munge/munge.key
+    chmod 0400 /etc/munge/munge.key
+  fi
+  rm -f /run/munge/munged.pid
+  runuser -u munge -- /usr/sbin/munged || return 1
+  wait_pidfile /run/munge/munged.pid 50 || return 1
+  CLUSTER_PIDS+=("$(cat /run/munge/munged.pid)")
+}
+
+# A TCP port nobody listens on, from a range Slurm's defaults avoid.
+free_port() {
+  local p
+  for p in $(shuf -i 20000-29999 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo 26817
+}
+
+write_conf() {
+  local dir=$1 host
+  host=$(hostname)
+  cat >"$dir/slurm.conf" <<EOF
+ClusterName=lunettest
+SlurmctldHost=$host
+SlurmUser=root
+SlurmdUser=root
+SlurmctldPort=$(free_port)
+SlurmdPort=$(free_port)
+AuthType=auth/munge
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/slurmctld.log
+SlurmdLogFile=$dir/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+MpiDefault=none
+ReturnToService=2
+KillWait=2
+MinJobAge=600
+NodeName=$host CPUs=$(nproc) State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+}
+
+cluster_start() {
+  local dir=$1
+  mkdir -p "$dir/state" "$dir/spool"
+  start_munge || { echo "cluster: cannot start munged"; return 1; }
+  write_conf "$dir"
+  export SLURM_CONF=$dir/slurm.conf
+  slurmctld -f "$SLURM_CONF" || { echo "cluster: slurmctld failed"; cat "$dir/slurmctld.log"; return 1; }
+  wait_pidfile "$dir/slurmctld.pid" 100 && CLUSTER_PIDS+=("$(cat "$dir/slurmctld.pid")")
+  slurmd -f "$SLURM_CONF" || { echo "cluster: slurmd failed"; cat "$dir/slurmd.log"; return 1; }
+  wait_pidfile "$dir/slurmd.pid" 100 && CLUSTER_PIDS+=("$(cat "$dir/slurmd.pid")")
+  for _ in $(seq 150); do # the node up and idle: ready for jobs
+    if sinfo --noheader --format=%t 2>/dev/null | grep -q idle; then return 0; fi
+    sleep 0.2
+  done
+  echo "cluster: the node never became idle:"; sinfo; tail -20 "$dir/slurmctld.log" "$dir/slurmd.log"
+  return 1
+}
+
+cluster_stop() {
+  local pid
+  for pid in "${CLUSTER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${CLUSTER_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${CLUSTER_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  CLUSTER_PIDS=()
+}
