@@ -70,6 +70,33 @@ Test(attention, gelu_is_x_times_the_normal_cdf) {
   common_layer_free(&l);
 }
 
+/* gelu's erf is an approximation (gelu.c): erf(x / sqrt 2) = 2 y / x - 1, read
+** back from the layer on a grid of 2 x 200,000 points of [-8, 8] (|x| >= 0.25,
+** where the division adds at most a few 1e-8), is within 1e-6 of float64's
+** erf; and near 0, y is within 1e-7 of x Phi(x). */
+Test(attention, gelu_erf_is_within_1e_6_of_double_erf) {
+  enum { N = 200000 };
+  float *x = malloc(sizeof(float) * B * N), *y = malloc(sizeof(float) * B * N);
+  for (int i = 0; i < B * N; i++) x[i] = -8.0f + 16.0f * (float)i / (B * N - 1);
+  common_layer l;
+  lunet_shape in = {1, {N}};
+  cr_assert_eq(common_layer_init(&l, "gelu", &in, NULL, 0, 1), 0, "%s", services_last_error());
+  lunet_tensor xt = common_tensor(x, B, &in), yt = common_tensor(y, B, &in);
+  cr_assert_eq(l.p->layer->forward[LUNET_CPU](l.self, &xt, &yt, &EVAL), 0);
+  double worst = 0, at = 0, near0 = 0;
+  for (int i = 0; i < B * N; i++) {
+    double u = x[i] / sqrt(2.0), e;
+    if (fabs(x[i]) >= 0.25) e = fabs(2.0 * y[i] / x[i] - 1.0 - erf(u));
+    else near0 = fmax(near0, fabs(y[i] - 0.5 * x[i] * (1.0 + erf(u))));
+    if (fabs(x[i]) >= 0.25 && e > worst) worst = e, at = x[i];
+  }
+  cr_log_info("gelu's erf: largest error %.3g (at x / sqrt 2 = %.4f); near 0, %.3g", worst, at / sqrt(2.0), near0);
+  cr_expect_lt(worst, 1e-6, "erf(%g) is off by %g", at / sqrt(2.0), worst);
+  cr_expect_lt(near0, 1e-7, "gelu near 0 is off by %g", near0);
+  common_layer_free(&l);
+  free(x), free(y);
+}
+
 /* ---- positional ------------------------------------------------------------ */
 
 Test(attention, sinusoidal_encoding_is_the_papers_table) {
