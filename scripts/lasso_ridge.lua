@@ -21,7 +21,8 @@
 -- train and test MSE; for the lasso also the largest violation of its
 -- optimality (KKT) conditions, from model:gradients at the answer: g_j +
 -- lambda sign(w_j) = 0 where w_j != 0, |g_j| <= lambda where w_j = 0.
--- Columns: lambda, method, nonzeros, train_mse, test_mse, kkt.
+-- Columns: lambda, method, nonzeros, true_nonzeros (of the 5 true weights),
+-- train_mse, test_mse, kkt.
 -- What to see: the lasso's non-zeros fall from 30 to 0 as lambda grows,
 -- keeping the 5 true weights longest; ridge shrinks every weight but keeps
 -- all 30 non-zero; the subgradient of the l1 option never lands on 0 either.
@@ -72,10 +73,16 @@ local function weights(model) return model:parameters()[1].values end
 local function set_weights(model, w) model:set_parameter(model:parameters()[1].name, w) end
 local function gradient(model) return model:gradients(train, mse, { batch = n }).parameters[1].values end
 
+-- non-zero weights: of all, and of the 5 true ones
 local function nonzeros(w)
-  local k = 0
-  for _, v in ipairs(w) do if v ~= 0 then k = k + 1 end end
-  return k
+  local k, true_k = 0, 0
+  for j, v in ipairs(w) do
+    if v ~= 0 then
+      k = k + 1
+      if w_true[j] then true_k = true_k + 1 end
+    end
+  end
+  return k, true_k
 end
 
 -- ISTA from the model's weights; returns the number of steps
@@ -113,9 +120,10 @@ local step = opt.quick and 1 or 0.25 -- in log10 lambda
 for e = math.log(3, 10), -3 - 1e-9, -step do lambdas[#lambdas + 1] = 10 ^ e end
 
 os.remove(out)
-local log = lunet.csv(out, { columns = { "lambda", "method", "nonzeros", "train_mse", "test_mse", "kkt" } })
+local log = lunet.csv(out, { columns = { "lambda", "method", "nonzeros", "true_nonzeros", "train_mse", "test_mse", "kkt" } })
 local function record(lambda, method, model, extra)
-  local row = { lambda = lambda, method = method, nonzeros = nonzeros(weights(model)),
+  local k, true_k = nonzeros(weights(model))
+  local row = { lambda = lambda, method = method, nonzeros = k, true_nonzeros = true_k,
                 train_mse = model:evaluate(train, mse).loss, test_mse = model:evaluate(test, mse).loss, kkt = extra }
   log:write(row)
   return row
@@ -135,8 +143,8 @@ for _, lambda in ipairs(lambdas) do
   lunet.train{ model = sub, data = train, loss = mse, l1 = lambda, batch = n, epochs = opt.quick and 200 or 500,
                optimizer = lunet.optimizer("sgd", { lr = 1 / L }), verbose = false, seed = opt.seed }
   local l1 = record(lambda, "l1", sub, 0)
-  print(("lambda %8.4f  non-zeros: lasso %2d (%4d steps, kkt %.1e), ridge %2d, l1 option %2d   test mse %.3f %.3f %.3f")
-        :format(lambda, las.nonzeros, steps, las.kkt, rid.nonzeros, l1.nonzeros, las.test_mse, rid.test_mse, l1.test_mse))
+  print(("lambda %8.4f  non-zeros: lasso %2d (%d true; %4d steps, kkt %.1e), ridge %2d, l1 option %2d   test mse %.3f %.3f %.3f")
+        :format(lambda, las.nonzeros, las.true_nonzeros, steps, las.kkt, rid.nonzeros, l1.nonzeros, las.test_mse, rid.test_mse, l1.test_mse))
 end
 log:close()
 

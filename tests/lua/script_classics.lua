@@ -45,6 +45,7 @@ for _, r in ipairs(lr) do table.insert(by[r.method], r) end
 assert(#by.lasso == 4 and #by.ridge == 4 and #by.l1 == 4)
 for i, r in ipairs(by.lasso) do
   assert(r.kkt < 1e-4, ("lasso optimality at lambda %g: violation %g"):format(r.lambda, r.kkt))
+  assert(r.true_nonzeros == math.min(r.nonzeros, 5), "the 5 true weights are the last to reach 0")
   assert(by.ridge[i].nonzeros == 30 and by.l1[i].nonzeros == 30, "ridge and the l1 subgradient keep all weights")
   if i > 1 then assert(r.nonzeros >= by.lasso[i - 1].nonzeros, "smaller lambda, no fewer non-zeros") end
 end
