@@ -9,9 +9,11 @@
 -- (FILE.csv): net, params, epoch, train_loss, train_error, test_error,
 -- test_accuracy, seconds (of that epoch). Printed at the end: one table row
 -- per network (parameters, final test accuracy, seconds per epoch).
+-- --augment trains on fashion_mnist's augmented images (shift = 2, flip =
+-- true: a new random move of each image every epoch); the test set is as is.
 --
 --   lunet run scripts/architectures.lua [--net lenet|vgg|resnet|inception|all]
---       [--n 20000] [--epochs 3] [--quick] [--out FILE.csv] [--no_plot]
+--       [--n 10000] [--epochs 3] [--augment] [--quick] [--out FILE.csv] [--no_plot]
 --
 -- The defaults take about 10 minutes on 2 cores (results in
 -- docs/architectures.md); --quick trains on 256 images for one epoch and
@@ -20,13 +22,14 @@
 local lunet = require "lunet"
 local nets = require "nets"
 
-local opt = lunet.options{ net = "all", n = 20000, epochs = 3, quick = false, out = "results/architectures.csv",
-                           no_plot = false, seed = 1 }
+local opt = lunet.options{ net = "all", n = 10000, epochs = 3, quick = false, out = "results/architectures.csv",
+                           no_plot = false, seed = 1, augment = false }
 local n, n_test, epochs = opt.n, 0, opt.epochs
 if opt.quick then n, n_test, epochs = 256, 256, 1 end
 local which = opt.net == "all" and nets.names or { opt.net }
 
-local train = lunet.dataset("fashion_mnist", { split = "train", n = n })
+local train = lunet.dataset("fashion_mnist", { split = "train", n = n, shift = opt.augment and 2 or 0,
+                                               flip = opt.augment, seed = opt.seed })
 local test = lunet.dataset("fashion_mnist", { split = "test", n = n_test })
 
 os.remove(opt.out)

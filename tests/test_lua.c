@@ -71,6 +71,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_loss_landscape.lua"}, /* ResNet vs no skips: plane centre = the model, filter norms, line ends */
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
     {"script_gradient_diagnostics.lua"}, /* sigmoid: first layer's gradient < last's / 10; ReLU + He within 10x */
+    {"augmentation.lua"},    /* fashion_mnist shift/flip exact, noise N(0, s^2), pure in (seed, epoch, sample); test split as is */
     {"devices.lua"},         /* lunet.devices(), device = "cuda", model:to(): the SPEC's errors without a GPU */
     {"usability.lua"},       /* model:save makes folders; lunet.data without y predicts, refuses training */
     {"schedule.lua"},        /* inverse_time lr = lr0 / (1 + decay t / step) against SGD by hand */

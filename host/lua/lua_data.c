@@ -333,13 +333,16 @@ static void push_row(lua_State *L, const lunet_tensor *t, int64_t n) {
   }
 }
 
-/* ds:sample(i) -> x (flat array; ids from 1), y (class index from 1, or an
-** array; nil for data without targets); a dataset of several inputs returns
-** x1, x2, ..., y */
+/* ds:sample(i [, epoch]) -> x (flat array; ids from 1), y (class index
+** from 1, or an array; nil for data without targets); a dataset of several
+** inputs returns x1, x2, ..., y; with `epoch` (1, 2, ...), the sample as
+** that epoch of lunet.train sees it (augmented data) */
 static int d_sample(lua_State *L) {
   dataset *ds = lcheck_dataset(L, 1);
-  lua_Integer i = luaL_checkinteger(L, 2);
+  lua_Integer i = luaL_checkinteger(L, 2), epoch = luaL_optinteger(L, 3, 0);
   if (i < 1 || i > ds->info.n) return luaL_error(L, "dataset:sample: index %d out of range 1..%d", (int)i, (int)ds->info.n);
+  if (!lua_isnoneornil(L, 3) && epoch < 1)
+    return luaL_error(L, "dataset:sample: epoch %d, expected 1, 2, ... (or none)", (int)epoch);
   int64_t ys = dataset_target_size(ds), idx = i - 1, total = ys;
   for (int k = 0; k < ds->info.n_inputs; k++) total += dataset_input_size(ds, k);
   float *buf = lua_newuserdatauv(L, 4 * (size_t)total, 0);
@@ -350,7 +353,8 @@ static int d_sample(lua_State *L) {
     at += dataset_input_size(ds, k);
   }
   y.data = at;
-  if (dataset_get(ds, &idx, 1, x, &y)) return lerror_services(L);
+  if (epoch ? dataset_get_train(ds, &idx, 1, x, &y, epoch - 1) : dataset_get(ds, &idx, 1, x, &y))
+    return lerror_services(L);
   for (int k = 0; k < ds->info.n_inputs; k++) push_row(L, &x[k], dataset_input_size(ds, k));
   if (!dataset_has_targets(ds))
     lua_pushnil(L);

@@ -455,7 +455,7 @@ static int batches_next(lua_State *L) {
 /* for b in tr:batches() do ... end: one epoch, shuffled as lunet.train does */
 static int t_batches(lua_State *L) {
   ltrainer *t = check_trainer(L, 1);
-  loader_epoch(&t->data);
+  loader_epoch(&t->data, t->data.epoch + 1);
   lua_pushvalue(L, 1);
   lua_pushcclosure(L, batches_next, 1);
   return 1;

@@ -30,13 +30,19 @@ void batch_free(batch *b) {
   memset(b, 0, sizeof *b);
 }
 
-int batch_fill(batch *b, dataset *ds, const int64_t *order, int B) {
+/* Samples order[0..B) as stored (epoch < 0) or as training epoch `epoch`
+** sees them. */
+static int fill(batch *b, dataset *ds, const int64_t *order, int B, int64_t epoch) {
   memcpy(b->idx, order, sizeof(int64_t) * (size_t)B);
   services_clear_error();
-  if (dataset_get(ds, b->idx, B, b->x, &b->y) == 0) return 0;
+  int rc = epoch < 0 ? dataset_get(ds, b->idx, B, b->x, &b->y)
+                     : dataset_get_train(ds, b->idx, B, b->x, &b->y, epoch);
+  if (rc == 0) return 0;
   if (!*services_last_error()) services_error("%s: could not read a batch", ds->name);
   return -1;
 }
+
+int batch_fill(batch *b, dataset *ds, const int64_t *order, int B) { return fill(b, ds, order, B, -1); }
 
 int loader_init(loader *l, dataset *ds, int batch_size, uint64_t seed, int shuffle) {
   memset(l, 0, sizeof *l);
@@ -50,6 +56,7 @@ int loader_init(loader *l, dataset *ds, int batch_size, uint64_t seed, int shuff
   }
   for (int64_t i = 0; i < n; i++) l->order[i] = i;
   l->pos = n;
+  l->epoch = -1;
   rng_seed(&l->rng, seed);
   return batch_init(&l->b, ds, batch_size);
 }
@@ -60,7 +67,7 @@ void loader_free(loader *l) {
 }
 
 /* Fisher-Yates, from the last position down. */
-void loader_epoch(loader *l) {
+void loader_epoch(loader *l, int64_t epoch) {
   int64_t n = l->ds->info.n;
   for (int64_t i = n - 1; l->shuffle && i > 0; i--) {
     int64_t j = (int64_t)(rng_u64(&l->rng) % (uint64_t)(i + 1));
@@ -69,6 +76,7 @@ void loader_epoch(loader *l) {
     l->order[j] = t;
   }
   l->pos = 0;
+  l->epoch = epoch;
 }
 
 batch *loader_next(loader *l, int *err) {
@@ -76,7 +84,7 @@ batch *loader_next(loader *l, int *err) {
   *err = 0;
   if (l->pos >= n) return NULL;
   int B = (int)(n - l->pos < l->batch_size ? n - l->pos : l->batch_size);
-  if (batch_fill(&l->b, l->ds, l->order + l->pos, B)) {
+  if (fill(&l->b, l->ds, l->order + l->pos, B, l->epoch)) {
     *err = -1;
     return NULL;
   }

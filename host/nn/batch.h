@@ -6,7 +6,9 @@
 ** tensor per model input (float32 or int32 ids) and the float32 targets.
 ** A loader walks a dataset in batches: a seeded shuffle of the sample order
 ** at the start of each epoch, all drawn from one stream, so that a custom
-** loop in Lua sees exactly the batches lunet.train would.
+** loop in Lua sees exactly the batches lunet.train would. Its batches are
+** read as that epoch of training sees them (dataset_get_train: augmented
+** data), those of batch_fill as stored.
 */
 #ifndef LUNET_BATCH_H
 #define LUNET_BATCH_H
@@ -35,6 +37,7 @@ typedef struct loader {
   int shuffle;       /* reshuffle at each epoch; else in order */
   int64_t *order;    /* (n) sample order of this epoch */
   int64_t pos;       /* next position in order */
+  int64_t epoch;     /* the epoch under way, 0, 1, ... (-1 before the first) */
   lunet_rng rng;     /* the shuffling stream */
   batch b;
 } loader;
@@ -43,8 +46,9 @@ typedef struct loader {
 int loader_init(loader *l, dataset *ds, int batch_size, uint64_t seed, int shuffle);
 void loader_free(loader *l);
 
-/* Starts an epoch: a new shuffle (Fisher-Yates from the stream). */
-void loader_epoch(loader *l);
+/* Starts epoch `epoch` (0, 1, ...): a new shuffle (Fisher-Yates from the
+** stream); the dataset is read as that epoch of training sees it. */
+void loader_epoch(loader *l, int64_t epoch);
 
 /* The next batch of this epoch, or NULL at its end (*err = 0) or on a
 ** failed read (*err = -1, services_error() set). */

@@ -127,9 +127,23 @@ static int memory_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, l
   return 0;
 }
 
-int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
+/* Sets the shapes of a batch of n samples. */
+static void batch_shapes(const dataset *ds, int n, lunet_tensor *x, lunet_tensor *y) {
   for (int k = 0; k < ds->info.n_inputs; k++) tensor_batched(&x[k], &ds->info.input[k], ds->info.input_dtype[k], n);
   tensor_batched(y, &ds->info.target, LUNET_F32, n);
+}
+
+int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y) {
+  batch_shapes(ds, n, x, y);
   if (ds->plugin) return ds->plugin->desc->dataset->get(ds->self, idx, n, x, y);
   return memory_get(ds, idx, n, x, y);
+}
+
+int dataset_get_train(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y,
+                      int64_t epoch) {
+  const lunet_dataset_api *api = ds->plugin ? ds->plugin->desc->dataset : NULL;
+  if (!api || !LUNET_HAS_FIELD(api, lunet_dataset_api, get_train) || !api->get_train)
+    return dataset_get(ds, idx, n, x, y);
+  batch_shapes(ds, n, x, y);
+  return api->get_train(ds->self, idx, n, x, y, epoch);
 }

@@ -38,6 +38,12 @@ void dataset_close(dataset *ds);
 ** (n, target...), whose data the caller provides; sets their shapes. */
 int dataset_get(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y);
 
+/* The same samples as epoch `epoch` (0, 1, ...) of training sees them: the
+** plugin's get_train (ABI 2.2, augmentation) when it has one, else as
+** dataset_get. */
+int dataset_get_train(dataset *ds, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y,
+                      int64_t epoch);
+
 /* Text data: the ids of UTF-8 s[0..len) into ids[0..cap), and the text of
 ** ids[0..n) into text[0..cap), through the plugin's encode and decode (the
 ** ABI's contract: the count or the length, -1 after services_error()).

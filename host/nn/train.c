@@ -50,7 +50,7 @@ static int run_epoch(loop *L, int epoch, metrics *train, train_result *r) {
   const train_config *c = L->c;
   int64_t n = c->data->info.n, wrong = 0;
   double loss_sum = 0;
-  loader_epoch(&L->data);
+  loader_epoch(&L->data, epoch - 1);
   for (int64_t start = 0; start < n; start += c->batch) {
     if (c->sched_on && stepper_set(&L->step, c->lr_index, schedule_lr(&c->sched, epoch - 1 + (double)start / n)))
       return -1;

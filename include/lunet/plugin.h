@@ -53,6 +53,8 @@
 **        encode and decode (text datasets). Test with LUNET_HAS_FIELD.
 **   2.2  layers: flag LUNET_MASK_LAST (the last input, an additive mask
 **        such as a key-padding mask, may be left out).
+**        datasets: get_train (optional), the samples as an epoch of
+**        training sees them (random augmentation).
 **
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
@@ -500,6 +502,18 @@ typedef struct lunet_dataset_api {
   ** returns its length in bytes (cap or more: call again with room for it
   ** and its NUL), or -1 after host->error() (an id outside the vocab). */
   int64_t (*decode)(void *self, const int32_t *ids, int64_t n, char *text, int64_t cap);
+
+  /* ---- 2.2, optional (augmentation): ---- */
+
+  /* As get, but the samples as epoch `epoch` (0, 1, ...) of training sees
+  ** them: shifted, flipped, noisy. What sample idx[i] gets must be a pure
+  ** function of the dataset's parameters, `epoch` and idx[i], whatever the
+  ** batch, its order or the run's history, so that a shuffled, resumed or
+  ** parallel run sees the same images. lunet.train and lunet.trainer read
+  ** training batches through it; evaluation and prediction call get. NULL:
+  ** training reads get. */
+  int (*get_train)(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y,
+                   int64_t epoch);
 } lunet_dataset_api;
 
 /* ---- The descriptor ---------------------------------------------------- */

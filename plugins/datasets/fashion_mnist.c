@@ -25,6 +25,17 @@
 **      f = 3 the last row and column of the image are dropped.
 ** Inputs are {1, H, W} ({H*W} with flatten); targets are {1} holding the
 ** class index as a float, or {K} one-hot (1/0) with targets = "onehot".
+**
+** Augmentation (training split only; ABI 2.2 get_train): as epoch e of
+** training reads sample i, it is mirrored left-right with probability 1/2
+** (flip), then moved by (dy, dx), each uniform in [-shift, shift], the
+** pixels moved in from outside being 0: out(y, x) = img(y - dy, x - dx);
+** then N(0, noise^2) is added to every pixel, without clipping. All on the
+** image as the model sees it (after downsample). The draws come from a
+** stream seeded by a hash of (seed, e, i) alone: the same sample in the same
+** epoch gets the same image whatever the batch, the shuffle or a resumption,
+** and nothing carries from call to call. Evaluation and ds:sample(i) read
+** the images as stored (get); ds:sample(i, e) shows epoch e's.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,7 +50,8 @@
 #define LABELS_MAGIC 2049u    /* IDX: unsigned byte, 1 dimension */
 #define MAX_ITEMS 100000000u  /* sanity bound on a header's item count */
 
-enum { P_SPLIT, P_N, P_OFFSET, P_SEED, P_NOISE, P_DOWNSAMPLE, P_CLASSES, P_TARGETS, P_FLATTEN };
+enum { P_SPLIT, P_N, P_OFFSET, P_SEED, P_NOISE, P_DOWNSAMPLE, P_CLASSES, P_TARGETS, P_FLATTEN,
+       P_SHIFT, P_FLIP, P_PIXEL_NOISE };
 
 static const lunet_param_decl params[] = {
   [P_SPLIT] = {"split", LUNET_STRING, 0, 0, 0, "train", "train|test",
@@ -49,7 +61,7 @@ static const lunet_param_decl params[] = {
   [P_OFFSET] = {"offset", LUNET_INT, 0, 0, 1e9, NULL, NULL,
                 "samples skipped first (after the classes filter)", 0},
   [P_SEED] = {"seed", LUNET_INT, 1, 0, 9007199254740992.0, NULL, NULL,
-              "seed of the stream that picks the noisy labels", 0},
+              "seed of the noisy labels and of the augmentation", 0},
   [P_NOISE] = {"label_noise", LUNET_NUMBER, 0, 0, 1, NULL, NULL,
                "fraction of samples whose label becomes a random different class", 0},
   [P_DOWNSAMPLE] = {"downsample", LUNET_INT, 1, 1, 4, NULL, NULL,
@@ -61,6 +73,15 @@ static const lunet_param_decl params[] = {
                  "index: target {1} holds the class; onehot: target {K} of 1/0 (for MSE)", 0},
   [P_FLATTEN] = {"flatten", LUNET_BOOL, 0, 0, 1, NULL, NULL,
                  "input shape {H*W} instead of {1, H, W}", 0},
+  [P_SHIFT] = {"shift", LUNET_INT, 0, 0, 13, NULL, NULL,
+               "augmentation (train split, each epoch): move each image by whole pixels dy, dx "
+               "uniform in [-shift, shift], zeros moved in (as RandomAffine's translate)", 0},
+  [P_FLIP] = {"flip", LUNET_BOOL, 0, 0, 1, NULL, NULL,
+              "augmentation (train split, each epoch): mirror left-right with probability 1/2 "
+              "(RandomHorizontalFlip)", 0},
+  [P_PIXEL_NOISE] = {"noise", LUNET_NUMBER, 0, 0, 10, NULL, NULL,
+                     "augmentation (train split, each epoch): add N(0, noise^2) to every pixel, "
+                     "not clipped (noise injection)", 0},
 };
 
 /* The parameters, checked and decoded. */
@@ -77,10 +98,16 @@ typedef struct config {
   int relabel[NCLASS];      /* relabel[original class] = new label, or -1 */
   const char *classes;      /* as written, for messages */
   int onehot, flatten;
+  int shift, flip;          /* augmentation */
+  double pixel_noise;
 } config;
 
 typedef struct fmnist {
   int64_t n;        /* samples held */
+  int side;         /* pixels a side */
+  uint64_t seed;    /* of the augmentation, with shift, flip and noise */
+  int shift, flip;
+  double noise;
   size_t in_size;   /* floats per input row */
   size_t tgt_size;  /* floats per target row */
   uint16_t *x;      /* (n, in_size): pixel sums of each f x f block, a quarter
@@ -150,6 +177,9 @@ static int read_config(const lunet_value *p, config *c) {
   c->classes = p[P_CLASSES].str ? p[P_CLASSES].str : "";
   c->onehot = strcmp(p[P_TARGETS].str, "onehot") == 0;
   c->flatten = p[P_FLATTEN].num != 0;
+  c->shift = (int)p[P_SHIFT].num;
+  c->flip = p[P_FLIP].num != 0;
+  c->pixel_noise = p[P_PIXEL_NOISE].num;
   if (c->n < 0 || c->offset < 0) {
     host->error("fashion_mnist: n = %lld and offset = %lld, expected both >= 0",
                 (long long)c->n, (long long)c->offset);
@@ -164,6 +194,17 @@ static int read_config(const lunet_value *p, config *c) {
     return 1;
   }
   c->side = SIDE / c->f;
+  if ((c->shift || c->flip || c->pixel_noise > 0) && strcmp(c->split, "train") != 0) {
+    host->error("fashion_mnist: shift = %d, flip = %s, noise = %g augment the training split, "
+                "but split = \"%s\"; hint: leave them out, test data is read as it is",
+                c->shift, c->flip ? "true" : "false", c->pixel_noise, c->split);
+    return 1;
+  }
+  if (c->shift >= c->side) {
+    host->error("fashion_mnist: shift = %d, expected less than the image's %d pixels a side",
+                c->shift, c->side);
+    return 1;
+  }
   if (parse_classes(c->classes, c)) return 1;
   if (c->noise > 0 && c->k < 2) {
     host->error("fashion_mnist: label_noise = %g needs at least 2 classes, but classes = \"%s\" "
@@ -461,6 +502,11 @@ static void *fm_open(const lunet_value *p, lunet_dataset_info *info) {
 
   if (!(d = host->alloc(sizeof *d))) goto fail;
   d->n = nsel;
+  d->side = c.side;
+  d->seed = c.seed;
+  d->shift = c.shift;
+  d->flip = c.flip;
+  d->noise = c.pixel_noise;
   d->in_size = (size_t)(c.side * c.side);
   d->tgt_size = (size_t)(c.onehot ? c.k : 1);
   d->x = host->alloc(sizeof(uint16_t) * (size_t)nsel * d->in_size);
@@ -497,14 +543,68 @@ static int fm_get(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_
   return 0;
 }
 
+/* ---- Augmentation ------------------------------------------------------ */
+
+/* splitmix64's finaliser: a bijection of 64-bit words that mixes every
+** input bit into every output bit. */
+static uint64_t mix64(uint64_t h) {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9u;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebu;
+  return h ^ (h >> 31);
+}
+
+/* The stream of sample i in epoch e: a pure function of (seed, e, i). The
+** constant keeps it apart from the label-noise stream of the same seed. */
+static void sample_stream(const fmnist *d, int64_t epoch, int64_t i, lunet_rng *rng) {
+  uint64_t h = mix64(d->seed ^ 0x61756738666d6e73u); /* "aug8fmns" */
+  h = mix64(h + (uint64_t)epoch);
+  host->rng_seed(rng, mix64(h + (uint64_t)i));
+}
+
+/* Row `from` (stored sums) as epoch e sees it, into dst (side x side):
+** flipped, shifted by (dy, dx) with zeros moved in, then noisy. */
+static void augment_row(const fmnist *d, int64_t from, int64_t epoch, float *dst) {
+  lunet_rng rng;
+  sample_stream(d, epoch, from, &rng);
+  int s = d->side, dy = 0, dx = 0, flip = 0;
+  if (d->shift) {
+    dy = (int)draw_below(&rng, 2u * (unsigned)d->shift + 1) - d->shift;
+    dx = (int)draw_below(&rng, 2u * (unsigned)d->shift + 1) - d->shift;
+  }
+  if (d->flip) flip = (int)draw_below(&rng, 2);
+  const uint16_t *src = d->x + (size_t)from * d->in_size;
+  for (int y = 0; y < s; y++) {
+    for (int x = 0; x < s; x++) {
+      int sy = y - dy, sx = x - dx; /* out(y, x) = flipped(y - dy, x - dx) */
+      float v = 0;
+      if (sy >= 0 && sy < s && sx >= 0 && sx < s) v = (float)(src[sy * s + (flip ? s - 1 - sx : sx)] * d->scale);
+      dst[y * s + x] = v;
+    }
+  }
+  for (int k = 0; d->noise > 0 && k < s * s; k++) dst[k] += (float)(d->noise * host->rng_normal(&rng));
+}
+
+/* As fm_get, the inputs as epoch `epoch` of training sees them. */
+static int fm_get_train(void *self, const int64_t *idx, int n, lunet_tensor *x, lunet_tensor *y,
+                        int64_t epoch) {
+  const fmnist *d = self;
+  if (fm_get(self, idx, n, x, y)) return -1;
+  if (!d->shift && !d->flip && !(d->noise > 0)) return 0;
+  for (int i = 0; i < n; i++) augment_row(d, idx[i], epoch, x[0].f32 + (size_t)i * d->in_size);
+  return 0;
+}
+
 static const lunet_dataset_api api = {
   .size = sizeof(lunet_dataset_api),
   .open = fm_open,
   .close = fm_close,
   .get = fm_get,
+  .get_train = fm_get_train,
 };
 
-LUNET_DATASET_PLUGIN(api, "fashion_mnist", "2.0.0",
+LUNET_DATASET_PLUGIN(api, "fashion_mnist", "2.1.0",
                      "Fashion-MNIST 28x28 clothing images, 10 classes "
                      "(Debian dataset-fashion-mnist)",
                      LUNET_PARAMS(params))
