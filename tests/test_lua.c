@@ -67,6 +67,7 @@ ParameterizedTestParameters(lua, scripts) {
     {"script_seq2seq.lua"},  /* encoder-decoder reverses held-out digits by greedy decoding; anti-diagonal alignment */
     {"text_classes.lua"},    /* one class per file, fixed 80/10/10 split, pads; pad_mask hides pads from attention and pooling */
     {"script_text_classifier.lua"}, /* fortunes by category: mean vs attention pooling train; pooling weights skip the pads */
+    {"script_masked_lm.lua"}, /* BERT masking 15% (80/10/10), masked-token loss falls, the encoder copied into the classifier */
     {"landscape.lua"},       /* lunet.landscape/interpolate: centre = the model, points by hand, filter norms */
     {"script_loss_landscape.lua"}, /* ResNet vs no skips: plane centre = the model, filter norms, line ends */
     {"script_architectures.lua"}, /* LeNet, VGG, ResNet, Inception: parameter formulas, concat by channels, --quick */
