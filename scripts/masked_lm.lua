@@ -27,6 +27,7 @@
 -- Measured numbers: docs/text_classifier.md.
 
 local lunet = require "lunet"
+local fortunes = require "fortunes"
 
 local opt = lunet.options{ quick = false, out = "results/masked_lm.csv", pretrain_epochs = 3, epochs = 10,
                            copies = 1, dir = "/usr/share/games/fortunes", no_plot = false }
@@ -34,7 +35,8 @@ local quick, out = opt.quick, opt.out
 local T, E, heads, ff = quick and 32 or 128, quick and 16 or 64, quick and 2 or 4, quick and 32 or 128
 local pre_epochs, epochs = quick and 2 or opt.pretrain_epochs, quick and 2 or opt.epochs
 local V, PAD, MASK = 258, 1, 258 -- as Lua counts ids: 1 pads, 2..257 are the bytes, 258 is [MASK]
-local classes = { "computers", "definitions", "songs-poems", "zippy" }
+local classes = fortunes.classes
+local files = fortunes.files(opt.dir, "masked_lm")
 local is_class = {}
 for _, c in ipairs(classes) do is_class[c] = true end
 
@@ -51,13 +53,7 @@ for name in ls:lines() do
   end
 end
 ls:close()
-if #others < 2 then error(("masked_lm: no fortune files in %s: install Debian's fortunes package or give --dir")
-                          :format(opt.dir), 0) end
-
-local function texts(files, split)
-  return lunet.dataset("text_classes", { files = table.concat(files, ","), records = "fortune", max_len = T,
-                                         split = split, seed = 1 })
-end
+local function texts(f, split) return fortunes.texts(f, T, split) end
 
 -- BERT's masking of the ids x (a copy): inputs and targets (PAD = ignored)
 local function mask(x)
@@ -106,25 +102,8 @@ print(("pretraining: %d masked texts from %d fortune files; %.1f%% of %d positio
        .. "[MASK], %.1f%% a random byte"):format(pre_train:size(), #others, 100 * stats.chosen / stats.positions,
        stats.positions, 100 * stats.masked / stats.chosen, 100 * stats.random / stats.chosen))
 
--- the encoder's nodes, named alike in both models, then `head`
-local function model(head)
-  local L = lunet.layer
-  local nodes = {
-    { "mask", L("pad_mask", { pad = 0 }), "x" },
-    { "emb", L("embedding", { vocab = V, dim = E }), "x" },
-    { "h0", L("positional", { kind = "learned", max_len = T }), "emb" },
-    { "n1", L("layernorm", { axis = "last" }), "h0" },
-    { "att", L("attention", { heads = heads }), { "n1", "mask" } },
-    { "h1", L("add"), { "h0", "att" } },
-    { "n2", L("layernorm", { axis = "last" }), "h1" },
-    { "ff1", L("linear", { out = ff }), "n2" },
-    { "act", L("gelu"), "ff1" },
-    { "ff2", L("linear", { out = E }), "act" },
-    { "h2", L("add"), { "h1", "ff2" } },
-    { "n3", L("layernorm", { axis = "last" }), "h2" } }
-  for _, n in ipairs(head) do nodes[#nodes + 1] = n end
-  return lunet.graph{ seed = 1, input = { T }, nodes = nodes }
-end
+-- the encoder, its nodes named alike in both models (fortunes.lua), then `head`
+local function model(head) return fortunes.encoder(T, V, E, heads, ff, head) end
 
 os.remove(out)
 local log = lunet.csv(out, { columns = { "phase", "epoch", "train_loss", "valid_accuracy", "test_accuracy", "seconds" } })
@@ -143,8 +122,6 @@ lunet.train{ model = mlm, data = pre_train, eval = { valid = pre_valid },
   end }
 
 -- the labelled texts, as in text_classifier.lua
-local files = {}
-for i, c in ipairs(classes) do files[i] = opt.dir .. "/" .. c end
 local train, valid, test = texts(files, "train"), texts(files, "valid"), texts(files, "test")
 if quick then
   local xs, ys = {}, {}

@@ -26,28 +26,17 @@
 -- seconds. Measured numbers: docs/text_classifier.md.
 
 local lunet = require "lunet"
+local fortunes = require "fortunes"
 
 local opt = lunet.options{ quick = false, out = "results/text_classifier.csv", epochs = 12,
                            dir = "/usr/share/games/fortunes", no_plot = false }
 local quick, out = opt.quick, opt.out
 local T, E, heads, ff = quick and 48 or 128, quick and 16 or 64, quick and 2 or 4, quick and 32 or 128
 local epochs = quick and 2 or opt.epochs
-local names = { "computers", "definitions", "songs-poems", "zippy" }
-local files = {}
-for i, n in ipairs(names) do files[i] = opt.dir .. "/" .. n end
-
-for _, f in ipairs(files) do
-  local h = io.open(f)
-  if not h then error(("text_classifier: %s not found: install Debian's fortunes package (apt-get install "
-                       .. "fortunes) or give --dir"):format(f), 0) end
-  h:close()
-end
-
-local function split(s)
-  return lunet.dataset("text_classes", { files = table.concat(files, ","), records = "fortune",
-                                         max_len = T, split = s, seed = 1 })
-end
-local train, valid, test = split("train"), split("valid"), split("test")
+local names = fortunes.classes
+local files = fortunes.files(opt.dir, "text_classifier")
+local train, valid, test = fortunes.texts(files, T, "train"), fortunes.texts(files, T, "valid"),
+                           fortunes.texts(files, T, "test")
 local K, V = train:classes(), train:vocab_size()
 if quick then -- every fifth training text
   local xs, ys = {}, {}
@@ -72,24 +61,10 @@ local baseline = test_counts[majority] / test:size()
 print(("%d classes (%s); %d train, %d valid, %d test texts; T %d bytes; majority class '%s': test accuracy %.3f")
   :format(K, table.concat(names, ", "), train:size(), valid:size(), test:size(), T, names[majority], baseline))
 
--- the encoder of both models, then `pool` over the positions the mask keeps
+-- the encoder of both models (fortunes.lua), then `pool` over the positions the mask keeps
 local function classifier(pool)
-  local L = lunet.layer
-  return lunet.graph{ seed = 1, input = { T }, nodes = {
-    { "mask", L("pad_mask", { pad = 0 }), "x" },
-    { "emb", L("embedding", { vocab = V, dim = E }), "x" },
-    { "h0", L("positional", { kind = "learned", max_len = T }), "emb" },
-    { "n1", L("layernorm", { axis = "last" }), "h0" },
-    { "att", L("attention", { heads = heads }), { "n1", "mask" } },
-    { "h1", L("add"), { "h0", "att" } },
-    { "n2", L("layernorm", { axis = "last" }), "h1" },
-    { "ff1", L("linear", { out = ff }), "n2" },
-    { "act", L("gelu"), "ff1" },
-    { "ff2", L("linear", { out = E }), "act" },
-    { "h2", L("add"), { "h1", "ff2" } },
-    { "n3", L("layernorm", { axis = "last" }), "h2" },
-    { "pool", L(pool, {}), { "n3", "mask" } },
-    { "y", L("linear", { out = K }), "pool" } } }
+  return fortunes.encoder(T, V, E, heads, ff, { { "pool", lunet.layer(pool, {}), { "n3", "mask" } },
+                                                { "y", lunet.layer("linear", { out = K }), "pool" } })
 end
 
 os.remove(out)
