@@ -3,13 +3,11 @@
 -- falls over pretraining, every encoder tensor (16) is copied into the
 -- classifier, and both classifiers (from scratch, fine-tuned) train.
 local lunet = require "lunet"
-local run_script = require("testlib").run_script
+local t = require "testlib"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p '" .. dir .. "'")
+local dir = t.tmpdir()
 local out = dir .. "/mlm.csv"
-run_script("masked_lm", "--quick", "--out", out)
+t.run_script("masked_lm", "--quick", "--out", out)
 
 local r = assert(MASKED_LM, "masked_lm.lua left no MASKED_LM results")
 local s = r.stats

@@ -4,13 +4,11 @@
 -- weights over a test text are a softmax over its bytes: they sum to 1 and
 -- the pads after the text get none (the key-padding mask at work).
 local lunet = require "lunet"
-local run_script = require("testlib").run_script
+local t = require "testlib"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p '" .. dir .. "'")
+local dir = t.tmpdir()
 local out = dir .. "/tc.csv"
-local plotted = run_script("text_classifier", "--quick", "--out", out)
+local plotted = t.run_script("text_classifier", "--quick", "--out", out)
 
 local r = assert(TEXT_CLASSIFIER, "text_classifier.lua left no TEXT_CLASSIFIER results")
 assert(r.baseline > 0.25 and r.baseline < 0.5, "majority baseline " .. r.baseline)

@@ -22,6 +22,14 @@ function M.run_script(name, ...)
   return arg[#arg] ~= "--no_plot"
 end
 
+-- A new empty folder (the caller removes it).
+function M.tmpdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p '" .. dir .. "'"), "cannot make " .. dir)
+  return dir
+end
+
 -- Asserts that f(...) raises an error containing every string of needles.
 function M.fails(needles, f, ...)
   local ok, err = pcall(f, ...)

@@ -6,9 +6,7 @@
 local lunet = require "lunet"
 local t = require "testlib"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(os.execute("mkdir -p " .. dir))
+local dir = t.tmpdir()
 local function write(name, text)
   local f = assert(io.open(dir .. "/" .. name, "w"))
   f:write(text)
