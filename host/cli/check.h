@@ -76,6 +76,9 @@ int check_layer_inputs(const lunet_plugin *p, lunet_shape in[LUNET_MAX_INPUTS]);
 ** the same shape for each of its inputs (NULL: check_layer_inputs()). The
 ** gradient of every float input and every trained parameter is compared;
 ** token ids (LUNET_TAKES_IDS) are fed as valid random ids and have none.
+** Comparing nothing fails, except for a layer that takes only ids and
+** trains nothing (pad_mask): it has nothing to differentiate. A layer with
+** LUNET_MASK_LAST is checked with its mask, whose gradient is compared too.
 ** Fills *rep; 0 when it passed, -1 when it failed or could not run, with
 ** services_error() saying why. */
 int gradcheck_layer(const plugin_entry *pe, const param_given *given, int n,
