@@ -905,11 +905,20 @@ static model *parse_model(reader *r, spec_parser *sp, uint32_t version, lunet_sh
   return m;
 }
 
+/* Every parameter is in the file, 4 bytes a value, so what is left after
+** the spec bounds the model: a small corrupt file cannot make the build
+** take gigabytes (or minutes of random initialisation). */
+static void limit_to_file(model *m, size_t bytes_left) {
+  m->ws.limit = (int64_t)(bytes_left / sizeof(float)) + 1; /* + 1: 0 means no limit */
+  m->ws.limit_why = "that the rest of the file can hold; the file is corrupt";
+}
+
 /* Parses and builds the model; NULL with the reason. */
 static model *rebuild(reader *r, spec_parser *sp, uint32_t version) {
   lunet_shape in[LUNET_MAX_INPUTS] = {{0}};
   int dtype[LUNET_MAX_INPUTS] = {0};
   model *m = parse_model(r, sp, version, in, dtype);
+  if (m) limit_to_file(m, (size_t)(r->end - r->p));
   if (m && model_build(m, in, dtype)) {
     char why[1536];
     snprintf(why, sizeof why, "%s", services_last_error());

@@ -39,6 +39,13 @@ int weights_register(const lunet_build *b, const char *name, lunet_tensor *value
                    wb->prefix, name);
     return -1;
   }
+  int64_t numel = lunet_numel(shape);
+  if (ws->limit && numel > ws->limit - ws->registered) {
+    services_error("%s%s: %lld values would make the model's parameters more than the %lld "
+                   "values %s", wb->prefix, name, (long long)numel, (long long)ws->limit,
+                   ws->limit_why);
+    return -1;
+  }
   if (ws->n == ws->cap) {
     int cap = ws->cap ? 2 * ws->cap : 16;
     weight *w = realloc(ws->w, sizeof *w * (size_t)cap);
@@ -48,7 +55,7 @@ int weights_register(const lunet_build *b, const char *name, lunet_tensor *value
     }
     ws->w = w, ws->cap = cap;
   }
-  size_t bytes = sizeof(float) * (size_t)lunet_numel(shape);
+  size_t bytes = sizeof(float) * (size_t)numel;
   float *v = services_host()->alloc(bytes), *g = grad ? services_host()->alloc(bytes) : NULL;
   size_t len = strlen(wb->prefix) + strlen(name) + 1;
   char *full = malloc(len);
@@ -61,6 +68,7 @@ int weights_register(const lunet_build *b, const char *name, lunet_tensor *value
   describe(value, shape, v);
   if (grad) describe(grad, shape, g);
   ws->w[ws->n++] = (weight){full, value, grad, wb->node, v, g};
+  ws->registered += numel;
   return 0;
 }
 

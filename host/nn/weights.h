@@ -35,6 +35,9 @@ typedef struct weight {
 typedef struct weights {
   weight *w;               /* every tensor, in registration order */
   int n, cap;
+  int64_t registered;      /* values of every tensor registered so far */
+  int64_t limit;           /* most values registered in all (0: no limit), with */
+  const char *limit_why;   /* what sets it, for the message: a checkpoint's size */
   int gathered;            /* the flat buffers hold the data */
   float *values, *grads;   /* (n_trained) each, once gathered */
   float *buffers;          /* (n_buffers), once gathered */
@@ -54,7 +57,8 @@ typedef struct weights_builder {
 } weights_builder;
 
 /* lunet_build.param: registers a tensor of the node in b->host_data (a
-** weights_builder) and gives it zeroed host memory. */
+** weights_builder) and gives it zeroed host memory. A tensor that would
+** take the total past ws->limit is refused before any memory is taken. */
 int weights_register(const lunet_build *b, const char *name, lunet_tensor *value,
                      lunet_tensor *grad, const lunet_shape *shape);
 

@@ -371,12 +371,13 @@ static int read_file(const char *path, char **out, size_t *len) {
     if (got > 0) n += (size_t)got;
   } while (got > 0);
   const char *msg = zerr == Z_MEM_ERROR ? "out of memory" : gzerror(f, &zerr);
-  gzclose(f);
-  if (zerr != Z_OK) {
+  if (zerr != Z_OK) { /* before gzclose, which frees msg */
     host->error("text: cannot read file '%s': %s", path, msg);
+    gzclose(f);
     free(buf);
     return -1;
   }
+  gzclose(f);
   *out = buf;
   *len = n;
   return 0;
