@@ -41,12 +41,12 @@ local lunet = require "lunet"
 local opt = lunet.options{ quick = false, no_plot = false, out = "results/loss_landscape", seed = 1,
                            blocks = 0, channels = 0, epochs = 0, steps = 0, line_steps = 0, train_n = 0, eval_n = 0 }
 local function pick(v, quick, full) if v > 0 then return v end return opt.quick and quick or full end
-local blocks, channels = pick(opt.blocks, 2, 6), pick(opt.channels, 4, 8)
-local epochs, steps = pick(opt.epochs, 1, 4), pick(opt.steps, 5, 17)
+local blocks, channels = pick(opt.blocks, 2, 6), pick(opt.channels, 4, 6)
+local epochs, steps = pick(opt.epochs, 1, 3), pick(opt.steps, 5, 15)
 -- the line over [-0.25, 1.25] passes a = 0 and a = 1 exactly when its step divides 0.25
-local line_steps = pick(opt.line_steps, 7, 25)
+local line_steps = pick(opt.line_steps, 7, 19)
 assert((line_steps - 1) % 6 == 0, "--line_steps must be 6k + 1, so that a = 0 and a = 1 are on the line")
-local train_n, eval_n = pick(opt.train_n, 400, 6000), pick(opt.eval_n, 200, 500)
+local train_n, eval_n = pick(opt.train_n, 400, 4000), pick(opt.eval_n, 200, 400)
 
 local train = lunet.dataset("fashion_mnist", { split = "train", n = train_n, downsample = 2 })
 local probe = lunet.dataset("fashion_mnist", { split = "train", n = eval_n, downsample = 2 })
