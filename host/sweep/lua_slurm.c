@@ -230,32 +230,53 @@ int lsweep_task(sweep *s, int total, int threads) {
 
 /* ---- collecting the spool ---------------------------------------------------------- */
 
-/* Records one spool file, or drops it when `out` holds its trial; returns
-** whether it was recorded, -1 when the file is not for this sweep. */
+/* Pops a key; returns whether `out` holds its row. In `seen` (see
+** pending_trials in lua_sweep.c) true marks a row read from `out` or
+** recorded since, 3 one read from `out` and skipped, 2 a queued trial. */
+static int in_out(lua_State *L, int seen) {
+  int t = lua_rawget(L, seen);
+  int yes = t == LUA_TBOOLEAN || (t == LUA_TNUMBER && lua_tointeger(L, -1) == 3);
+  lua_pop(L, 1);
+  return yes;
+}
+
+/* A file in the spool that this sweep cannot use becomes NAME.bad, so it
+** is reported once and kept for a look. */
+static void set_aside(const char *path, const char *why) {
+  char bad[2100];
+  snprintf(bad, sizeof bad, "%s.bad", path);
+  fprintf(stderr, "sweep: warning: %s; set aside as %s\n", why, bad);
+  if (rename(path, bad) != 0) fprintf(stderr, "sweep: warning: cannot rename %s: %s\n", path, strerror(errno));
+}
+
+/* Records one spool file, or drops it when `out` holds its trial already;
+** returns whether it was recorded. */
 static int collect_file(sweep *s, int seen, int index, const char *path) {
   lua_State *L = s->L;
   spool_record r;
   char err[1024];
   if (spool_get(path, &r, err, sizeof err)) {
-    fprintf(stderr, "sweep: warning: %s; left in place\n", err);
-    return -1;
+    set_aside(path, err);
+    return 0;
   }
   int i = lua_getfield(L, index, r.key) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : -1;
   lua_pop(L, 1);
   lua_pushstring(L, r.key);
-  int recorded = lua_rawget(L, seen) == LUA_TBOOLEAN;
-  lua_pop(L, 1);
-  if (i < 0) fprintf(stderr, "sweep: warning: %s holds trial %s, which this sweep lacks; left in place\n", path, r.key);
-  else if (!recorded) {
+  int recorded = in_out(L, seen);
+  if (i >= 0 && !recorded) {
     if (lsweep_record(s, i, r.wstatus, r.seconds, r.timeout, r.report, r.report_len)) s->stopped = 1;
     lua_pushstring(L, r.key);
     lua_pushboolean(L, 1);
     lua_rawset(L, seen);
   }
-  free(r.buf);
-  if (i >= 0 && !s->error[0] && unlink(path) != 0) /* after the row: the row is the commit */
+  if (i < 0) {
+    snprintf(err, sizeof err, "%s holds trial %s, which this sweep does not have", path, r.key);
+    set_aside(path, err);
+  } else if (!s->error[0] && unlink(path) != 0) { /* after the row: the row is the commit */
     fprintf(stderr, "sweep: warning: cannot remove %s: %s\n", path, strerror(errno));
-  return i < 0 ? -1 : !recorded;
+  }
+  free(r.buf);
+  return i >= 0 && !recorded;
 }
 
 static int has_suffix(const char *name, const char *suffix) {
@@ -274,7 +295,7 @@ static int collect(sweep *s, int seen, int total) {
   for (struct dirent *e; !s->error[0] && (e = readdir(d));) {
     if (!has_suffix(e->d_name, ".trial")) continue;
     snprintf(path, sizeof path, "%s/%s", s->spool, e->d_name);
-    got += collect_file(s, seen, index, path) == 1;
+    got += collect_file(s, seen, index, path);
   }
   closedir(d);
   lua_pop(L, 1);
@@ -570,12 +591,13 @@ static void wait_array(sweep *s, int seen, int total, long job) {
   if (s->error[0]) luaL_error(L, "%s", s->error);
   if (interrupted) {
     sweep_progress_end(&s->prog);
-    luaL_error(L, "lunet.sweep: interrupted: job array %ld cancelled (scancel %ld); the %d trials that finished "
-                  "are in %s; rerun the script to run the rest", job, job, s->prog.done, s->out_path);
+    luaL_error(L, "lunet.sweep: interrupted: job array %I cancelled (scancel %I); the %d trials that finished "
+                  "are in %s; rerun the script to run the rest", (lua_Integer)job, (lua_Integer)job, s->prog.done,
+               s->out_path);
   }
   if (state < 0)
-    luaL_error(L, "lunet.sweep: squeue keeps failing (%s); job array %ld may still run: rerun the script later to "
-                  "collect its rows", why, job);
+    luaL_error(L, "lunet.sweep: squeue keeps failing (%s); job array %I may still run: rerun the script later to "
+                  "collect its rows", why, (lua_Integer)job);
 }
 
 /* Counts the trials of pending[0..np) that `out` does not hold. */
@@ -583,8 +605,7 @@ static int count_missing(sweep *s, int seen, const int *pending, int np) {
   int missing = 0;
   for (int k = 0; k < np; k++) {
     lsweep_push_key(s, pending[k]);
-    missing += lua_rawget(s->L, seen) != LUA_TBOOLEAN;
-    lua_pop(s->L, 1);
+    missing += !in_out(s->L, seen);
   }
   return missing;
 }

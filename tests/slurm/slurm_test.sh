@@ -8,7 +8,8 @@
 #      21 rows, and the submitter says one trial left no row;
 #   2. a rerun with detach = true submits trial 7 alone and returns; a copy
 #      of its spooled record, as if a second task had run it too, is made;
-#   3. a rerun waits for (or collects) that array: every trial exactly once.
+#   3. a rerun waits for (or collects) that array: every trial exactly once;
+#   4. Ctrl-C (SIGINT) in the submitter of another sweep cancels its array.
 # Exits 77 (skipped) unless run as root with slurm-wlm and munge installed.
 # The cluster is stopped by PID on every exit.
 set -u
@@ -74,4 +75,23 @@ cat "$work/run3.log"
 grep -q "RESULT total=22 skipped=22 done=0" "$work/run3.log" || fail "run 3: wrong counts"
 ls "$dir"/out.csv.spool/*.trial >/dev/null 2>&1 && fail "records left in the spool: $(ls "$dir/out.csv.spool")"
 "$lunet" run "$here/sweep.lua" "$dir" check || fail "the rows are wrong"
+# 4. Ctrl-C while the array runs: the submitter cancels it and says so.
+"$lunet" run "$here/sweep.lua" "$dir" slow >"$work/run4.log" 2>&1 &
+submitter=$!
+job=
+for _ in $(seq 300); do
+  job=$(cat "$dir/slow.csv.spool/job" 2>/dev/null)
+  [ -n "$job" ] && squeue --noheader --array --jobs="$job" --format=%T 2>/dev/null | grep -q RUNNING && break
+  sleep 0.1
+done
+[ -n "$job" ] || fail "run 4 submitted nothing: $(cat "$work/run4.log")"
+kill -INT $submitter
+wait $submitter && fail "run 4 ended well after SIGINT"
+cat "$work/run4.log"
+grep -q "interrupted: job array $job cancelled (scancel $job)" "$work/run4.log" || fail "run 4: no cancel message"
+for _ in $(seq 100); do
+  [ -z "$(squeue --noheader --array --jobs="$job" --format=%T 2>/dev/null)" ] && break
+  sleep 0.1
+done
+[ -z "$(squeue --noheader --array --jobs="$job" --format=%T 2>/dev/null)" ] || fail "job array $job still runs"
 echo "slurm test passed"
