@@ -798,12 +798,17 @@ Test(plot, contour_writes_the_grid_with_y_up) {
                                 "-1 1 4\n0 1 3\n1 1 4\n\nEOD\n"), "%s", s);
   cr_assert_not_null(strstr(s, "set view map"), "%s", s);
   cr_assert_not_null(strstr(s, "set contour base"), "%s", s);
-  cr_assert_null(strstr(s, "logscale"), "%s", s);
+  cr_assert_not_null(strstr(s, "set cblabel 'loss'\n"), "%s", s);
   free(s);
   char *surface[] = { "--x", "a", "--y", "b", "--z", "loss", "--style", "surface", "--logz", NULL };
   s = plot_script(PLANE, surface);
   cr_assert_not_null(strstr(s, "set view 55, 35"), "%s", s);
-  cr_assert_not_null(strstr(s, "set logscale z\nset logscale cb\n"), "%s", s);
+  /* --logz: the grid holds log10 z (log10 4 first), the colour bar says so */
+  char first[96], v4[32], v3[32];
+  snprintf(first, sizeof first, "$g << EOD\n-1 -1 %s\n0 -1 %s\n", csv_format_number(log10(4), v4),
+           csv_format_number(log10(3), v3));
+  cr_assert_not_null(strstr(s, first), "want %s in\n%s", first, s);
+  cr_assert_not_null(strstr(s, "set cblabel 'log10 '.'loss'\n"), "%s", s);
   free(s);
 }
 
@@ -839,4 +844,14 @@ Test(plot, contour_and_surface_write_pngs) {
     free(png);
   }
   free(csv);
+}
+
+Test(plot, narrow_log_axis_gets_even_ticks) {
+  /* y from 1.94 to 2.34 (1.918 to 2.366 with the margins): no 1-2-5 step
+     and only the multiple 2 inside, so ticks every 0.1 (gnuplot alone would
+     label no tick at all) */
+  char *args[] = { "--x", "a", "--y", "loss", "--logy", NULL };
+  char *s = plot_script("a,loss\n0,2.25\n1,1.94\n-0.25,2.34\n", args);
+  cr_assert_not_null(strstr(s, "set logscale y\nset ytics (2, 2.1, 2.2, 2.3)\n"), "%s", s);
+  free(s);
 }

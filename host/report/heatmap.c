@@ -12,7 +12,9 @@
 ** so row i is drawn at y = i and column j at x = j; the y axis is reversed
 ** to put row 0 at the top, as a printed matrix (and matplotlib's imshow)
 ** does. A contour map or surface gets "x y z" lines, a blank line after
-** each row: gnuplot's grid format.
+** each row: gnuplot's grid format. With logz they hold log10 z, so that
+** the colour bar and the contours get ordinary ticks and levels (gnuplot's
+** own log scales label whole decades only).
 */
 #include "report/heatmap.h"
 
@@ -131,14 +133,16 @@ static void put_matrix(FILE *f, const heatmap *h) {
   fputs("EOD\n", f);
 }
 
-/* (rows, cols) -> "x y z" lines, a blank line after each row. */
+/* (rows, cols) -> "x y z" lines (z or log10 z), a blank line after each row. */
 static void put_grid(FILE *f, const heatmap *h) {
   char a[32], b[32], c[32];
   fputs("$g << EOD\n", f);
   for (int i = 0; i < h->rows; i++) {
-    for (int j = 0; j < h->cols; j++)
+    for (int j = 0; j < h->cols; j++) {
+      double z = h->z[(size_t)i * h->cols + j];
       fprintf(f, "%s %s %s\n", csv_format_number(h->x[j], a), csv_format_number(h->y[i], b),
-              csv_format_number(h->z[(size_t)i * h->cols + j], c));
+              csv_format_number(h->logz ? log10(z) : z, c));
+    }
     fputc('\n', f);
   }
   fputs("EOD\n", f);
@@ -149,9 +153,13 @@ static void put_grid(FILE *f, const heatmap *h) {
 static void put_splot(FILE *f, const heatmap *h) {
   fputs("set autoscale fix\nset contour base\nset cntrparam levels 14\nunset clabel\n"
         "set tics out nomirror\nset colorbox\n", f);
-  if (h->logz) fputs("set logscale z\nset logscale cb\n", f);
+  if (h->zlabel || h->logz) {
+    fputs(h->logz ? "set cblabel 'log10 '." : "set cblabel ", f);
+    gnuplot_string(f, h->zlabel ? h->zlabel : "value");
+    fputc('\n', f);
+  }
   if (h->style == HEATMAP_CONTOUR) {
-    fputs("set view map\nset size square\nset pm3d at b\n"
+    fputs("set view map\nset size square\nset pm3d at b interpolate 3,3\n"
           "splot $g using 1:2:3 with pm3d notitle, "
           "$g using 1:2:3 nosurface with lines lc rgb 'white' lw 1 notitle\n", f);
   } else {

@@ -20,7 +20,8 @@ typedef struct heatmap {
   const char *palette;           /* "viridis" (also for NULL) or "gray" */
   int style;                     /* HEATMAP_IMAGE (the default), _CONTOUR or _SURFACE */
   const double *x, *y;           /* contour and surface: the cols x and rows y coordinates */
-  int logz;                      /* contour and surface: the values on a log scale */
+  const char *zlabel;            /* contour and surface: the values' name, or NULL */
+  int logz;                      /* contour and surface: draw log10 of the values */
 } heatmap;
 
 /* Whether H and the figure's name OUT can be drawn: 0, or -1 with the

@@ -58,7 +58,7 @@ static const char USAGE[] =
     "  labelled 0. --key outside (default), inside, below or none: the legend.\n"
     "  heatmap (or --heatmap), contour, surface: a long-format CSV (one row\n"
     "  per cell: x, y, value z) as a matrix, a contour map or a 3-D surface;\n"
-    "  --logz puts z on a log scale (contour, surface).\n"
+    "  --logz draws log10 z (contour, surface).\n"
     "  The figure type follows the -o extension; the default is CSV's name\n"
     "  with .png. Needs gnuplot (Debian: apt-get install gnuplot-nox).\n";
 
@@ -536,30 +536,42 @@ static void data_range(const plot *p, int y, double *lo, double *hi) {
     }
 }
 
+/* Ticks every 1, 2 or 5 times a power of ten, about five over [lo, hi]:
+** for a log axis too narrow for the multiples of its decades. */
+static int linear_tics(double lo, double hi, double *tics, int max) {
+  double step = pow(10, floor(log10((hi - lo) / 4)));
+  if ((hi - lo) / step > 10) step *= 2;
+  if ((hi - lo) / step > 10) step *= 2.5;
+  int n = 0;
+  for (double k = ceil(lo / step); k * step <= hi && n < max; k++) tics[n++] = k * step;
+  return n;
+}
+
 /* gnuplot labels a log axis at whole decades only, which leaves one that
 ** spans less than three almost bare. List the ticks then: steps of 1-2-5, or
-** every multiple 1..9 when that gives too few. */
+** every multiple 1..9 when that gives too few, or when even those are too
+** few (a range such as 1.9 to 2.4) evenly spaced ones. */
 static void put_log_tics(FILE *f, const char *axis, double lo, double hi) {
   static const double steps[9] = { 1, 2, 5, 3, 4, 6, 7, 8, 9 };
   if (!(lo > 0) || !(hi > lo) || hi / lo >= 1000) return;
   double margin = pow(hi / lo, 0.06); /* as the offsets widen the axis */
   lo /= margin;
   hi *= margin;
-  for (int nsteps = 3; nsteps <= 9; nsteps += 6) {
-    double tics[64];
-    int n = 0;
+  double tics[64];
+  int n = 0;
+  for (int nsteps = 3; nsteps <= 9 && n < 3; nsteps += 6) {
+    n = 0;
     for (int e = (int)floor(log10(lo)); e <= (int)ceil(log10(hi)); e++)
       for (int m = 0; m < nsteps && n < 64; m++) {
         double v = steps[m] * pow(10, e);
         if (v >= lo && v <= hi) tics[n++] = v;
       }
-    if (n < 3 && nsteps == 3) continue;
-    if (n < 2) return;
-    fprintf(f, "set %stics (", axis);
-    for (int i = 0; i < n; i++) fprintf(f, "%s%.6g", i ? ", " : "", tics[i]);
-    fputs(")\n", f);
-    return;
   }
+  if (n < 2) n = linear_tics(lo, hi, tics, 64);
+  if (n < 2) return;
+  fprintf(f, "set %stics (", axis);
+  for (int i = 0; i < n; i++) fprintf(f, "%s%.6g", i ? ", " : "", tics[i]);
+  fputs(")\n", f);
 }
 
 /* --logx with zeros: ticks at the powers of BASE from the smallest positive
@@ -745,7 +757,7 @@ static int fill_heatmap(const plot *p, const int col[3], const char **xs, int nx
     }
   heatmap h = { .z = z, .rows = ny, .cols = nx, .title = p->o.title ? p->o.title : p->t->header[col[2]],
                 .xlabel = p->t->header[col[0]], .ylabel = p->t->header[col[1]], .xtics = xs, .ytics = ys,
-                .logz = p->o.logz };
+                .zlabel = p->t->header[col[2]], .logz = p->o.logz };
   if (p->o.style == STYLE_HEATMAP) return heatmap_draw(&h, p->out, "lunet plot");
   double *coord = malloc(sizeof(double) * (size_t)(nx + ny));
   if (!coord) return out_of_memory();
