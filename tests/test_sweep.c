@@ -3,8 +3,10 @@
 ** program (tests/sweep/trials.lua, tests/sweep/api.lua): crash isolation,
 ** kill -9 and resume, serial and parallel sweeps giving the same rows,
 ** reproducible random search, on_failure = "stop", the per-epoch log rows,
-** the rules of the Lua API, and each trial's timeout and memory limit
-** (tests/sweep/limits.lua).
+** the rules of the Lua API, each trial's timeout and memory limit, and
+** launcher = "slurm" through stand-ins for sbatch, squeue and scancel that
+** run the array's tasks here (tests/sweep/limits.lua, tests/sweep/fakeslurm/;
+** tests/slurm/ runs it against a real Slurm).
 */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -332,4 +334,47 @@ Test(sweep, limit_and_launcher_options_are_checked) {
   cr_expect_eq(run_script("PATH=/nonexistent", "limits.lua", args, out, sizeof out), 1, "%s", out);
   cr_expect(strstr(out, "`sbatch --parsable") && strstr(out, "cannot run sbatch") && strstr(out, "hint:"),
             "no clear message without sbatch:\n%s", out);
+}
+
+/* The PATH with the stand-ins first, and where sbatch writes its arguments. */
+static void fake_slurm_env(char *env, size_t sz, const char *more) {
+  snprintf(env, sz, "PATH='%s/sweep/fakeslurm':\"$PATH\" FAKE_SLURM_LOG='%s/sbatch.args' %s", LUNET_TEST_DIR, dir,
+           more);
+}
+
+/* The Slurm launcher's own logic, without a cluster: the manifest, the
+** job script, tasks that rerun the script, the spool, statuses, resume. */
+Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
+  char out[16384], args[512], env[2048];
+  fake_slurm_env(env, sizeof env, "");
+  snprintf(args, sizeof args, "'%s' fake", dir);
+  cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "submitted job array 4242 (6 tasks) for 6 trials"), "%s", out);
+  cr_expect(strstr(out, "RESULT total=6 skipped=0 done=6 failed=3 lost=0 job=4242"), "%s", out);
+  size_t len;
+  char path[256];
+  snprintf(path, sizeof path, "%s/sbatch.args", dir);
+  char *sbatch = (char *)read_bytes(path, &len);
+  const char *want[] = {"--parsable", "--array=0-5%2", "--partition=p", "--time=10", "--cpus-per-task=2",
+                        "--mem=1G", "--qos=x", "fake.csv.spool/job-"};
+  for (size_t k = 0; k < sizeof want / sizeof *want; k++)
+    cr_expect(strstr(sbatch, want[k]), "sbatch got no %s: %s", want[k], sbatch);
+  free(sbatch);
+  cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "RESULT total=6 skipped=6 done=0"), "the rerun ran trials again:\n%s", out);
+  csv_table *t = read_rows("fake.csv");
+  cr_assert_eq(t->nrows, 6);
+  for (int r = 0; r < t->nrows; r++) {
+    const char *kind = cell(t, r, "kind"), *status = cell(t, r, "status");
+    const char *want_status = strcmp(kind, "error") == 0 ? "error" : strcmp(kind, "exit") == 0 ? "crashed"
+                            : strcmp(kind, "sleep") == 0 ? "timeout" : "ok";
+    cr_expect_str_eq(status, want_status, "trial %s: %s (%s)", kind, status, cell(t, r, "message"));
+    for (int q = r + 1; q < t->nrows; q++) cr_expect_str_neq(kind, cell(t, q, "kind"), "trial %s twice", kind);
+  }
+  csv_table_free(t);
+  fake_slurm_env(env, sizeof env, "FAKE_SBATCH_FAIL=1");
+  snprintf(args, sizeof args, "'%s' nosbatch", dir);
+  cr_expect_eq(run_script(env, "limits.lua", args, out, sizeof out), 1, "%s", out);
+  cr_expect(strstr(out, "failed (exit status 1): sbatch: error: invalid partition") && strstr(out, "hint:"),
+            "sbatch's failure is not reported with its message:\n%s", out);
 }

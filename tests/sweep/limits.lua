@@ -1,7 +1,9 @@
 -- Sweeps used by test_sweep.c for per-trial limits and the launcher's rules:
 --   lunet run limits.lua DIR limits    timeout and memory
 --   lunet run limits.lua DIR rules     option errors (timeout, memory, slurm)
---   lunet run limits.lua DIR nosbatch  launcher = "slurm" without sbatch
+--   lunet run limits.lua DIR nosbatch  launcher = "slurm" where sbatch is missing or fails
+--   lunet run limits.lua DIR fake      launcher = "slurm" through the stand-ins
+--                                      in fakeslurm/, which run the tasks here
 -- `limits` runs four trials: two that finish at once, one that sleeps for a
 -- minute in a shell it started (the timeout must kill the whole process
 -- group: the sleep holds a copy of the trial's pipe, and the shell's pid
@@ -34,6 +36,20 @@ if mode == "rules" then
   print("rules ok")
 elseif mode == "nosbatch" then
   lunet.sweep(spec{ launcher = "slurm", grid = { a = { 1, 2 } } }) -- raises: no sbatch on PATH
+elseif mode == "fake" then
+  local r = lunet.sweep{
+    out = dir .. "/fake.csv", timeout = 1, launcher = "slurm",
+    slurm = { partition = "p", time = "10", cpus_per_task = 2, mem = "1G", max_parallel = 2, extra = { "--qos=x" } },
+    grid = { kind = { "ok", "error", "exit", "sleep", "ok2", "ok3" } },
+    run = function(cfg)
+      if cfg.kind == "error" then error("planned failure") end
+      if cfg.kind == "exit" then os.exit(3) end
+      if cfg.kind == "sleep" then os.execute("sleep 30") end
+      return { value = #cfg.kind }
+    end,
+  }
+  print(("RESULT total=%d skipped=%d done=%d failed=%d lost=%d job=%s"):format(r.total, r.skipped, r.done,
+    r.failed, r.lost, tostring(r.job)))
 else
   local r = lunet.sweep{
     out = dir .. "/limits.csv", workers = 2, timeout = 2, memory = "32M",
