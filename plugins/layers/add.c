@@ -105,13 +105,39 @@ static int add_backward(void *self, const lunet_tensor *in, const lunet_tensor *
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU: the sum by the kernel of add.cu, the gradient as
+** copies through the device's services. */
+int add_forward_launch(const float *const *x, int k, float *y, int64_t n_all);
+
+static int add_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                            const lunet_ctx *ctx) {
+  add *s = self;
+  const float *x[LUNET_MAX_INPUTS];
+  (void)ctx;
+  for (int i = 0; i < s->k; i++) x[i] = in[i].f32;
+  return lunet_cuda_check("add", add_forward_launch(x, s->k, out->f32, in[0].shape.dim[0] * s->n));
+}
+
+static int add_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                             const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  add *s = self;
+  size_t bytes = sizeof(float) * (size_t)(in[0].shape.dim[0] * s->n);
+  (void)out, (void)ctx;
+  for (int i = 0; din && i < s->k; i++)
+    if (din[i].data && host->device[LUNET_CUDA]->copy(din[i].f32, dout->f32, bytes, LUNET_COPY_ON_DEVICE))
+      return -1;
+  return 0;
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .n_inputs = -1,
   .create = add_create,
   .destroy = add_destroy,
-  .forward = {[LUNET_CPU] = add_forward},
-  .backward = {[LUNET_CPU] = add_backward},
+  .forward = {[LUNET_CPU] = add_forward LUNET_ON_CUDA(add_forward_cuda)},
+  .backward = {[LUNET_CPU] = add_backward LUNET_ON_CUDA(add_backward_cuda)},
   .check_input = {{2, {2, 3}}, {2, {2, 3}}, {1, {6}}},
 };
 

@@ -56,12 +56,32 @@ static int flatten_backward(void *self, const lunet_tensor *in, const lunet_tens
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same copies on the GPU, through the device's services. */
+static int flatten_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                const lunet_ctx *ctx) {
+  flatten *f = self;
+  (void)ctx;
+  return host->device[LUNET_CUDA]->copy(out->f32, in->f32, sizeof(float) * (size_t)(in->shape.dim[0] * f->n),
+                                        LUNET_COPY_ON_DEVICE);
+}
+
+static int flatten_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                 const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  flatten *f = self;
+  (void)out, (void)ctx;
+  if (!din) return 0;
+  return host->device[LUNET_CUDA]->copy(din->f32, dout->f32, sizeof(float) * (size_t)(in->shape.dim[0] * f->n),
+                                        LUNET_COPY_ON_DEVICE);
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = flatten_create,
   .destroy = flatten_destroy,
-  .forward = {[LUNET_CPU] = flatten_forward},
-  .backward = {[LUNET_CPU] = flatten_backward},
+  .forward = {[LUNET_CPU] = flatten_forward LUNET_ON_CUDA(flatten_forward_cuda)},
+  .backward = {[LUNET_CPU] = flatten_backward LUNET_ON_CUDA(flatten_backward_cuda)},
   .check_input = {{3, {2, 3, 4}}},
 };
 

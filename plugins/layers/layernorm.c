@@ -38,13 +38,14 @@ typedef struct layernorm {
   lunet_tensor b, db; /* beta and its gradient, the shape of a row */
   float *mean, *istd; /* per row of the last forward, (max_batch rows) */
   int max_batch;      /* samples the scratch holds */
+  int device;         /* where the scratch lives */
 } layernorm;
 
 static void layernorm_destroy(void *self) {
   layernorm *ln = self;
   if (!ln) return;
-  host->free(ln->mean);
-  host->free(ln->istd);
+  lunet_free_on(ln->device, ln->mean);
+  lunet_free_on(ln->device, ln->istd);
   host->free(ln);
 }
 
@@ -77,13 +78,13 @@ static void *layernorm_create(const lunet_value *p, const lunet_shape *in, lunet
 
 static int layernorm_reserve(void *self, int max_batch, int device) {
   layernorm *ln = self;
-  (void)device;
-  if (max_batch <= ln->max_batch) return 0;
-  host->free(ln->mean);
-  host->free(ln->istd);
+  if (max_batch <= ln->max_batch && device == ln->device) return 0;
+  lunet_free_on(ln->device, ln->mean);
+  lunet_free_on(ln->device, ln->istd);
   ln->max_batch = 0;
-  ln->mean = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)ln->rows);
-  ln->istd = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)ln->rows);
+  ln->device = device;
+  ln->mean = lunet_alloc_floats_on(device, (int64_t)max_batch * ln->rows);
+  ln->istd = lunet_alloc_floats_on(device, (int64_t)max_batch * ln->rows);
   if (!ln->mean || !ln->istd) return -1;
   ln->max_batch = max_batch;
   return 0;
@@ -171,13 +172,57 @@ static int layernorm_backward(void *self, const lunet_tensor *in, const lunet_te
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same rows on the GPU (layernorm.cu); the statistics are always kept
+** there, so the batch must fit what reserve() was given in both modes. */
+int layernorm_forward_launch(const float *x, float *y, const float *w, const float *b, float *mean,
+                             float *istd, int64_t rows, int64_t n, float eps);
+int layernorm_backward_launch(const float *x, const float *dy, float *dx, const float *w,
+                              const float *mean, const float *istd, int64_t rows, int64_t n);
+int layernorm_params_launch(const float *x, const float *dy, const float *mean, const float *istd,
+                            float *dw, float *db, int64_t rows, int64_t n);
+
+static int layernorm_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                  const lunet_ctx *ctx) {
+  layernorm *ln = self;
+  int B = in->shape.dim[0];
+  (void)ctx;
+  if (B > ln->max_batch) {
+    host->error("layernorm: batch of %d rows, expected at most %d as given to reserve()", B, ln->max_batch);
+    return -1;
+  }
+  return lunet_cuda_check("layernorm", layernorm_forward_launch(in->f32, out->f32, ln->affine ? ln->w.f32 : NULL,
+                                                                ln->affine ? ln->b.f32 : NULL, ln->mean, ln->istd,
+                                                                B * ln->rows, ln->n, (float)ln->eps));
+}
+
+static int layernorm_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                   const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  layernorm *ln = self;
+  int64_t rows = in->shape.dim[0] * ln->rows;
+  (void)out, (void)ctx;
+  if (in->shape.dim[0] > ln->max_batch) {
+    host->error("layernorm: backward of %d rows, expected at most %d as given to reserve()", in->shape.dim[0],
+                ln->max_batch);
+    return -1;
+  }
+  if (ln->affine && lunet_cuda_check("layernorm", layernorm_params_launch(in->f32, dout->f32, ln->mean, ln->istd,
+                                                                          ln->dw.f32, ln->db.f32, rows, ln->n)))
+    return -1;
+  if (!din) return 0;
+  return lunet_cuda_check("layernorm", layernorm_backward_launch(in->f32, dout->f32, din->f32,
+                                                                 ln->affine ? ln->w.f32 : NULL, ln->mean, ln->istd,
+                                                                 rows, ln->n));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = layernorm_create,
   .destroy = layernorm_destroy,
   .reserve = layernorm_reserve,
-  .forward = {[LUNET_CPU] = layernorm_forward},
-  .backward = {[LUNET_CPU] = layernorm_backward},
+  .forward = {[LUNET_CPU] = layernorm_forward LUNET_ON_CUDA(layernorm_forward_cuda)},
+  .backward = {[LUNET_CPU] = layernorm_backward LUNET_ON_CUDA(layernorm_backward_cuda)},
   .check_input = {{2, {2, 3}}},
 };
 
