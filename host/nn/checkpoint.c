@@ -3,7 +3,8 @@
 **
 ** Layout, format version 2. Integers are unsigned little-endian; tensor data
 ** is IEEE float32, little-endian (the in-memory bytes on the hosts lunet runs
-** on; a big-endian host swaps them).
+** on; a big-endian host swaps them). The envelope (magic, version, size,
+** CRC; atomic writing, checked reading) is ckfile.h's.
 **
 **   offset  size  field
 **   0       8     magic "LUNETCKP"
@@ -85,60 +86,22 @@
 */
 #include "nn/checkpoint.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "base/strbuf.h"
 #include "base/text.h"
+#include "nn/ckfile.h"
 #include "runtime/services.h"
 
-#define HEADER_SIZE 20      /* magic, version, file size */
-#define MIN_FILE_SIZE 24    /* the header and the trailing CRC */
 #define OLDEST_VERSION 1u   /* the oldest format version this lunet reads */
 #define MAX_NESTING 32      /* residual blocks inside residual blocks (version 1) */
 #define MAX_NAME 4096       /* longest tensor name a reader accepts */
 #define MAX_GIVEN 64        /* most parameters a layer line may hold */
 
-/* ---- little-endian bytes ----------------------------------------------- */
-
-static int host_is_little_endian(void) {
-  const uint16_t one = 1;
-  return *(const unsigned char *)&one == 1;
-}
-
-static void put_le32(unsigned char *b, uint32_t v) {
-  for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_le64(unsigned char *b, uint64_t v) {
-  for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const unsigned char *b) {
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t get_le64(const unsigned char *b) {
-  return (uint64_t)get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
-}
-
-/* zlib's crc32 takes a uInt length; feed it in chunks so any size works. */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
-  uLong c = crc;
-  while (n > 0) {
-    uInt chunk = n > (1u << 30) ? 1u << 30 : (uInt)n;
-    c = crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return (uint32_t)c;
-}
+static const ckformat format = {CHECKPOINT_MAGIC, OLDEST_VERSION, CHECKPOINT_VERSION, "checkpoint",
+                                "model:save()", 1};
 
 /* ---- the spec, written ------------------------------------------------- */
 
@@ -148,18 +111,16 @@ static void sb_int(strbuf *sb, long v) {
   sb_str(sb, num);
 }
 
-/* " name=value" for every parameter of a layer node, in declaration order. */
-static void spec_params(strbuf *sb, const node *nd) {
-  const lunet_plugin *p = nd->plugin->desc;
+void checkpoint_spec_params(strbuf *sb, const lunet_plugin *p, const param_values *pv) {
   for (int i = 0; i < p->n_params; i++) {
     /* a string value may be long: size the buffer for it */
-    size_t sz = 64 + (p->params[i].type == LUNET_STRING ? strlen(nd->params.v[i].str) : 0);
+    size_t sz = 64 + (p->params[i].type == LUNET_STRING ? strlen(pv->v[i].str) : 0);
     char *val = malloc(sz);
     if (!val) {
       sb->nomem = 1;
       return;
     }
-    params_format(p, &nd->params, i, val, sz);
+    params_format(p, pv, i, val, sz);
     sb_str(sb, " ");
     sb_word(sb, p->params[i].name);
     sb_str(sb, "=");
@@ -209,7 +170,7 @@ static void spec_nodes(strbuf *sb, const model *m) {
       sb_word(sb, nd->plugin->desc->name);
       sb_str(sb, " ");
       sb_word(sb, nd->plugin->desc->version);
-      spec_params(sb, nd);
+      checkpoint_spec_params(sb, nd->plugin->desc, &nd->params);
     }
     sb_str(sb, "\n");
   }
@@ -217,280 +178,70 @@ static void spec_nodes(strbuf *sb, const model *m) {
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Bytes go to the file and into the running CRC; the first failed write
-** is remembered (with its errno) and every later one is skipped. */
-typedef struct writer {
-  FILE *f;
-  uint32_t crc;
-  int err; /* errno of the first failed write, 0 while all is well */
-} writer;
-
-static void put_bytes(writer *w, const void *p, size_t n) {
-  if (w->err || n == 0) return;
-  if (fwrite(p, 1, n, w->f) != n) {
-    w->err = errno ? errno : EIO;
-    return;
-  }
-  w->crc = crc_update(w->crc, p, n);
+static void put_shape(ckwriter *w, const lunet_shape *s) {
+  ck_put_u32(w, (uint32_t)s->ndim);
+  for (int i = 0; i < s->ndim; i++) ck_put_u32(w, (uint32_t)s->dim[i]);
 }
 
-static void put_u32(writer *w, uint32_t v) {
-  unsigned char b[4];
-  put_le32(b, v);
-  put_bytes(w, b, 4);
-}
-
-static void put_u64(writer *w, uint64_t v) {
-  unsigned char b[8];
-  put_le64(b, v);
-  put_bytes(w, b, 8);
-}
-
-static void put_shape(writer *w, const lunet_shape *s) {
-  put_u32(w, (uint32_t)s->ndim);
-  for (int i = 0; i < s->ndim; i++) put_u32(w, (uint32_t)s->dim[i]);
-}
-
-static void put_floats(writer *w, const float *x, int64_t n) {
-  if (host_is_little_endian()) {
-    put_bytes(w, x, sizeof(float) * (size_t)n);
-    return;
-  }
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, &x[i], 4);
-    put_u32(w, u);
-  }
-}
-
-/* Bytes of one tensor record. */
-static uint64_t tensor_record_size(const weight *t) {
-  const lunet_shape *s = &t->value->shape;
-  return 4 + strlen(t->name) + 4 + 4 + 4 * (uint64_t)s->ndim + 4 * (uint64_t)lunet_numel(s);
-}
-
-/* The whole file's size, computed up front because the header records it. */
-static uint64_t file_size(const model *m, size_t spec_len) {
-  uint64_t size = HEADER_SIZE + 8 + 4 + spec_len + 4;
-  for (int i = 0; i < m->ws.n; i++) size += tensor_record_size(&m->ws.w[i]);
-  return size + 4;
-}
-
-static void write_tensors(writer *w, const model *m) {
-  put_u32(w, (uint32_t)m->ws.n);
+void checkpoint_put_tensors(ckwriter *w, const model *m) {
+  ck_put_u32(w, (uint32_t)m->ws.n);
   for (int i = 0; i < m->ws.n; i++) {
     const weight *t = &m->ws.w[i];
-    size_t len = strlen(t->name);
-    put_u32(w, (uint32_t)len);
-    put_bytes(w, t->name, len);
-    put_u32(w, t->grad ? 1u : 0u);
+    ck_put_str(w, t->name);
+    ck_put_u32(w, t->grad ? 1u : 0u);
     put_shape(w, &t->value->shape);
-    put_floats(w, t->value->f32, lunet_numel(&t->value->shape));
+    ck_put_floats(w, t->value->f32, lunet_numel(&t->value->shape));
   }
 }
 
-static void write_all(writer *w, const model *m, const strbuf *spec) {
-  put_bytes(w, CHECKPOINT_MAGIC, 8);
-  put_u32(w, CHECKPOINT_VERSION);
-  put_u64(w, file_size(m, spec->len));
-  put_u64(w, m->seed);
-  put_u32(w, (uint32_t)spec->len);
-  put_bytes(w, spec->p, spec->len);
-  write_tensors(w, m);
-  uint32_t crc = w->crc; /* put_u32 would fold its own bytes into w->crc */
-  put_u32(w, crc);
+void checkpoint_spec(const model *m, strbuf *spec) {
+  spec_inputs(spec, m);
+  spec_nodes(spec, m);
 }
 
-/* Makes the rename itself durable: fsync the folder holding `path`. */
-static void sync_parent_dir(const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else if (slash == dir) dir[1] = '\0';
-  else *slash = '\0';
-  int fd = open(dir, O_RDONLY);
-  if (fd < 0) return;
-  fsync(fd); /* best effort: some file systems refuse it on folders */
-  close(fd);
-}
+typedef struct model_file {
+  const model *m;
+  const strbuf *spec;
+} model_file;
 
-/* Writes, flushes and fsyncs tmp; 0 or errno. Closes the file either way. */
-static int write_file(FILE *f, const model *m, const strbuf *spec) {
-  writer w = {f, 0, 0};
-  w.crc = (uint32_t)crc32(0L, Z_NULL, 0);
-  write_all(&w, m, spec);
-  int err = w.err;
-  if (!err && fflush(f) != 0) err = errno;
-  if (!err && fsync(fileno(f)) != 0) err = errno;
-  if (fclose(f) != 0 && !err) err = errno;
-  return err;
-}
-
-/* An empty path names no file; say so before anything speaks of "path.tmp". */
-static int empty_path(const char *path, const char *verb) {
-  if (path && *path) return 0;
-  services_error("checkpoint: the path is empty; give the file to %s, such as \"model.ckpt\"", verb);
-  return 1;
+/* Everything after the envelope's header: seed, spec, tensors. */
+static void put_body(ckwriter *w, void *ud) {
+  const model_file *mf = ud;
+  ck_put_u64(w, mf->m->seed);
+  ck_put_u32(w, (uint32_t)mf->spec->len);
+  ck_put_bytes(w, mf->spec->p, mf->spec->len);
+  checkpoint_put_tensors(w, mf->m);
 }
 
 int checkpoint_save(const model *m, const char *path) {
-  if (empty_path(path, "write")) return -1;
+  if (!ck_path_given(path, "write")) return -1;
   if (!m || !m->built) {
     services_error("checkpoint %s: the model is not built yet, so it has no parameters to save; "
                    "build it (train or run it once) before saving", path);
     return -1;
   }
-  char tmp[4096];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-    services_error("checkpoint %s: path too long (at most %zu bytes)", path, sizeof tmp - 5);
-    return -1;
-  }
   strbuf spec = {0};
-  spec_inputs(&spec, m);
-  spec_nodes(&spec, m);
+  checkpoint_spec(m, &spec);
   if (spec.nomem) {
     free(spec.p);
     services_error("checkpoint %s: out of memory for the model's spec text", path);
     return -1;
   }
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    free(spec.p);
-    services_error("checkpoint %s: cannot create %s: %s (does the folder exist and is it writable?)",
-                   path, tmp, strerror(errno));
-    return -1;
-  }
-  int err = write_file(f, m, &spec);
+  model_file mf = {m, &spec};
+  int rc = ck_save(path, &format, put_body, &mf);
   free(spec.p);
-  if (err) {
-    remove(tmp);
-    services_error("checkpoint %s: writing %s failed: %s (is the disk full?)", path, tmp, strerror(err));
-    return -1;
-  }
-  if (rename(tmp, path) != 0) {
-    err = errno;
-    remove(tmp);
-    services_error("checkpoint %s: cannot rename %s to it: %s", path, tmp, strerror(err));
-    return -1;
-  }
-  sync_parent_dir(path);
-  return 0;
-}
-
-/* ---- reading: the file and its envelope -------------------------------- */
-
-/* The whole file into *buf (caller frees). -1 with an error naming it. */
-static int read_file(const char *path, unsigned char **buf, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    services_error("checkpoint %s: cannot open it: %s (check the path; checkpoints are written by "
-                   "model:save())", path, strerror(errno));
-    return -1;
-  }
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    services_error("checkpoint %s: not a regular file; expected a file written by model:save()", path);
-    return -1;
-  }
-  *size = (size_t)st.st_size;
-  *buf = malloc(*size ? *size : 1);
-  if (!*buf || fread(*buf, 1, *size, f) != *size) {
-    int err = errno;
-    fclose(f);
-    free(*buf);
-    services_error("checkpoint %s: cannot read its %zu bytes: %s", path, *size,
-                   *buf ? strerror(err) : "out of memory");
-    return -1;
-  }
-  fclose(f);
-  return 0;
-}
-
-/* Magic, version, size and CRC, in that order. 0, or -1 with the reason. */
-static int check_envelope(const char *path, const unsigned char *buf, size_t size) {
-  size_t k = size < 8 ? size : 8;
-  if (memcmp(buf, CHECKPOINT_MAGIC, k) != 0) {
-    services_error("checkpoint %s: not a lunet checkpoint (it does not begin with \"%s\"); "
-                   "expected a file written by model:save()", path, CHECKPOINT_MAGIC);
-    return -1;
-  }
-  if (size < MIN_FILE_SIZE) {
-    services_error("checkpoint %s: truncated: the file has %zu bytes, expected at least %d "
-                   "(header and checksum); was it copied completely?", path, size, MIN_FILE_SIZE);
-    return -1;
-  }
-  uint32_t version = get_le32(buf + 8);
-  if (version > CHECKPOINT_VERSION) {
-    services_error("checkpoint %s: format version %u is newer than this lunet reads (versions "
-                   "%u to %u); load it with a newer lunet", path, version, OLDEST_VERSION,
-                   CHECKPOINT_VERSION);
-    return -1;
-  }
-  if (version < OLDEST_VERSION) {
-    services_error("checkpoint %s: corrupt: format version %u does not exist (expected %u..%u)",
-                   path, version, OLDEST_VERSION, CHECKPOINT_VERSION);
-    return -1;
-  }
-  uint64_t expected = get_le64(buf + 12);
-  if (size < expected) {
-    services_error("checkpoint %s: truncated: expected %llu bytes as its header records, the file "
-                   "has %zu; was it copied completely?", path, (unsigned long long)expected, size);
-    return -1;
-  }
-  if (size > expected) {
-    services_error("checkpoint %s: corrupt: the file has %zu bytes, but its header records %llu",
-                   path, size, (unsigned long long)expected);
-    return -1;
-  }
-  uint32_t stored = get_le32(buf + size - 4);
-  uint32_t actual = crc_update((uint32_t)crc32(0L, Z_NULL, 0), buf, size - 4);
-  if (stored != actual) {
-    services_error("checkpoint %s: corrupt: its CRC32 is %08x but the file records %08x; it was "
-                   "damaged after it was written (copy it again, or save the model again)",
-                   path, actual, stored);
-    return -1;
-  }
-  return 0;
+  return rc;
 }
 
 /* ---- reading: the content ---------------------------------------------- */
 
-/* A cursor over the content. Reading past the end sets `bad` and yields
-** zeros, so callers check once after a group of reads. */
-typedef struct reader {
-  const unsigned char *p, *end;
-  int bad;
-} reader;
-
-static const unsigned char *get_bytes(reader *r, size_t n) {
-  if (r->bad || (size_t)(r->end - r->p) < n) {
-    r->bad = 1;
-    return NULL;
-  }
-  const unsigned char *at = r->p;
-  r->p += n;
-  return at;
-}
-
-static uint32_t get_u32(reader *r) {
-  const unsigned char *b = get_bytes(r, 4);
-  return b ? get_le32(b) : 0;
-}
-
-static uint64_t get_u64(reader *r) {
-  const unsigned char *b = get_bytes(r, 8);
-  return b ? get_le64(b) : 0;
-}
-
 /* A shape of 0..max_ndim dims, each at least 1; -1 if it is not one. */
-static int get_shape(reader *r, lunet_shape *s, int max_ndim) {
-  uint32_t ndim = get_u32(r);
+static int get_shape(ckreader *r, lunet_shape *s, int max_ndim) {
+  uint32_t ndim = ck_get_u32(r);
   if (r->bad || ndim > (uint32_t)max_ndim) return -1;
   s->ndim = (int)ndim;
   for (int i = 0; i < s->ndim; i++) {
-    uint32_t d = get_u32(r);
+    uint32_t d = ck_get_u32(r);
     if (r->bad || d < 1 || d > (uint32_t)INT32_MAX) return -1;
     s->dim[i] = (int)d;
   }
@@ -504,9 +255,9 @@ static int corrupt(const char *path, const char *what) {
 }
 
 /* The spec text as a NUL-terminated copy, for the parser to cut up. */
-static char *get_spec_text(reader *r, const char *path) {
-  uint32_t len = get_u32(r);
-  const unsigned char *s = get_bytes(r, len);
+static char *get_spec_text(ckreader *r, const char *path) {
+  uint32_t len = ck_get_u32(r);
+  const unsigned char *s = ck_get_bytes(r, len);
   if (!s || memchr(s, '\0', len)) {
     corrupt(path, "the model spec is malformed");
     return NULL;
@@ -799,24 +550,13 @@ static int same_shape(const lunet_shape *a, const lunet_shape *b) {
   return 1;
 }
 
-static void copy_floats(float *dst, const unsigned char *src, int64_t n) {
-  if (host_is_little_endian()) {
-    memcpy(dst, src, sizeof(float) * (size_t)n);
-    return;
-  }
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u = get_le32(src + 4 * i);
-    memcpy(&dst[i], &u, 4);
-  }
-}
-
 /* Tensor record k of `count`: found by name in the rebuilt model, checked,
 ** copied in; seen[] marks the model's tensors already read. */
-static int read_tensor(reader *r, const spec_parser *sp, model *m, uint32_t k, uint32_t count,
+static int read_tensor(ckreader *r, const spec_parser *sp, model *m, uint32_t k, uint32_t count,
                        char *seen) {
-  uint32_t len = get_u32(r);
-  const unsigned char *name = len <= MAX_NAME ? get_bytes(r, len) : NULL;
-  get_u32(r); /* flags: informative only, the plugin says what is trained */
+  uint32_t len = ck_get_u32(r);
+  const unsigned char *name = len <= MAX_NAME ? ck_get_bytes(r, len) : NULL;
+  ck_get_u32(r); /* flags: informative only, the plugin says what is trained */
   lunet_shape shape = {0};
   if (!name || get_shape(r, &shape, LUNET_MAX_DIMS))
     return corrupt(sp->path, "a tensor record is malformed");
@@ -842,16 +582,14 @@ static int read_tensor(reader *r, const spec_parser *sp, model *m, uint32_t k, u
     return -1;
   }
   int64_t n = lunet_numel(&shape);
-  const unsigned char *data = get_bytes(r, sizeof(float) * (size_t)n);
-  if (!data) return corrupt(sp->path, "tensor data runs past the end of the file");
-  copy_floats(t->f32, data, n);
+  if (ck_get_floats(r, t->f32, n)) return corrupt(sp->path, "tensor data runs past the end of the file");
   seen[i] = 1;
   return 0;
 }
 
 /* Every record, then every tensor of the model must have been among them. */
-static int read_tensors(reader *r, const spec_parser *sp, model *m) {
-  uint32_t count = get_u32(r);
+static int read_tensors(ckreader *r, const spec_parser *sp, model *m) {
+  uint32_t count = ck_get_u32(r);
   if (r->bad) return corrupt(sp->path, "the tensor count is missing");
   char *seen = calloc((size_t)m->ws.n + 1, 1);
   if (!seen) {
@@ -878,8 +616,8 @@ static int read_tensors(reader *r, const spec_parser *sp, model *m) {
 
 /* The rest of the header and the spec, into a model with nodes, not built
 ** yet; in[] and dtype[] get its input shapes. NULL with the reason. */
-static model *parse_model(reader *r, spec_parser *sp, uint32_t version, lunet_shape *in, int *dtype) {
-  uint64_t seed = get_u64(r);
+static model *parse_model(ckreader *r, spec_parser *sp, uint32_t version, lunet_shape *in, int *dtype) {
+  uint64_t seed = ck_get_u64(r);
   if (version == 1 && (get_shape(r, &in[0], LUNET_MAX_DIMS - 1) || in[0].ndim < 1)) {
     corrupt(sp->path, "the input shape is malformed");
     return NULL;
@@ -914,7 +652,7 @@ static void limit_to_file(model *m, size_t bytes_left) {
 }
 
 /* Parses and builds the model; NULL with the reason. */
-static model *rebuild(reader *r, spec_parser *sp, uint32_t version) {
+static model *rebuild(ckreader *r, spec_parser *sp, uint32_t version) {
   lunet_shape in[LUNET_MAX_INPUTS] = {{0}};
   int dtype[LUNET_MAX_INPUTS] = {0};
   model *m = parse_model(r, sp, version, in, dtype);
@@ -929,18 +667,19 @@ static model *rebuild(reader *r, spec_parser *sp, uint32_t version) {
   return m;
 }
 
-model *checkpoint_load(const char *path) {
-  if (empty_path(path, "read")) return NULL;
-  unsigned char *buf;
-  size_t size;
-  if (read_file(path, &buf, &size)) return NULL;
-  if (check_envelope(path, buf, size)) {
-    free(buf);
-    return NULL;
-  }
-  reader r = {buf + HEADER_SIZE, buf + size - 4, 0};
+int checkpoint_get_tensors(ckreader *r, const char *path, model *m) {
   spec_parser sp = {.path = path};
-  model *m = rebuild(&r, &sp, get_le32(buf + 8));
+  return read_tensors(r, &sp, m);
+}
+
+model *checkpoint_load(const char *path) {
+  if (!ck_path_given(path, "read")) return NULL;
+  unsigned char *buf;
+  ckreader r;
+  uint32_t version;
+  if (ck_load(path, &format, &buf, &r, &version)) return NULL;
+  spec_parser sp = {.path = path};
+  model *m = rebuild(&r, &sp, version);
   if (m && read_tensors(&r, &sp, m)) { /* model_build's random init is overwritten here */
     model_free(m);
     m = NULL;

@@ -16,6 +16,8 @@
 #ifndef LUNET_CHECKPOINT_H
 #define LUNET_CHECKPOINT_H
 
+#include "base/strbuf.h"
+#include "nn/ckfile.h"
 #include "nn/model.h"
 
 #define CHECKPOINT_MAGIC "LUNETCKP" /* the first 8 bytes of every checkpoint */
@@ -31,5 +33,15 @@ int checkpoint_save(const model *m, const char *path);
 /* Rebuilds the model saved in `path` (built, its parameters restored, no
 ** activation buffers reserved yet). NULL with services_error() set. */
 model *checkpoint_load(const char *path);
+
+/* The pieces a training checkpoint (resume.c) reuses: the model's spec
+** text (what a file must match), and its tensor records, written and read
+** back by name into a built model of the same spec; a plugin's resolved
+** parameters as the spec writes them. */
+void checkpoint_spec(const model *m, strbuf *spec);
+/* " name=value" for each of p's parameters pv, in declaration order. */
+void checkpoint_spec_params(strbuf *sb, const lunet_plugin *p, const param_values *pv);
+void checkpoint_put_tensors(ckwriter *w, const model *m);
+int checkpoint_get_tensors(ckreader *r, const char *path, model *m);
 
 #endif
