@@ -19,6 +19,8 @@
 **   - lunet_hyper_check(): an optimizer's set() value against its decl;
 **   - lunet_alloc_floats(), lunet_expect_values(): an optimizer's state of
 **     one float per trained value, and step()'s check of that count;
+**   - lunet_state_floats(), lunet_state_counter(): the items of an
+**     optimizer's state(), for training checkpoints;
 **   - lunet_check_samples(): a dataset get()'s sample indices;
 **   - LUNET_ON_CUDA(), lunet_cuda_check(): a plugin's CUDA entries.
 */
@@ -152,6 +154,18 @@ static inline int lunet_expect_values(const char *plugin, const lunet_params *ps
   host->error("%s: step got %lld values, expected the %lld given to create", plugin,
               (long long)got, (long long)n);
   return -1;
+}
+
+/* An optimizer's state() item: n floats `x` named `name`. Returns 1. */
+static inline int lunet_state_floats(lunet_state_item *item, const char *name, float *x, int64_t n) {
+  item->name = name, item->f32 = x, item->i64 = NULL, item->n = n;
+  return 1;
+}
+
+/* An optimizer's state() item: the counter *c (steps taken). Returns 1. */
+static inline int lunet_state_counter(lunet_state_item *item, const char *name, int64_t *c) {
+  item->name = name, item->f32 = NULL, item->i64 = c, item->n = 1;
+  return 1;
 }
 
 /* ---- datasets ---------------------------------------------------------- */

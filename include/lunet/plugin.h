@@ -53,6 +53,9 @@
 **        encode and decode (text datasets). Test with LUNET_HAS_FIELD.
 **   2.2  layers: flag LUNET_MASK_LAST (the last input, an additive mask
 **        such as a key-padding mask, may be left out).
+**        optimizers: state(), the state a training checkpoint saves and
+**        restores (lunet_state_item). An older optimizer still trains;
+**        lunet.train refuses checkpoint= with it, naming it.
 **        datasets: get_train (optional), the samples as an epoch of
 **        training sees them (random augmentation).
 **
@@ -431,6 +434,17 @@ typedef struct lunet_params {
   int n;
 } lunet_params;
 
+/* One piece of an optimizer's state (2.2): n floats (a moment, one per
+** trained value) or n 64-bit counters (steps taken), in the optimizer's own
+** memory, named as PyTorch's state_dict names them ("exp_avg", "step"). */
+typedef struct lunet_state_item {
+  uint32_t size;   /* sizeof(lunet_state_item), set by the host */
+  const char *name;
+  float *f32;      /* n floats, or NULL */
+  int64_t *i64;    /* n counters, or NULL */
+  int64_t n;
+} lunet_state_item;
+
 typedef struct lunet_optimizer_api {
   uint32_t size; /* sizeof(lunet_optimizer_api) */
 
@@ -463,6 +477,15 @@ typedef struct lunet_optimizer_api {
   ** lunet.train. */
   int (*fit)(void *self, const lunet_tensor *features, const lunet_tensor *targets,
              lunet_params *ps);
+
+  /* 2.2, optional: item i of the state step() carries from call to call,
+  ** for training checkpoints (lunet.train{checkpoint = ...}). Fills *item
+  ** and returns 1 for i = 0, 1, ... while there is one, then 0. Items point
+  ** into the optimizer's memory: the host saves them by reading and restores
+  ** them by writing, after create() and before the next step. Every moment
+  ** and step count must be among them; hyper-parameters are not (the host
+  ** sets them again). NULL: the optimizer trains but is not checkpointed. */
+  int (*state)(void *self, int i, lunet_state_item *item);
 } lunet_optimizer_api;
 
 /* ---- Datasets ---------------------------------------------------------- */

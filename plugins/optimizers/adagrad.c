@@ -94,12 +94,21 @@ static int adagrad_set(void *self, int index, double value) {
   return 0;
 }
 
+/* the accumulator and the step count */
+static int adagrad_state(void *self, int i, lunet_state_item *item) {
+  adagrad *o = self;
+  if (i == 0) return lunet_state_floats(item, "sum", o->sum, o->n);
+  if (i == 1) return lunet_state_counter(item, "step", &o->t);
+  return 0;
+}
+
 static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = adagrad_create,
   .destroy = adagrad_destroy,
   .step = {[LUNET_CPU] = adagrad_step},
   .set = adagrad_set,
+  .state = adagrad_state,
 };
 
 LUNET_OPTIMIZER_PLUGIN(api, "adagrad", "2.0.0",

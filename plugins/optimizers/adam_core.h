@@ -126,10 +126,20 @@ static int adam_set(void *self, int index, double value) {
   return 0;
 }
 
+/* m, v and t, as torch's state_dict names them */
+static int adam_state(void *self, int i, lunet_state_item *item) {
+  adam *o = self;
+  if (i == 0) return lunet_state_floats(item, "exp_avg", o->m, o->n);
+  if (i == 1) return lunet_state_floats(item, "exp_avg_sq", o->v, o->n);
+  if (i == 2) return lunet_state_counter(item, "step", &o->t);
+  return 0;
+}
+
 static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = adam_create,
   .destroy = adam_destroy,
   .step = {[LUNET_CPU] = adam_step LUNET_ON_CUDA(adam_step_cuda)},
   .set = adam_set,
+  .state = adam_state,
 };

@@ -110,12 +110,22 @@ static int rmsprop_set(void *self, int index, double value) {
   return 0;
 }
 
+/* the three running buffers, as torch's state_dict names them */
+static int rmsprop_state(void *self, int i, lunet_state_item *item) {
+  rmsprop *o = self;
+  if (i == 0) return lunet_state_floats(item, "square_avg", o->v, o->n);
+  if (i == 1) return lunet_state_floats(item, "grad_avg", o->m, o->n);
+  if (i == 2) return lunet_state_floats(item, "momentum_buffer", o->buf, o->n);
+  return 0;
+}
+
 static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = rmsprop_create,
   .destroy = rmsprop_destroy,
   .step = {[LUNET_CPU] = rmsprop_step},
   .set = rmsprop_set,
+  .state = rmsprop_state,
 };
 
 LUNET_OPTIMIZER_PLUGIN(api, "rmsprop", "2.0.0",

@@ -32,7 +32,7 @@ static const lunet_param_decl params[] = {
 
 typedef struct sgd {
   double h[N_PARAMS]; /* hyper-parameters in declaration order */
-  int started;        /* the momentum buffer holds a value */
+  int64_t started;    /* the momentum buffer holds a value (0 or 1) */
   int64_t n;          /* trained values */
   float *buf;         /* momentum buffer, n floats */
   int device;         /* where buf lives: that of the values */
@@ -82,7 +82,7 @@ static void update(const sgd *o, float *restrict w, const float *restrict grad) 
   float lr = (float)o->h[P_LR], mu = (float)o->h[P_MOMENTUM];
   float keep = (float)(1.0 - o->h[P_DAMPENING]), wd = (float)o->h[P_WEIGHT_DECAY];
   float l1 = (float)o->h[P_L1];
-  int nesterov = o->h[P_NESTEROV] != 0, started = o->started;
+  int nesterov = o->h[P_NESTEROV] != 0, started = o->started != 0;
   float *restrict buf = o->buf;
   int64_t n = o->n;
   for (int64_t i = 0; i < n; i++) {
@@ -134,12 +134,21 @@ static int sgd_set(void *self, int index, double value) {
   return 0;
 }
 
+/* the momentum buffer and whether it holds a value yet */
+static int sgd_state(void *self, int i, lunet_state_item *item) {
+  sgd *o = self;
+  if (i == 0) return lunet_state_floats(item, "momentum_buffer", o->buf, o->n);
+  if (i == 1) return lunet_state_counter(item, "started", &o->started);
+  return 0;
+}
+
 static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = sgd_create,
   .destroy = sgd_destroy,
   .step = {[LUNET_CPU] = sgd_step LUNET_ON_CUDA(sgd_step_cuda)},
   .set = sgd_set,
+  .state = sgd_state,
 };
 
 LUNET_OPTIMIZER_PLUGIN(api, "sgd", "2.0.0",
