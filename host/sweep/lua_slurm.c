@@ -85,15 +85,11 @@ static void set_spool_path(sweep *s) {
 
 void lsweep_slurm_options(sweep *s) {
   lua_State *L = s->L;
-  lua_getfield(L, 1, "launcher");
-  const char *launcher = luaL_optstring(L, -1, "local");
-  if (strcmp(launcher, "local") && strcmp(launcher, "slurm"))
-    luaL_error(L, "lunet.sweep: launcher must be \"local\" or \"slurm\", got \"%s\"", launcher);
-  s->slurm = strcmp(launcher, "slurm") == 0;
+  s->slurm = lsweep_opt_choice(L, "launcher", "local", "slurm");
   lua_getfield(L, 1, "detach");
   s->detach = lua_toboolean(L, -1);
   int t = lua_getfield(L, 1, "slurm");
-  lua_pop(L, 3);
+  lua_pop(L, 2);
   if (!s->slurm && (t != LUA_TNIL || s->detach))
     luaL_error(L, "lunet.sweep: 'slurm' and 'detach' need launcher = \"slurm\"");
   if (!s->slurm) return;

@@ -179,6 +179,16 @@ static int opt_integer(lua_State *L, const char *key, lua_Integer def, lua_Integ
   return (int)v;
 }
 
+int lsweep_opt_choice(lua_State *L, const char *key, const char *def, const char *other) {
+  lua_getfield(L, 1, key);
+  const char *v = luaL_optstring(L, -1, def);
+  if (strcmp(v, def) && strcmp(v, other))
+    luaL_error(L, "lunet.sweep: %s must be \"%s\" or \"%s\", got \"%s\"", key, def, other, v);
+  int is_other = strcmp(v, other) == 0;
+  lua_pop(L, 1);
+  return is_other;
+}
+
 static void read_seeds(sweep *s) {
   lua_State *L = s->L;
   if (lua_getfield(L, 1, "seeds") == LUA_TNIL) {
@@ -265,14 +275,10 @@ static void read_options(sweep *s, int *workers, int *threads) {
   set_log_path(s);
   *workers = opt_integer(L, "workers", 1, 1, 1024);
   *threads = opt_integer(L, "threads", 1, 1, 1024);
-  lua_getfield(L, 1, "on_failure");
-  const char *onf = luaL_optstring(L, -1, "continue");
-  if (strcmp(onf, "continue") && strcmp(onf, "stop"))
-    luaL_error(L, "lunet.sweep: on_failure must be \"continue\" or \"stop\", got \"%s\"", onf);
-  s->stop_on_failure = strcmp(onf, "stop") == 0;
+  s->stop_on_failure = lsweep_opt_choice(L, "on_failure", "continue", "stop");
   lua_getfield(L, 1, "metric");
   snprintf(s->metric, sizeof s->metric, "%s", luaL_optstring(L, -1, "test_error"));
-  lua_pop(L, 2);
+  lua_pop(L, 1);
   read_seeds(s);
   read_limits(s);
   lsweep_slurm_options(s);

@@ -71,6 +71,10 @@ lua_Integer lsweep_seed(const sweep *s, int trial);
 ** whether to start no more trials (on_failure = "stop", or an error). */
 int lsweep_record(sweep *s, int i, int wstatus, double seconds, double timeout, const char *out, size_t len);
 
+/* Reads options[key] (options at index 1), which must be `def` (also when
+** absent) or `other`; returns whether it is `other`. */
+int lsweep_opt_choice(lua_State *L, const char *key, const char *def, const char *other);
+
 /* Whether the value at idx is a number, string or boolean. */
 int lsweep_is_scalar(lua_State *L, int idx);
 int lsweep_in_list(const char *const *v, int n, const char *s);

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/strbuf.h"
@@ -39,27 +38,17 @@ void spool_sync_dir(const char *path) {
   close(fd);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w, n -= (size_t)w;
-  }
-  return 0;
-}
-
 int spool_write_file(const char *path, const char *data, size_t len, char *err, size_t sz) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
     snprintf(err, sz, "cannot create %s: %s", tmp, strerror(errno));
     return -1;
   }
-  int bad = write_all(fd, data, len) || fsync(fd);
+  int bad = fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0;
   int e = errno;
-  bad |= close(fd) != 0;
+  bad |= fclose(f) != 0;
   if (!bad && rename(tmp, path) == 0) {
     spool_sync_dir(path);
     return 0;
