@@ -77,6 +77,8 @@ ParameterizedTestParameters(lua, scripts) {
     {"usability.lua"},       /* model:save makes folders; lunet.data without y predicts, refuses training */
     {"schedule.lua"},        /* inverse_time lr = lr0 / (1 + decay t / step) against SGD by hand */
     {"script_classics.lua"}, /* polynomial fit, lasso vs ridge, Newton vs GD, ensembles and SWA: --quick, claims checked */
+    {"resume.lua"},          /* lunet.train checkpoint=: killed with -9 at random moments, resumed bit-identical; on_epoch rows once */
+    {"resume_state.lua"},    /* every optimizer's state survives a resume; other runs, damaged files refused */
   };
   return cr_make_param_array(script, scripts, sizeof scripts / sizeof scripts[0]);
 }

@@ -180,7 +180,7 @@ static int l_train(lua_State *L) {
   static const char *const known[] = {
     "model", "data", "loss", "optimizer", "epochs", "batch", "seed", "eval", "eval_every", "on_epoch",
     "verbose", "l1", "l2", "clip_norm", "schedule", "warmup", "patience", "monitor", "monitor_metric",
-    "restore_best", "shuffle", "eval_batch", NULL};
+    "restore_best", "shuffle", "eval_batch", "checkpoint", "checkpoint_every", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.train", known);
   train_config c = {0};
@@ -197,6 +197,13 @@ static int l_train(lua_State *L) {
   c.verbose = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
   lua_getfield(L, 1, "shuffle");
   c.shuffle = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  int ck = lua_getfield(L, 1, "checkpoint");
+  if (ck != LUA_TNIL && ck != LUA_TSTRING)
+    return luaL_error(L, "lunet.train: checkpoint must be a file path (a string), got a %s", luaL_typename(L, -1));
+  c.checkpoint = lua_tostring(L, -1);
+  if (c.checkpoint && !*c.checkpoint)
+    return luaL_error(L, "lunet.train: checkpoint is empty; give the file to write, such as \"run.ckpt\"");
+  c.checkpoint_every = lopt_count(L, 1, "checkpoint_every", 1, 1, "lunet.train");
   callback cb = {L, 0, NULL, 0, 0};
   if (lua_getfield(L, 1, "on_epoch") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TFUNCTION);

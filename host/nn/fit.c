@@ -22,9 +22,13 @@ static int check_fit_options(const train_config *c) {
   else if (c->clip_norm > 0) bad = "clip_norm";
   else if (c->sched_on) bad = "schedule/warmup";
   else if (c->patience > 0) bad = "patience";
+  else if (c->checkpoint) bad = "checkpoint";
   if (!bad) return 0;
-  services_error("lunet.train: '%s' does not apply to optimizer %s, a closed-form fit; remove it "
-                 "(a penalty is the optimizer's own parameter, e.g. lambda)", bad, name);
+  const char *why = strcmp(bad, "checkpoint") == 0
+                        ? "one pass has nothing to resume; save the fitted model with model:save()"
+                        : "a penalty is the optimizer's own parameter, e.g. lambda";
+  services_error("lunet.train: '%s' does not apply to optimizer %s, a closed-form fit; remove it (%s)",
+                 bad, name, why);
   return -1;
 }
 

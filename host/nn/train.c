@@ -1,8 +1,17 @@
 /*
 ** train.c -- mini-batch training: seeded shuffling (batch.h), one step per
 ** batch (step.h), a learning-rate schedule, periodic evaluation,
-** divergence detection, early stopping and a per-epoch callback. An
-** optimizer with a closed-form fit is handed to fit.c.
+** divergence detection, early stopping, a per-epoch callback and training
+** checkpoints (resume.h). An optimizer with a closed-form fit is handed to
+** fit.c.
+**
+** With a checkpoint, the order at the end of epoch k is: evaluation,
+** early-stopping bookkeeping, the checkpoint (every checkpoint_every epochs),
+** then on_epoch(k). A run killed at any moment resumes from the last
+** checkpoint at its epoch boundary: the epochs after it are redone from
+** their start with the same random streams, so they give the same numbers,
+** and on_epoch is called again only for epochs the checkpoint does not
+** record (none, with checkpoint_every = 1).
 */
 #include "nn/train.h"
 
@@ -12,7 +21,7 @@
 #include <string.h>
 
 #include "base/clock.h"
-#include "nn/step.h"
+#include "nn/resume.h"
 #include "runtime/services.h"
 
 void train_progress(const train_config *c, const epoch_report *r) {
@@ -37,16 +46,8 @@ int train_evals(const train_config *c, metrics *evals, metrics *train) {
   return 0;
 }
 
-typedef struct loop {
-  const train_config *c;
-  loader data;
-  stepper step;
-  float *best;         /* snapshot of the parameters at the best epoch */
-  metrics *best_evals;
-} loop;
-
 /* One pass over the shuffled training set. Returns 1 on divergence. */
-static int run_epoch(loop *L, int epoch, metrics *train, train_result *r) {
+static int run_epoch(train_loop *L, int epoch, metrics *train, train_result *r) {
   const train_config *c = L->c;
   int64_t n = c->data->info.n, wrong = 0;
   double loss_sum = 0;
@@ -78,7 +79,7 @@ static int run_epoch(loop *L, int epoch, metrics *train, train_result *r) {
   return 0;
 }
 
-static int loop_init(loop *L, const train_config *c) {
+static int loop_init(train_loop *L, const train_config *c) {
   memset(L, 0, sizeof *L);
   L->c = c;
   if (c->data->info.n < 1) {
@@ -96,6 +97,7 @@ static int loop_init(loop *L, const train_config *c) {
   if (model_reserve(c->m, widest)) return -1;
   if (stepper_open(&L->step, c->m, c->loss, c->opt, &c->opt_params, c->seed)) return -1;
   L->step.l1 = c->l1, L->step.l2 = c->l2, L->step.clip_norm = c->clip_norm;
+  if (c->checkpoint && resume_check(c)) return -1;
   if (loader_init(&L->data, c->data, batch, c->seed, c->shuffle)) return -1;
   if (c->patience > 0 && c->restore_best) {
     int64_t total = c->m->ws.n_trained + c->m->ws.n_buffers;
@@ -108,29 +110,54 @@ static int loop_init(loop *L, const train_config *c) {
   return 0;
 }
 
-static void loop_free(loop *L) {
+static void loop_free(train_loop *L) {
   stepper_close(&L->step);
   loader_free(&L->data);
   services_host()->free(L->best);
   free(L->best_evals);
+  free(L->fingerprint.p);
   loss_close(L->c->loss);
 }
 
 /* Early stopping: 1 when `patience` evaluations passed without a new best
 ** of the monitored metric. Keeps the best epoch's weights and metrics. */
-static int should_stop(loop *L, int epoch, const metrics *evals, double *best, int *since, train_result *r) {
+static int should_stop(train_loop *L, int epoch, const metrics *evals, train_result *r) {
   const train_config *c = L->c;
   const metrics *mt = &evals[c->monitor];
   double v = c->monitor_error ? mt->error : mt->loss;
-  if (r->best_epoch == 0 || v < *best) {
-    *best = v;
-    *since = 0;
+  if (r->best_epoch == 0 || v < L->best_value) {
+    L->best_value = v;
+    L->since = 0;
     r->best_epoch = epoch;
     memcpy(L->best_evals, evals, sizeof *evals * (size_t)c->n_evals);
     if (L->best) weights_snapshot(&c->m->ws, L->best, 0);
     return 0;
   }
-  return ++*since >= c->patience;
+  return ++L->since >= c->patience;
+}
+
+/* Goes on from the checkpoint if its file exists; else writes it before
+** the first epoch, so that a path that cannot be written fails at once. */
+static int start_or_resume(train_loop *L, train_result *r) {
+  const train_config *c = L->c;
+  int got = resume_load(L, r);
+  if (got == 0) return resume_save(L, r);
+  if (got > 0 && c->verbose)
+    fprintf(stderr, "resuming from %s: %d of %d epochs done%s\n", c->checkpoint, L->done, c->epochs,
+            L->finished ? ", training finished" : "");
+  return got < 0 ? -1 : 0;
+}
+
+/* After the last epoch: the best weights back (early stopping), and the
+** final checkpoint, which makes a rerun return this result at once. */
+static int finish(train_loop *L, train_result *r) {
+  const train_config *c = L->c;
+  if (c->patience > 0 && c->restore_best && r->best_epoch && r->best_epoch != r->epochs) {
+    weights_snapshot(&c->m->ws, L->best, 1);
+    memcpy(r->evals, L->best_evals, sizeof *r->evals * (size_t)c->n_evals);
+  }
+  L->finished = 1;
+  return c->checkpoint ? resume_save(L, r) : 0;
 }
 
 /* The optimizer has a closed-form fit instead of steps. */
@@ -145,11 +172,10 @@ int train_run(const train_config *c, train_result *r) {
   for (int i = 0; i < c->n_evals; i++) r->evals[i].loss = r->evals[i].error = r->evals[i].perplexity = NAN;
   r->train.loss = r->train.error = r->train.perplexity = NAN;
   if (has_fit(c->opt)) return train_fit(c, r);
-  loop L;
-  double best = 0;
-  int since = 0;
+  train_loop L;
   int rc = loop_init(&L, c);
-  for (int epoch = 1; rc == 0 && epoch <= c->epochs; epoch++) {
+  if (rc == 0 && c->checkpoint) rc = start_or_resume(&L, r);
+  for (int epoch = L.done + 1; rc == 0 && !L.finished && !r->stopped_early && epoch <= c->epochs; epoch++) {
     epoch_report rep = {.epoch = epoch, .evals = r->evals};
     double t0 = now_seconds();
     int st = run_epoch(&L, epoch, &rep.train, r);
@@ -161,7 +187,7 @@ int train_run(const train_config *c, train_result *r) {
       r->diverged = st > 0;
       break;
     }
-    r->epochs = epoch;
+    r->epochs = L.done = epoch;
     rep.evaluated = c->n_evals > 0 && (epoch % c->eval_every == 0 || epoch == c->epochs);
     if (rep.evaluated && train_evals(c, r->evals, &rep.train)) {
       rc = -1;
@@ -169,18 +195,16 @@ int train_run(const train_config *c, train_result *r) {
     }
     r->train = rep.train;
     if (c->verbose) train_progress(c, &rep);
+    if (c->patience > 0 && rep.evaluated && should_stop(&L, epoch, r->evals, r)) r->stopped_early = 1;
+    if (c->checkpoint && epoch % c->checkpoint_every == 0 && resume_save(&L, r)) {
+      rc = -1;
+      break;
+    }
     int cb = c->on_epoch ? c->on_epoch(c->ud, &rep) : 0;
     if (cb < 0) rc = -1;
     if (cb != 0) break;
-    if (c->patience > 0 && rep.evaluated && should_stop(&L, epoch, r->evals, &best, &since, r)) {
-      r->stopped_early = 1;
-      break;
-    }
   }
-  if (rc == 0 && c->patience > 0 && c->restore_best && r->best_epoch && r->best_epoch != r->epochs) {
-    weights_snapshot(&c->m->ws, L.best, 1);
-    memcpy(r->evals, L.best_evals, sizeof *r->evals * (size_t)c->n_evals);
-  }
+  if (rc == 0 && !L.finished) rc = finish(&L, r);
   loop_free(&L);
   return rc;
 }

@@ -4,7 +4,9 @@
 ** One call of train_run() owns everything the loop needs: the loss and
 ** optimizer instances and the batch buffers are made once before the first
 ** step, so the steady state allocates nothing. A step is step.h's; an
-** optimizer with a closed-form fit (lstsq) goes through fit.c instead.
+** optimizer with a closed-form fit (lstsq) goes through fit.c instead. With
+** a checkpoint, the loop's state is saved at epoch boundaries and a run
+** whose file exists goes on from it (resume.h).
 */
 #ifndef LUNET_TRAIN_H
 #define LUNET_TRAIN_H
@@ -46,7 +48,10 @@ typedef struct train_config {
   int monitor;        /* the eval set early stopping watches */
   int monitor_error;  /* watch its error rate instead of its loss */
   int restore_best;   /* on stopping, put back the best weights */
-  /* Called after each epoch: 0 goes on, 1 stops, -1 is an error (set). */
+  const char *checkpoint; /* training checkpoint (resume.h), NULL: none */
+  int checkpoint_every;   /* epochs between its saves */
+  /* Called after each epoch (and after its checkpoint is written): 0 goes
+  ** on, 1 stops, -1 is an error (set). */
   int (*on_epoch)(void *ud, const epoch_report *r);
   void *ud;
 } train_config;
