@@ -5,10 +5,10 @@
 -- Prints "RESULT epoch_seconds=<median>" for bench/run.py.
 local lunet = require "lunet"
 
-local opt = lunet.options{ n = 10000, epochs = 2, threads = 2 }
+local opt = lunet.options{ n = 10000, epochs = 2, threads = 2, device = "cpu" }
 lunet.threads(opt.threads)
 local data = lunet.dataset("fashion_mnist", { split = "train", n = opt.n })
-local layers = { input = data:input_shape() }
+local layers = { input = data:input_shape(), device = opt.device }
 for _, c in ipairs{ 32, 64 } do
   for _, l in ipairs{ lunet.layer("conv2d", { out_channels = c, kernel = 3, padding = 1 }), lunet.layer("batchnorm"),
                       lunet.layer("relu"), lunet.layer("maxpool2d", { kernel = 2 }) } do

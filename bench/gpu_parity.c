@@ -381,6 +381,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < registry_count(); i++) {
     const plugin_entry *pe = registry_at(i);
     const lunet_plugin *p = pe->desc;
+    if (pe->shadowed) continue; /* the same plugin found again on the plugin path */
     int layer = p->kind == LUNET_LAYER && p->layer->forward[LUNET_CUDA] && p->layer->backward[LUNET_CUDA];
     int opt = p->kind == LUNET_OPTIMIZER && p->optimizer->step[LUNET_CUDA];
     for (int r = 0; (layer || opt) && r < rounds; r++) {

@@ -4,7 +4,7 @@
 -- linear(V), token cross-entropy over every position, Adam; batch 32,
 -- T 128, V 100 (issue 13's workload).
 --
---   lunet run bench/transformer.lua --threads 1 [--steps 20 --epochs 3]
+--   lunet run bench/transformer.lua --threads 1 [--steps 20 --epochs 3] [--device cuda]
 --
 -- The data are uniformly random ids (the values do not change the time).
 -- Prints "RESULT step_seconds=<median over epochs of epoch time / steps>"
@@ -12,7 +12,7 @@
 local lunet = require "lunet"
 
 local opt = { batch = "32", seq = "128", dim = "128", heads = "4", ff = "512", vocab = "100", steps = "20",
-              epochs = "3", threads = "1" }
+              epochs = "3", threads = "1", device = "cpu" }
 for i = 1, #arg - 1, 2 do opt[arg[i]:gsub("^%-%-", "")] = arg[i + 1] end
 lunet.threads(tonumber(opt.threads))
 local B, T, V, steps = tonumber(opt.batch), tonumber(opt.seq), tonumber(opt.vocab), tonumber(opt.steps)
@@ -32,7 +32,7 @@ local data = lunet.data{ x = x, y = y, tokens = V }
 x, y = nil, nil
 collectgarbage()
 
-local model = lunet.sequential{ seed = 1,
+local model = lunet.sequential{ seed = 1, device = opt.device,
   lunet.layer("embedding", { vocab = V, dim = E }),
   lunet.layer("positional", { kind = "learned", max_len = T }),
   lunet.transformer_block{ dim = E, heads = heads, ff = ff, causal = true },
