@@ -190,13 +190,13 @@ end
 if not opt.no_plot then
   for _, name in ipairs{ "resnet", "plain" } do
     local csv = ("%s/%s_plane.csv"):format(opt.out, name)
-    local title = ("%s (%d blocks, %d channels): loss around the trained weights, filter-normalised directions"):format(
+    local title = ("%s, %d blocks of %d channels: loss around the trained weights"):format(
                   name == "resnet" and "ResNet" or "no skips", blocks, channels)
-    lunet.plot{ csv = csv, x = "a", y = "b", z = "loss", style = "contour", title = title,
-                out = ("%s/%s_contour.png"):format(opt.out, name) }
-    lunet.plot{ csv = csv, x = "a", y = "b", z = "loss", style = "surface", title = title,
-                out = ("%s/%s_surface.png"):format(opt.out, name) }
+    for _, style in ipairs{ "contour", "surface" } do
+      lunet.plot{ csv = csv, x = "a", y = "b", z = "loss", style = style, logz = true, title = title,
+                  out = ("%s/%s_%s.png"):format(opt.out, name, style) }
+    end
   end
-  lunet.plot{ csv = interp_csv, x = "a", y = "loss", group = "net", logy = true,
-              title = "loss from the initial (a = 0) to the trained (a = 1) weights", out = opt.out .. "/interpolation.png" }
+  lunet.plot{ csv = interp_csv, x = "a", y = { "loss", "error" }, group = "net", logy = true,
+              title = "from the initial (a = 0) to the trained (a = 1) weights", out = opt.out .. "/interpolation.png" }
 end
