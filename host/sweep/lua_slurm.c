@@ -226,14 +226,20 @@ int lsweep_task(sweep *s, int total, int threads) {
 
 /* ---- collecting the spool ---------------------------------------------------------- */
 
-/* Pops a key; returns whether `out` holds its row. In `seen` (see
-** pending_trials in lua_sweep.c) true marks a row read from `out` or
-** recorded since, 3 one read from `out` and skipped, 2 a queued trial. */
-static int in_out(lua_State *L, int seen) {
+/* Where the row of a trial is, from its mark in `seen` (see pending_trials
+** in lua_sweep.c): true for a row read from `out` or written since, 3 for
+** one read from `out` and skipped, 2 for a trial queued, WAITING for one
+** recorded from the spool whose row waits in memory for the file's header
+** (lua_rows.c): its record stays in the spool until the row is written. */
+enum { ROW_NONE, ROW_IN_OUT, ROW_WAITING };
+#define WAITING 4
+
+/* Pops a key; returns where its row is. */
+static int row_of(lua_State *L, int seen) {
   int t = lua_rawget(L, seen);
-  int yes = t == LUA_TBOOLEAN || (t == LUA_TNUMBER && lua_tointeger(L, -1) == 3);
+  lua_Integer mark = t == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
   lua_pop(L, 1);
-  return yes;
+  return t == LUA_TBOOLEAN || mark == 3 ? ROW_IN_OUT : mark == WAITING ? ROW_WAITING : ROW_NONE;
 }
 
 /* A file in the spool that this sweep cannot use becomes NAME.bad, so it
@@ -245,9 +251,22 @@ static void set_aside(const char *path, const char *why) {
   if (rename(path, bad) != 0) fprintf(stderr, "sweep: warning: cannot rename %s: %s\n", path, strerror(errno));
 }
 
-/* Records one spool file, or drops it when `out` holds its trial already;
-** returns whether it was recorded. */
-static int collect_file(sweep *s, int seen, int index, const char *path) {
+/* Records trial i from its record r; returns where its row went. */
+static int record(sweep *s, int seen, int i, const spool_record *r) {
+  lua_State *L = s->L;
+  if (lsweep_record(s, i, r->wstatus, r->seconds, r->timeout, r->report, r->report_len)) s->stopped = 1;
+  int waits = csvw_ncols(s->out) == 0;
+  lua_pushstring(L, r->key);
+  if (waits) lua_pushinteger(L, WAITING);
+  else lua_pushboolean(L, 1);
+  lua_rawset(L, seen);
+  return waits ? ROW_WAITING : ROW_IN_OUT;
+}
+
+/* Records one spool file unless its trial has a row already, then deletes
+** it once the row is in `out`; `final`: the waiting rows are written now,
+** delete, record nothing. Returns whether it recorded the file. */
+static int collect_file(sweep *s, int seen, int index, const char *path, int final) {
   lua_State *L = s->L;
   spool_record r;
   char err[1024];
@@ -258,21 +277,16 @@ static int collect_file(sweep *s, int seen, int index, const char *path) {
   int i = lua_getfield(L, index, r.key) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : -1;
   lua_pop(L, 1);
   lua_pushstring(L, r.key);
-  int recorded = in_out(L, seen);
-  if (i >= 0 && !recorded) {
-    if (lsweep_record(s, i, r.wstatus, r.seconds, r.timeout, r.report, r.report_len)) s->stopped = 1;
-    lua_pushstring(L, r.key);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, seen);
-  }
+  int row = row_of(L, seen), recorded = i >= 0 && row == ROW_NONE && !final;
+  if (recorded) row = record(s, seen, i, &r);
   if (i < 0) {
     snprintf(err, sizeof err, "%s holds trial %s, which this sweep does not have", path, r.key);
     set_aside(path, err);
-  } else if (!s->error[0] && unlink(path) != 0) { /* after the row: the row is the commit */
-    fprintf(stderr, "sweep: warning: cannot remove %s: %s\n", path, strerror(errno));
+  } else if (!s->error[0] && (row == ROW_IN_OUT || (final && row == ROW_WAITING)) && unlink(path) != 0) {
+    fprintf(stderr, "sweep: warning: cannot remove %s: %s\n", path, strerror(errno)); /* after the row: the commit */
   }
   free(r.buf);
-  return i >= 0 && !recorded;
+  return recorded;
 }
 
 static int has_suffix(const char *name, const char *suffix) {
@@ -280,8 +294,9 @@ static int has_suffix(const char *name, const char *suffix) {
   return n > k && strcmp(name + n - k, suffix) == 0;
 }
 
-/* Collects every record in the spool; returns how many were recorded. */
-static int collect(sweep *s, int seen, int total) {
+/* Collects every record in the spool (collect_file); returns how many
+** were recorded. */
+static int collect(sweep *s, int seen, int total, int final) {
   lua_State *L = s->L;
   DIR *d = opendir(s->spool);
   if (!d) return 0;
@@ -291,12 +306,14 @@ static int collect(sweep *s, int seen, int total) {
   for (struct dirent *e; !s->error[0] && (e = readdir(d));) {
     if (!has_suffix(e->d_name, ".trial")) continue;
     snprintf(path, sizeof path, "%s/%s", s->spool, e->d_name);
-    got += collect_file(s, seen, index, path);
+    got += collect_file(s, seen, index, path, final);
   }
   closedir(d);
   lua_pop(L, 1);
   return got;
 }
+
+void lsweep_slurm_finish(sweep *s, int seen, int total) { collect(s, seen, total, 1); }
 
 /* The number of records in the spool. */
 static int count_records(const sweep *s) {
@@ -311,7 +328,7 @@ int lsweep_slurm_collect(sweep *s, int seen, int total) {
   s->prog.tty = isatty(2);
   s->prog.total = count_records(s);
   s->prog.t0 = now_seconds();
-  int got = collect(s, seen, total);
+  int got = collect(s, seen, total, 0);
   if (s->error[0]) luaL_error(s->L, "%s", s->error);
   if (got) {
     sweep_progress_end(&s->prog);
@@ -577,13 +594,13 @@ static void wait_array(sweep *s, int seen, int total, long job) {
   int failures = 0, last = -1, state = 0;
   for (int tick = 0; state == 0 && !interrupted && !s->error[0] && !s->stopped; tick++) {
     if (tick % (tick < 120 ? 4 : 20) == 0) state = array_over(s, job, &failures, &last, why, sizeof why);
-    collect(s, seen, total); /* after squeue said "over": nothing is missed */
+    collect(s, seen, total, 0); /* after squeue said "over": nothing is missed */
     sweep_progress_tick(&s->prog);
     if (state == 0) poll(NULL, 0, 500);
   }
   restore_signals(old);
   if (interrupted || (s->stopped && state == 0)) cancel(L, job); /* Ctrl-C, or on_failure = "stop" */
-  if (interrupted && !s->error[0]) collect(s, seen, total);
+  if (interrupted && !s->error[0]) collect(s, seen, total, 0);
   if (s->error[0]) luaL_error(L, "%s", s->error);
   if (interrupted) {
     sweep_progress_end(&s->prog);
@@ -601,7 +618,7 @@ static int count_missing(sweep *s, int seen, const int *pending, int np) {
   int missing = 0;
   for (int k = 0; k < np; k++) {
     lsweep_push_key(s, pending[k]);
-    missing += !in_out(s->L, seen);
+    missing += row_of(s->L, seen) == ROW_NONE;
   }
   return missing;
 }

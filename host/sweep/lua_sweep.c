@@ -403,6 +403,7 @@ static int l_sweep(lua_State *L) {
     if (np) sweep_progress_end(&s->prog);
   }
   if (!s->error[0]) lsweep_finish_rows(s);
+  if (!s->error[0] && s->slurm) lsweep_slurm_finish(s, seen, total);
   close_files(s);
   if (s->error[0]) return luaL_error(L, "%s", s->error);
   if (rc) return lerror_services(L);

@@ -145,6 +145,9 @@ int lsweep_in_task(void);
 int lsweep_task(sweep *s, int total, int threads);
 /* Records the trials the spool holds and `out` lacks; returns how many. */
 int lsweep_slurm_collect(sweep *s, int seen, int total);
+/* After the waiting rows are written: deletes the records of the trials
+** that have their rows now. */
+void lsweep_slurm_finish(sweep *s, int seen, int total);
 /* Runs pending[0..np) (of `total`) as one job array and waits for it, or
 ** with detach returns once it is submitted. Sets s->job and s->lost. */
 void lsweep_slurm_run(sweep *s, int seen, int total, int *pending, int np);

@@ -40,7 +40,7 @@ elseif mode == "fake" then
   local r = lunet.sweep{
     out = dir .. "/fake.csv", timeout = 1, launcher = "slurm",
     slurm = { partition = "p", time = "10", cpus_per_task = 2, mem = "1G", max_parallel = 2, extra = { "--qos=x" } },
-    grid = { kind = { "ok", "error", "exit", "sleep", "ok2", "ok3" } },
+    grid = { kind = { "error", "exit", "sleep", "ok", "ok2", "ok3" } }, -- failed rows may wait for a header
     run = function(cfg)
       if cfg.kind == "error" then error("planned failure") end
       if cfg.kind == "exit" then os.exit(3) end
