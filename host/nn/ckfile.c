@@ -40,7 +40,8 @@ static uint64_t get_le64(const unsigned char *b) {
 }
 
 /* zlib's crc32 takes a uInt length; feed it in chunks so any size works. */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n) {
+uint32_t ck_crc32(uint32_t crc, const void *bytes, size_t n) {
+  const unsigned char *p = bytes;
   uLong c = crc;
   while (n > 0) {
     uInt chunk = n > (1u << 30) ? 1u << 30 : (uInt)n;
@@ -61,7 +62,7 @@ void ck_put_bytes(ckwriter *w, const void *p, size_t n) {
     w->err = errno ? errno : EIO;
     return;
   }
-  w->crc = crc_update(w->crc, p, n);
+  w->crc = ck_crc32(w->crc, p, n);
 }
 
 void ck_put_u32(ckwriter *w, uint32_t v) {
@@ -125,7 +126,7 @@ static void sync_parent_dir(const char *path) {
 /* Header, body, CRC into f, then flush and fsync; 0 or errno. Closes f. */
 static int write_file(FILE *f, const ckformat *fmt, uint64_t size, void (*body)(ckwriter *, void *),
                       void *ud) {
-  ckwriter w = {f, 0, (uint32_t)crc32(0L, Z_NULL, 0), 0};
+  ckwriter w = {f, 0, ck_crc32(0, NULL, 0), 0};
   ck_put_bytes(&w, fmt->magic, 8);
   ck_put_u32(&w, fmt->newest);
   ck_put_u64(&w, size);
@@ -294,7 +295,7 @@ static int check_envelope(const char *path, const ckformat *fmt, const unsigned 
     return -1;
   }
   uint32_t stored = get_le32(buf + size - 4);
-  uint32_t actual = crc_update((uint32_t)crc32(0L, Z_NULL, 0), buf, size - 4);
+  uint32_t actual = ck_crc32(ck_crc32(0, NULL, 0), buf, size - 4);
   if (stored != actual) {
     services_error("checkpoint %s: corrupt: its CRC32 is %08x but the file records %08x; it was "
                    "damaged after it was written (copy it again, or write it again with %s)",

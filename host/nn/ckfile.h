@@ -77,6 +77,9 @@ int ck_get_i64s(ckreader *r, int64_t *dst, int64_t n);  /* -1 past the end */
 ** format version. -1 with services_error() naming the file and the fault. */
 int ck_load(const char *path, const ckformat *fmt, unsigned char **buf, ckreader *r, uint32_t *version);
 
+/* The running CRC32 (zlib's) of n more bytes; ck_crc32(0, NULL, 0) starts one. */
+uint32_t ck_crc32(uint32_t crc, const void *bytes, size_t n);
+
 /* Whether `path` is set; if not, says so: "give the file to `verb`". */
 int ck_path_given(const char *path, const char *verb);
 

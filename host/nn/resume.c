@@ -25,8 +25,8 @@
 **
 **   loss cross_entropy
 **   optimizer adam lr=0.01 beta1=0.9 beta2=0.999 eps=1e-08 weight_decay=0
-**   data train samples=600
-**   eval val samples=200                          (one per eval set)
+**   data train samples=600 crc=3735928559          (lunet.data: samples and targets)
+**   eval test samples=10000 fashion_mnist split=test ...   (a plugin: its parameters)
 **   run epochs=5 batch=32 seed=1 shuffle=1 eval_every=1 eval_batch=256
 **   penalties l1=0 l2=0 clip_norm=0
 **   schedule kind=2 lr=0.01 step=10 gamma=0.1 min_lr=0 warmup=0   (or "schedule none")
@@ -73,10 +73,23 @@ static void fp_plugin(strbuf *sb, const char *what, const plugin_entry *pe, cons
   sb_str(sb, "\n");
 }
 
+/* A dataset: its size, and what it is: a plugin's parameters (files, split,
+** augmentation), or the CRC32 of in-memory samples and targets. */
 static void fp_dataset(strbuf *sb, const char *what, const char *name, const dataset *ds) {
   sb_str(sb, what);
   sb_word(sb, name);
   fp_number(sb, "samples", (double)ds->info.n);
+  if (ds->plugin) {
+    sb_str(sb, " ");
+    sb_word(sb, ds->plugin->desc->name);
+    checkpoint_spec_params(sb, ds->plugin->desc, &ds->params);
+  } else {
+    uint32_t crc = ck_crc32(0, NULL, 0);
+    for (int k = 0; k < ds->info.n_inputs; k++)
+      crc = ck_crc32(crc, ds->x[k], 4 * (size_t)ds->info.n * (size_t)dataset_input_size(ds, k));
+    if (ds->y) crc = ck_crc32(crc, ds->y, sizeof(float) * (size_t)ds->info.n * (size_t)dataset_target_size(ds));
+    fp_number(sb, "crc", crc);
+  }
   sb_str(sb, "\n");
 }
 

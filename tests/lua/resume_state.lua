@@ -34,7 +34,7 @@ local function train(o, opts)
   local model = lunet.sequential{ seed = 5, lunet.layer("dense", { out = opts.hidden or 16 }),
     lunet.layer("tanh"), lunet.layer("dropout", { p = 0.1 }), lunet.layer("dense", { out = 2 }) }
   local calls = {}
-  local ok, r = pcall(lunet.train, { model = model, data = data, eval = { val = data },
+  local ok, r = pcall(lunet.train, { model = model, data = opts.data or data, eval = { val = data },
     loss = lunet.loss("cross_entropy"), optimizer = lunet.optimizer(o, hyper[o]),
     epochs = opts.epochs or 4, batch = 32, seed = 9, schedule = { kind = "step", step = 1, gamma = 0.7 },
     patience = 3, verbose = false, checkpoint = opts.checkpoint, checkpoint_every = opts.every,
@@ -88,6 +88,8 @@ end
 refused({ "belongs to another run", "optimizer sgd", "optimizer adam", "delete it" }, "sgd", { checkpoint = ck })
 refused({ "belongs to another run", "out=32", "out=16" }, "adam", { checkpoint = ck, hidden = 32 })
 refused({ "belongs to another run", "epochs=5", "epochs=4" }, "adam", { checkpoint = ck, epochs = 5 })
+y[1] = 3 - y[1] -- the same size, one label changed
+refused({ "belongs to another run", "data data samples=240 crc=" }, "adam", { checkpoint = ck, data = lunet.data{ x = x, y = y } })
 
 -- Damaged files and files of another kind.
 local function bytes(path)
