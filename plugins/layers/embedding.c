@@ -131,13 +131,40 @@ static int embedding_backward(void *self, const lunet_tensor *in, const lunet_te
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU (embedding.cu). The ids there are not read back to
+** check them: a bad id gives a row of NaN instead (see the kernel). */
+int embedding_forward_launch(const int32_t *ids, const float *w, float *y, int64_t n, int dim, int vocab);
+int embedding_backward_launch(const int32_t *ids, const float *dy, float *dw, int64_t n, int dim, int vocab);
+
+static int embedding_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                  const lunet_ctx *ctx) {
+  embedding *e = self;
+  (void)ctx;
+  if (in->dtype != LUNET_I32) {
+    host->error("embedding: input has dtype %d, expected int32 token ids (%d)", (int)in->dtype, LUNET_I32);
+    return -1;
+  }
+  return lunet_cuda_check("embedding", embedding_forward_launch(in->i32, e->w.f32, out->f32,
+                                                                lunet_numel(&in->shape), e->dim, e->vocab));
+}
+
+static int embedding_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                   const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  embedding *e = self;
+  (void)out, (void)din, (void)ctx;
+  return lunet_cuda_check("embedding", embedding_backward_launch(in->i32, dout->f32, e->dw.f32,
+                                                                 lunet_numel(&in->shape), e->dim, e->vocab));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .flags = LUNET_TAKES_IDS,
   .create = embedding_create,
   .destroy = embedding_destroy,
-  .forward = {[LUNET_CPU] = embedding_forward},
-  .backward = {[LUNET_CPU] = embedding_backward},
+  .forward = {[LUNET_CPU] = embedding_forward LUNET_ON_CUDA(embedding_forward_cuda)},
+  .backward = {[LUNET_CPU] = embedding_backward LUNET_ON_CUDA(embedding_backward_cuda)},
   .check_input = {{1, {5}}},
 };
 

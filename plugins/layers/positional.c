@@ -105,12 +105,40 @@ static int positional_backward(void *self, const lunet_tensor *in, const lunet_t
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU (positional.cu): the sinusoids are computed there,
+** the gradient's copy goes through the device's services. */
+int positional_forward_launch(const float *x, const float *pe, float *y, int64_t B, int T, int E);
+int positional_weight_grad_launch(const float *dy, float *dw, int64_t B, int T, int E, int max_len);
+
+static int positional_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                   const lunet_ctx *ctx) {
+  positional *l = self;
+  (void)ctx;
+  return lunet_cuda_check("positional", positional_forward_launch(in->f32, l->learned ? l->w.f32 : NULL, out->f32,
+                                                                  in->shape.dim[0], l->T, l->E));
+}
+
+static int positional_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                    const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  positional *l = self;
+  int64_t B = in->shape.dim[0];
+  (void)out, (void)ctx;
+  if (l->learned && lunet_cuda_check("positional", positional_weight_grad_launch(dout->f32, l->dw.f32, B, l->T, l->E,
+                                                                                 l->w.shape.dim[0])))
+    return -1;
+  if (!din) return 0;
+  return host->device[LUNET_CUDA]->copy(din->f32, dout->f32, sizeof(float) * (size_t)(B * l->T * l->E),
+                                        LUNET_COPY_ON_DEVICE);
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = positional_create,
   .destroy = positional_destroy,
-  .forward = {[LUNET_CPU] = positional_forward},
-  .backward = {[LUNET_CPU] = positional_backward},
+  .forward = {[LUNET_CPU] = positional_forward LUNET_ON_CUDA(positional_forward_cuda)},
+  .backward = {[LUNET_CPU] = positional_backward LUNET_ON_CUDA(positional_backward_cuda)},
   .check_input = {{2, {3, 4}}},
 };
 
