@@ -215,6 +215,7 @@ int lsweep_task(sweep *s, int total, int threads) {
                       ENV_MANIFEST);
   int *trials;
   int nt = task_trials(s, manifest, atoi(id), total, &trials);
+  luaL_checkstack(L, 8, "lunet.sweep"); /* for task_done, which must not raise */
   task t = {s, lua_gettop(L), "", 0};
   snprintf(t.job, sizeof t.job, "%s_%s", getenv("SLURM_ARRAY_JOB_ID") ? getenv("SLURM_ARRAY_JOB_ID") : "0", id);
   sweep_pool pool = {&t, task_run, task_done, NULL, threads, s->timeout, s->memory};

@@ -11,12 +11,13 @@
 ** recorded as "crashed" -- the parent dies, and with it the children, and
 ** the interrupted trials simply run again when the sweep is resumed.
 **
-** Limits: each child leads its own process group, so a timeout kills the
-** trial and whatever it started (the kill goes to the group); the memory
+** Limits: with a timeout, each child leads its own process group, so that
+** the kill at the timeout also ends whatever the trial started; the memory
 ** limit is an RLIMIT_AS set in the child, above the size it was forked at.
 */
 #include "sweep/workers.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -74,7 +75,7 @@ static void limit_memory(size_t memory) {
 static void child(const sweep_pool *pool, worker *ws, int workers, int trial, int fd, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127); /* the parent died before prctl */
-  setpgid(0, 0); /* a group of its own: a timeout kills all it started */
+  if (pool->timeout > 0) setpgid(0, 0); /* a group of its own: a timeout kills all it started */
   signal(SIGINT, SIG_IGN);
   limit_memory(pool->memory);
   for (int k = 0; k < workers; k++) /* the other trials' pipes are not ours */
@@ -105,7 +106,7 @@ static int start(const sweep_pool *pool, worker *ws, int workers, int k, int tri
     child(pool, ws, workers, trial, p[1], parent);
   }
   close(p[1]);
-  setpgid(pid, 0); /* also here, so no kill of the group comes before it */
+  if (pool->timeout > 0) setpgid(pid, 0); /* also here, so no kill of the group comes before it */
   ws[k] = free_slot;
   ws[k].pid = pid, ws[k].fd = p[0], ws[k].trial = trial, ws[k].t0 = now_seconds();
   return 0;
@@ -265,10 +266,10 @@ int sweep_parse_memory(const char *text, size_t *bytes) {
   char *end;
   errno = 0;
   double v = strtod(text, &end);
-  const char *units = "KMGT";
+  const char *units = "KMGT", *unit = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
   double scale = 1;
-  if (*end && strchr(units, *end)) {
-    scale = pow(1024, (double)(strchr(units, *end) - units + 1));
+  if (unit) {
+    scale = pow(1024, (double)(unit - units + 1));
     end++;
   }
   if (end == text || *end || errno || !(v > 0) || v * scale > 9.0e18) return -1;

@@ -10,9 +10,9 @@
 ** through a pipe; the parent collects the bytes while it runs (so a large
 ** report never blocks it) and hands them over with its wait status.
 **
-** Limits. A child leads a process group of its own; one that runs past
-** `timeout` is killed with its whole group (a trial's os.execute("sleep")
-** too) and reported as timed out. `memory` caps the address space a child
+** Limits. With a timeout, a child leads a process group of its own; one
+** that runs past `timeout` is killed with its whole group (a trial's
+** os.execute("sleep") too) and reported as timed out. `memory` caps the address space a child
 ** may add to what it had at the fork (RLIMIT_AS): past it, allocations fail
 ** inside the trial, and a Lua "not enough memory" becomes status oom.
 */
@@ -53,7 +53,7 @@ int sweep_run(const sweep_pool *pool, const int *trials, int n, int workers);
 int sweep_describe_exit(int wstatus, char *msg, size_t sz);
 
 /* Reads a memory size: bytes, or a number with K, M, G or T (powers of
-** 1024, as Slurm's --mem). Returns 0 and sets *bytes, or -1. */
+** 1024, either case, as Slurm's --mem). Returns 0 and sets *bytes, or -1. */
 int sweep_parse_memory(const char *text, size_t *bytes);
 
 /* ---- trial keys ------------------------------------------------------------ */
