@@ -25,7 +25,7 @@
 **
 **   loss cross_entropy
 **   optimizer adam lr=0.01 beta1=0.9 beta2=0.999 eps=1e-08 weight_decay=0
-**   data train samples=600 crc=3735928559          (lunet.data: samples and targets)
+**   data samples=600 crc=3735928559               (lunet.data: samples and targets)
 **   eval test samples=10000 fashion_mnist split=test ...   (a plugin: its parameters)
 **   run epochs=5 batch=32 seed=1 shuffle=1 eval_every=1 eval_batch=256
 **   penalties l1=0 l2=0 clip_norm=0
@@ -75,9 +75,8 @@ static void fp_plugin(strbuf *sb, const char *what, const plugin_entry *pe, cons
 
 /* A dataset: its size, and what it is: a plugin's parameters (files, split,
 ** augmentation), or the CRC32 of in-memory samples and targets. */
-static void fp_dataset(strbuf *sb, const char *what, const char *name, const dataset *ds) {
+static void fp_dataset(strbuf *sb, const char *what, const dataset *ds) {
   sb_str(sb, what);
-  sb_word(sb, name);
   fp_number(sb, "samples", (double)ds->info.n);
   if (ds->plugin) {
     sb_str(sb, " ");
@@ -98,8 +97,12 @@ static void fp_dataset(strbuf *sb, const char *what, const char *name, const dat
 static void fingerprint(const train_config *c, strbuf *sb) {
   fp_plugin(sb, "loss ", c->loss->pe, &c->loss->params);
   fp_plugin(sb, "optimizer ", c->opt, &c->opt_params);
-  fp_dataset(sb, "data ", c->data->name, c->data);
-  for (int i = 0; i < c->n_evals; i++) fp_dataset(sb, "eval ", c->evals[i].name, c->evals[i].ds);
+  fp_dataset(sb, "data", c->data);
+  for (int i = 0; i < c->n_evals; i++) {
+    sb_str(sb, "eval ");
+    sb_word(sb, c->evals[i].name);
+    fp_dataset(sb, "", c->evals[i].ds);
+  }
   sb_str(sb, "run");
   fp_number(sb, "epochs", c->epochs);
   fp_number(sb, "batch", c->batch);

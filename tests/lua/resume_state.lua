@@ -89,7 +89,7 @@ refused({ "belongs to another run", "optimizer sgd", "optimizer adam", "delete i
 refused({ "belongs to another run", "out=32", "out=16" }, "adam", { checkpoint = ck, hidden = 32 })
 refused({ "belongs to another run", "epochs=5", "epochs=4" }, "adam", { checkpoint = ck, epochs = 5 })
 y[1] = 3 - y[1] -- the same size, one label changed
-refused({ "belongs to another run", "data data samples=240 crc=" }, "adam", { checkpoint = ck, data = lunet.data{ x = x, y = y } })
+refused({ "belongs to another run", "data samples=240 crc=" }, "adam", { checkpoint = ck, data = lunet.data{ x = x, y = y } })
 
 -- Damaged files and files of another kind.
 local function bytes(path)
