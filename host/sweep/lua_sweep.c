@@ -14,7 +14,11 @@
 ** OpenBLAS's sums depend on its thread count, so this is what makes serial
 ** and parallel sweeps give the same rows). The child sends a report
 ** (lua_report.c); the parent writes the trial's rows (lua_rows.c) as
-** each one finishes.
+** each one finishes. `timeout` and `memory` limit each trial (workers.c).
+**
+** Launchers. Local workers by default; launcher = "slurm" runs the trials
+** as the tasks of one Slurm job array instead (lua_slurm.c), with the same
+** reports and rows.
 **
 ** This file holds lunet.sweep itself: its options, the state shared by the
 ** sweep files (lua_sweep.h), and the parent's side of the process pool.
@@ -369,6 +373,14 @@ static void push_result(lua_State *L, const sweep *s, int total, int skipped, in
   if (s->job) lua_pushinteger(L, s->job), lua_setfield(L, -2, "job");
 }
 
+/* Runs pending[0..np) in local workers; sweep_run's result. */
+static int run_local(sweep *s, const int *pending, int np, int workers, int threads) {
+  sweep_pool pool = {s, lsweep_child_run, parent_done, s->prog.tty ? tick : NULL, threads, s->timeout, s->memory};
+  int rc = sweep_run(&pool, pending, np, workers);
+  if (np) sweep_progress_end(&s->prog);
+  return rc;
+}
+
 static int l_sweep(lua_State *L) {
   static const char *const known[] = {"grid", "random", "seeds", "workers", "threads", "out", "log_out", "run",
                                       "on_failure", "metric", "metrics", "timeout", "memory", "launcher", "slurm",
@@ -397,11 +409,7 @@ static int l_sweep(lua_State *L) {
   announce(s, total, np, skipped, dups, workers, threads);
   int rc = 0;
   if (s->slurm) lsweep_slurm_run(s, seen, total, pending, np);
-  else {
-    sweep_pool pool = {s, lsweep_child_run, parent_done, s->prog.tty ? tick : NULL, threads, s->timeout, s->memory};
-    rc = sweep_run(&pool, pending, np, workers);
-    if (np) sweep_progress_end(&s->prog);
-  }
+  else rc = run_local(s, pending, np, workers, threads);
   if (!s->error[0]) lsweep_finish_rows(s);
   if (!s->error[0] && s->slurm) lsweep_slurm_finish(s, seen, total);
   close_files(s);
