@@ -26,6 +26,7 @@ typedef struct dropout {
   double p;      /* drop probability */
   float *mask;   /* 0 or 1 / (1 - p) per element of the last training forward */
   int max_batch; /* rows the mask holds */
+  float *dmask;  /* on the GPU: the mask's copy there (NULL until reserved for it) */
 } dropout;
 
 static void *dropout_create(const lunet_value *p, const lunet_shape *in, lunet_shape *out,
@@ -49,23 +50,29 @@ static void dropout_destroy(void *self) {
   dropout *d = self;
   if (!d) return;
   host->free(d->mask);
+  if (d->dmask) host->device[LUNET_CUDA]->free(d->dmask);
   host->free(d);
 }
 
 static int dropout_reserve(void *self, int max_batch, int device) {
   dropout *d = self;
-  (void)device;
-  if (max_batch <= d->max_batch) return 0;
-  host->free(d->mask);
-  d->max_batch = 0;
-  d->mask = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)d->n);
-  if (!d->mask) return 1;
-  d->max_batch = max_batch;
+  size_t bytes = sizeof(float) * (size_t)max_batch * (size_t)d->n;
+  if (max_batch > d->max_batch) {
+    host->free(d->mask);
+    if (d->dmask) host->device[LUNET_CUDA]->free(d->dmask);
+    d->dmask = NULL;
+    d->max_batch = 0;
+    d->mask = host->alloc(bytes);
+    if (!d->mask) return 1;
+    d->max_batch = max_batch;
+  }
+  /* the mask is drawn on the host (the same stream as on the CPU), then copied */
+  if (device != LUNET_CPU && !d->dmask && !(d->dmask = host->device[device]->alloc(bytes))) return 1;
   return 0;
 }
 
-/* mask = [u >= p] / (1 - p),  y = x mask    (B, n) -> (B, n) */
-static int forward_train(dropout *d, const float *x, float *y, int B, lunet_rng *rng) {
+/* mask = [u >= p] / (1 - p), drawn in order    -> (B, n) */
+static int draw_mask(dropout *d, int B, lunet_rng *rng) {
   int64_t n = B * d->n;
   float scale = (float)(1.0 / (1.0 - d->p));
   if (B > d->max_batch) {
@@ -77,10 +84,14 @@ static int forward_train(dropout *d, const float *x, float *y, int B, lunet_rng 
     host->error("dropout: training mode without a random stream (ctx->rng is NULL), expected one");
     return 1;
   }
-  for (int64_t i = 0; i < n; i++) {
-    d->mask[i] = host->rng_uniform(rng) >= d->p ? scale : 0.0f;
-    y[i] = x[i] * d->mask[i];
-  }
+  for (int64_t i = 0; i < n; i++) d->mask[i] = host->rng_uniform(rng) >= d->p ? scale : 0.0f;
+  return 0;
+}
+
+/* y = x mask    (B, n) -> (B, n) */
+static int forward_train(dropout *d, const float *x, float *y, int B, lunet_rng *rng) {
+  if (draw_mask(d, B, rng)) return 1;
+  for (int64_t i = 0; i < B * d->n; i++) y[i] = x[i] * d->mask[i];
   return 0;
 }
 
@@ -117,13 +128,46 @@ static int dropout_backward(void *self, const lunet_tensor *in, const lunet_tens
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU: the mask drawn on the host from the same stream
+** (the numbers of a CPU run), copied over, and applied by dropout.cu. */
+int dropout_apply_launch(const float *x, const float *mask, float *y, int64_t n);
+
+static int dropout_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                const lunet_ctx *ctx) {
+  dropout *d = self;
+  int B = in->shape.dim[0];
+  size_t bytes = sizeof(float) * (size_t)(B * d->n);
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  if (!ctx->train) return out->f32 == in->f32 ? 0 : gpu->copy(out->f32, in->f32, bytes, LUNET_COPY_ON_DEVICE);
+  if (!d->dmask) {
+    host->error("dropout: forward on the GPU before reserve() for it");
+    return 1;
+  }
+  if (draw_mask(d, B, ctx->rng) || gpu->copy(d->dmask, d->mask, bytes, LUNET_COPY_TO_DEVICE)) return 1;
+  return lunet_cuda_check("dropout", dropout_apply_launch(in->f32, d->dmask, out->f32, B * d->n));
+}
+
+static int dropout_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                 const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  dropout *d = self;
+  int64_t n = in->shape.dim[0] * d->n;
+  (void)out;
+  if (!din) return 0;
+  if (!ctx->train)
+    return din->f32 == dout->f32 ? 0 : host->device[LUNET_CUDA]->copy(din->f32, dout->f32, sizeof(float) * (size_t)n,
+                                                                      LUNET_COPY_ON_DEVICE);
+  return lunet_cuda_check("dropout", dropout_apply_launch(dout->f32, d->dmask, din->f32, n));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = dropout_create,
   .destroy = dropout_destroy,
   .reserve = dropout_reserve,
-  .forward = {[LUNET_CPU] = dropout_forward},
-  .backward = {[LUNET_CPU] = dropout_backward},
+  .forward = {[LUNET_CPU] = dropout_forward LUNET_ON_CUDA(dropout_forward_cuda)},
+  .backward = {[LUNET_CPU] = dropout_backward LUNET_ON_CUDA(dropout_backward_cuda)},
   .check_input = {{1, {6}}},
 };
 
