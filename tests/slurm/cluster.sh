@@ -8,7 +8,8 @@
 #
 # The settings that work in a container without cgroups or systemd:
 # proctrack/linuxproc, task/none, no job accounting, cons_tres with CR_Core,
-# one node named by `hostname` with the machine's CPU count.
+# one node named by `hostname` with the machine's CPU count, reached at
+# 127.0.0.1 (the host name need not resolve).
 
 CLUSTER_PIDS=()
 
@@ -53,7 +54,7 @@ write_conf() {
   host=$(hostname)
   cat >"$dir/slurm.conf" <<EOF
 ClusterName=lunettest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$(free_port)
@@ -76,7 +77,7 @@ MpiDefault=none
 ReturnToService=2
 KillWait=2
 MinJobAge=600
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
