@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <lunet/bpe.h>
 
 #include "checkpoint.h"
 #include "common.h"
@@ -75,5 +79,44 @@ Test(fuzz_found, checkpoint_larger_than_its_file_is_refused_before_building) {
   for (int i = 0; i < 4; i++)
     cr_expect(strstr(services_last_error(), want[i]), "'%s' lacks '%s'", services_last_error(),
               want[i]);
+  remove(path);
+}
+
+/* Lets this process map `extra` bytes more than it has mapped now (ASan's
+** and TSan's reservations included). */
+static void limit_address_space(size_t extra) {
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f || fscanf(f, "%lu", &pages) != 1) abort();
+  fclose(f);
+  rlim_t most = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+  if (setrlimit(RLIMIT_AS, &(struct rlimit){most, most}) != 0) abort();
+}
+
+/* A tokenizer file of 48 bytes that says "symbols 2000000000": the loader
+** asked for 48 GB (16 GB for the offsets alone) before reading a line. Run
+** in a child that may map 1 GB more, where that fails as "out of memory"
+** (or kills the child under ASan) instead of naming the file's fault. */
+Test(fuzz_found, bpe_file_with_more_symbols_than_lines_takes_little_memory) {
+  const char *path = corpus_file("bpe", "crash_huge_symbols", 0);
+  char err[LUNET_BPE_ERROR] = "";
+  int fd[2];
+  cr_assert_eq(pipe(fd), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    limit_address_space(1ul << 30);
+    lunet_bpe *t = lunet_bpe_load(path, err);
+    ssize_t w = write(fd[1], err, strlen(err));
+    _exit(t || w < 0);
+  }
+  close(fd[1]);
+  ssize_t got = read(fd[0], err, sizeof err - 1);
+  err[got > 0 ? got : 0] = '\0';
+  close(fd[0]);
+  int st;
+  waitpid(pid, &st, 0);
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a corrupt tokenizer loaded");
+  cr_expect(strstr(err, ":4: the file ends before its last symbol"), "%s", err);
   remove(path);
 }

@@ -1009,7 +1009,11 @@ static inline lunet_bpe *lunet_bpe_parse_(lunet_bpe_reader_ *r) {
   s = lunet_bpe_line_(r);
   if (!s || sscanf(s, "symbols %d", &n) != 1 || n < (b == LUNET_BPE_BYTES ? 256 : 1))
     return lunet_bpe_bad_(r, "expected \"symbols N\", N at least the base alphabet's size"), NULL;
-  lunet_bpe *t = lunet_bpe_new_(b, n);
+  /* Room for the n symbols, but for no more than the rest of the file has
+  ** lines ("ID TEXT\n": 4 bytes or more), so that a corrupt count cannot
+  ** ask for gigabytes: a file too short for its count fails in the loop. */
+  size_t most = (size_t)(r->end - r->p + 1) / 4 + 1;
+  lunet_bpe *t = lunet_bpe_new_(b, (size_t)n < most ? n : (int)most);
   if (!t) return lunet_bpe_fail_(r->err, "%s: out of memory loading %d symbols", r->path, n), NULL;
   for (int i = 0; i < n; i++) {
     if (lunet_bpe_read_symbol_(r, t, i, &merges) == 0) continue;
