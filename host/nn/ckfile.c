@@ -83,25 +83,23 @@ void ck_put_f64(ckwriter *w, double v) {
   ck_put_u64(w, u);
 }
 
-void ck_put_floats(ckwriter *w, const float *x, int64_t n) {
+/* n words of `size` bytes (4 or 8): the memory as it is on a little-endian
+** host; a big-endian one reverses the bytes of each word. */
+static void put_words(ckwriter *w, const void *x, int64_t n, int size) {
   if (host_is_little_endian()) {
-    ck_put_bytes(w, x, sizeof(float) * (size_t)n);
+    ck_put_bytes(w, x, (size_t)size * (size_t)n);
     return;
   }
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, &x[i], 4);
-    ck_put_u32(w, u);
+  const unsigned char *p = x;
+  for (int64_t i = 0; i < n; i++, p += size) {
+    unsigned char b[8];
+    for (int k = 0; k < size; k++) b[k] = p[size - 1 - k];
+    ck_put_bytes(w, b, (size_t)size);
   }
 }
 
-void ck_put_i64s(ckwriter *w, const int64_t *x, int64_t n) {
-  if (host_is_little_endian()) {
-    ck_put_bytes(w, x, sizeof(int64_t) * (size_t)n);
-    return;
-  }
-  for (int64_t i = 0; i < n; i++) ck_put_u64(w, (uint64_t)x[i]);
-}
+void ck_put_floats(ckwriter *w, const float *x, int64_t n) { put_words(w, x, n, 4); }
+void ck_put_i64s(ckwriter *w, const int64_t *x, int64_t n) { put_words(w, x, n, 8); }
 
 void ck_put_str(ckwriter *w, const char *s) {
   size_t len = strlen(s);
@@ -206,30 +204,22 @@ double ck_get_f64(ckreader *r) {
   return v;
 }
 
-int ck_get_floats(ckreader *r, float *dst, int64_t n) {
-  const unsigned char *src = ck_get_bytes(r, sizeof(float) * (size_t)n);
+/* n words of `size` bytes (4 or 8) into dst, as put_words wrote them. */
+static int get_words(ckreader *r, void *dst, int64_t n, int size) {
+  const unsigned char *src = ck_get_bytes(r, (size_t)size * (size_t)n);
   if (!src) return -1;
   if (host_is_little_endian()) {
-    memcpy(dst, src, sizeof(float) * (size_t)n);
+    memcpy(dst, src, (size_t)size * (size_t)n);
     return 0;
   }
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u = get_le32(src + 4 * i);
-    memcpy(&dst[i], &u, 4);
-  }
+  unsigned char *d = dst;
+  for (int64_t i = 0; i < n; i++, src += size, d += size)
+    for (int k = 0; k < size; k++) d[k] = src[size - 1 - k];
   return 0;
 }
 
-int ck_get_i64s(ckreader *r, int64_t *dst, int64_t n) {
-  const unsigned char *src = ck_get_bytes(r, sizeof(int64_t) * (size_t)n);
-  if (!src) return -1;
-  if (host_is_little_endian()) {
-    memcpy(dst, src, sizeof(int64_t) * (size_t)n);
-    return 0;
-  }
-  for (int64_t i = 0; i < n; i++) dst[i] = (int64_t)get_le64(src + 8 * i);
-  return 0;
-}
+int ck_get_floats(ckreader *r, float *dst, int64_t n) { return get_words(r, dst, n, 4); }
+int ck_get_i64s(ckreader *r, int64_t *dst, int64_t n) { return get_words(r, dst, n, 8); }
 
 /* The whole file into *buf (caller frees). -1 with an error naming it. */
 static int read_file(const char *path, const ckformat *fmt, unsigned char **buf, size_t *size) {
