@@ -29,7 +29,7 @@
 **   eval test samples=10000 fashion_mnist split=test ...   (a plugin: its parameters)
 **   run epochs=5 batch=32 seed=1 shuffle=1 eval_every=1 eval_batch=256
 **   penalties l1=0 l2=0 clip_norm=0
-**   schedule kind=2 lr=0.01 step=10 gamma=0.1 min_lr=0 warmup=0   (or "schedule none")
+**   schedule kind=2 lr=0.01 step=10 gamma=0.1 min_lr=0 decay=1 warmup=0   (or "schedule none")
 **   early_stopping patience=3 monitor=val metric=loss restore_best=1
 **   init seed=7                                   (the model's initialisation)
 **   model inputs=1 graph=0 output=3  ...           (the model's spec text)
@@ -122,6 +122,7 @@ static void fingerprint(const train_config *c, strbuf *sb) {
     fp_number(sb, "step", s->step);
     fp_number(sb, "gamma", s->gamma);
     fp_number(sb, "min_lr", s->min_lr);
+    fp_number(sb, "decay", s->decay);
     fp_number(sb, "warmup", s->warmup);
   }
   sb_str(sb, "\nearly_stopping");
