@@ -266,13 +266,17 @@ static int same_run(ckreader *rd, const char *path, const strbuf *want) {
 
 static int get_result(ckreader *rd, const char *path, train_loop *L, train_result *r) {
   const train_config *c = L->c;
-  L->done = (int)ck_get_u32(rd);
+  uint32_t done = ck_get_u32(rd);
   L->finished = ck_get_u32(rd) != 0;
   r->seconds = ck_get_f64(rd);
-  r->epochs = (int)ck_get_u32(rd);
+  uint32_t epochs = ck_get_u32(rd);
   r->diverged = ck_get_u32(rd) != 0;
   r->stopped_early = ck_get_u32(rd) != 0;
-  r->best_epoch = (int)ck_get_u32(rd);
+  uint32_t best_epoch = ck_get_u32(rd);
+  uint32_t most = (uint32_t)c->epochs;
+  if (rd->bad || done > most || epochs > most || best_epoch > most)
+    return corrupt(path, "the progress is not within the run's epochs");
+  L->done = (int)done, r->epochs = (int)epochs, r->best_epoch = (int)best_epoch;
   uint32_t len = ck_get_u32(rd);
   const unsigned char *msg = ck_get_bytes(rd, len);
   if (!msg || len >= sizeof r->message) return corrupt(path, "the result's message is malformed");
@@ -281,18 +285,18 @@ static int get_result(ckreader *rd, const char *path, train_loop *L, train_resul
   get_metrics(rd, &r->train);
   if (ck_get_u32(rd) != (uint32_t)c->n_evals) return corrupt(path, "the number of eval sets differs");
   for (int i = 0; i < c->n_evals; i++) get_metrics(rd, &r->evals[i]);
-  if (rd->bad || L->done > c->epochs || r->epochs > c->epochs || r->best_epoch > c->epochs)
-    return corrupt(path, "the progress is not within the run's epochs");
-  return 0;
+  return rd->bad ? corrupt(path, "the result is cut short") : 0;
 }
 
 static int get_early_stopping(ckreader *rd, const char *path, train_loop *L) {
   const train_config *c = L->c;
   L->best_value = ck_get_f64(rd);
-  L->since = (int)ck_get_u32(rd);
+  uint32_t since = ck_get_u32(rd);
   for (int i = 0; i < c->n_evals; i++) get_metrics(rd, &L->best_evals[i]);
-  int has_best = (int)ck_get_u32(rd);
-  if (rd->bad || has_best != (L->best != NULL)) return corrupt(path, "the early-stopping state is malformed");
+  uint32_t has_best = ck_get_u32(rd);
+  if (rd->bad || since > (uint32_t)c->epochs || has_best != (L->best != NULL))
+    return corrupt(path, "the early-stopping state is malformed");
+  L->since = (int)since;
   if (L->best && ck_get_floats(rd, L->best, c->m->ws.n_trained + c->m->ws.n_buffers))
     return corrupt(path, "the best weights run past the end of the file");
   return 0;
