@@ -30,19 +30,30 @@ typedef struct adagrad {
   int64_t t;          /* steps taken */
   int64_t n;          /* trained values */
   float *sum;         /* sum of squared gradients, n floats */
+  int device;         /* where sum lives: that of the values */
 } adagrad;
+
+#ifdef LUNET_WITH_CUDA
+/* The kernels of adagrad.cu: update() fused, and the accumulator's fill. */
+int adagrad_update_launch(float *w, const float *grad, float *sum, int64_t n, float lr, float eps, float wd);
+int adagrad_fill_launch(float *sum, float v, int64_t n);
+#endif
 
 static void adagrad_destroy(void *self) {
   adagrad *o = self;
   if (!o) return;
-  host->free(o->sum);
+  lunet_free_on(o->device, o->sum);
   host->free(o);
 }
 
 /* sum = initial_accumulator_value    (n) -> (n) */
-static void fill_accumulators(adagrad *o) {
+static int fill_accumulators(adagrad *o) {
   float v = (float)o->h[P_INIT_ACC];
+#ifdef LUNET_WITH_CUDA
+  if (o->device == LUNET_CUDA) return lunet_cuda_check("adagrad", adagrad_fill_launch(o->sum, v, o->n));
+#endif
   for (int64_t i = 0; i < o->n; i++) o->sum[i] = v;
+  return 0;
 }
 
 static void *adagrad_create(const lunet_value *p, const lunet_params *ps) {
@@ -52,12 +63,12 @@ static void *adagrad_create(const lunet_value *p, const lunet_params *ps) {
   if (!o) return NULL;
   for (int i = 0; i < N_PARAMS; i++) o->h[i] = p[i].num;
   o->n = lunet_numel(&ps->value.shape);
-  o->sum = lunet_alloc_floats(o->n);
-  if (!o->sum) {
+  o->device = ps->value.device;
+  o->sum = lunet_alloc_floats_on(o->device, o->n);
+  if (!o->sum || fill_accumulators(o)) {
     adagrad_destroy(o);
     return NULL;
   }
-  fill_accumulators(o);
   return o;
 }
 
@@ -81,6 +92,20 @@ static int adagrad_step(void *self, lunet_params *ps) {
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same update on the GPU, one fused kernel over every value. */
+static int adagrad_step_cuda(void *self, lunet_params *ps) {
+  adagrad *o = self;
+  if (lunet_expect_values("adagrad", ps, o->n)) return -1;
+  if (lunet_cuda_check("adagrad", adagrad_update_launch(ps->value.f32, ps->grad.f32, o->sum, o->n,
+                                                        (float)o->h[P_LR], (float)o->h[P_EPS],
+                                                        (float)o->h[P_WEIGHT_DECAY])))
+    return -1;
+  o->t++;
+  return 0;
+}
+#endif
+
 static int adagrad_set(void *self, int index, double value) {
   adagrad *o = self;
   if (lunet_hyper_check("adagrad", params, N_PARAMS, index, value)) return -1;
@@ -90,8 +115,7 @@ static int adagrad_set(void *self, int index, double value) {
     return -1;
   }
   o->h[index] = value;
-  if (index == P_INIT_ACC && o->t == 0) fill_accumulators(o);
-  return 0;
+  return index == P_INIT_ACC && o->t == 0 ? fill_accumulators(o) : 0;
 }
 
 /* the accumulator and the step count */
@@ -106,7 +130,7 @@ static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = adagrad_create,
   .destroy = adagrad_destroy,
-  .step = {[LUNET_CPU] = adagrad_step},
+  .step = {[LUNET_CPU] = adagrad_step LUNET_ON_CUDA(adagrad_step_cuda)},
   .set = adagrad_set,
   .state = adagrad_state,
 };

@@ -37,14 +37,15 @@ typedef struct rmsprop {
   double h[N_PARAMS]; /* hyper-parameters in declaration order */
   int64_t n;          /* trained values */
   float *v, *m, *buf; /* squared-gradient mean, gradient mean, momentum; n floats each */
+  int device;         /* where they live: that of the values */
 } rmsprop;
 
 static void rmsprop_destroy(void *self) {
   rmsprop *o = self;
   if (!o) return;
-  host->free(o->v);
-  host->free(o->m);
-  host->free(o->buf);
+  lunet_free_on(o->device, o->v);
+  lunet_free_on(o->device, o->m);
+  lunet_free_on(o->device, o->buf);
   host->free(o);
 }
 
@@ -55,9 +56,10 @@ static void *rmsprop_create(const lunet_value *p, const lunet_params *ps) {
   if (!o) return NULL;
   for (int i = 0; i < N_PARAMS; i++) o->h[i] = p[i].num;
   o->n = lunet_numel(&ps->value.shape);
-  o->v = lunet_alloc_floats(o->n);
-  o->m = lunet_alloc_floats(o->n);
-  o->buf = lunet_alloc_floats(o->n);
+  o->device = ps->value.device;
+  o->v = lunet_alloc_floats_on(o->device, o->n);
+  o->m = lunet_alloc_floats_on(o->device, o->n);
+  o->buf = lunet_alloc_floats_on(o->device, o->n);
   if (!o->v || !o->m || !o->buf) {
     rmsprop_destroy(o);
     return NULL;
@@ -103,6 +105,22 @@ static int rmsprop_step(void *self, lunet_params *ps) {
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same update on the GPU, one fused kernel over every value
+** (rmsprop.cu); k holds lr, mu, eps, a, c, wd as update() computes them. */
+int rmsprop_update_launch(float *w, const float *grad, float *v, float *m, float *buf, int64_t n,
+                          const float *k, int centered);
+
+static int rmsprop_step_cuda(void *self, lunet_params *ps) {
+  rmsprop *o = self;
+  if (lunet_expect_values("rmsprop", ps, o->n)) return -1;
+  float k[6] = {(float)o->h[P_LR], (float)o->h[P_MOMENTUM], (float)o->h[P_EPS], (float)o->h[P_ALPHA],
+                (float)(1.0 - o->h[P_ALPHA]), (float)o->h[P_WEIGHT_DECAY]};
+  return lunet_cuda_check("rmsprop", rmsprop_update_launch(ps->value.f32, ps->grad.f32, o->v, o->m, o->buf, o->n,
+                                                           k, o->h[P_CENTERED] != 0));
+}
+#endif
+
 static int rmsprop_set(void *self, int index, double value) {
   rmsprop *o = self;
   if (lunet_hyper_check("rmsprop", params, N_PARAMS, index, value)) return -1;
@@ -123,7 +141,7 @@ static const lunet_optimizer_api api = {
   .size = sizeof(lunet_optimizer_api),
   .create = rmsprop_create,
   .destroy = rmsprop_destroy,
-  .step = {[LUNET_CPU] = rmsprop_step},
+  .step = {[LUNET_CPU] = rmsprop_step LUNET_ON_CUDA(rmsprop_step_cuda)},
   .set = rmsprop_set,
   .state = rmsprop_state,
 };
