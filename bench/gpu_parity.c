@@ -230,19 +230,23 @@ static void plist_free(plist *pl) {
   }
 }
 
+/* The plugin's example parameters (those `lunet check` builds it with),
+** resolved; 0 or -1. */
+static int example_params(const lunet_plugin *p, param_values *pv) {
+  int np;
+  param_given *given = check_example_params(p, &np);
+  int rc = given ? params_resolve(p, given, np, pv) : -1;
+  free(given);
+  return rc;
+}
+
 /* One round of layer `pe`: 0 agreed (or CPU half ran without a GPU), 1
 ** mismatch, -1 failure. */
 static int parity_layer(const plugin_entry *pe, lunet_rng *rng, int gpu) {
   const lunet_plugin *p = pe->desc;
   const lunet_layer_api *api = p->layer;
-  int np;
-  param_given *given = check_example_params(p, &np);
   param_values pv = {0};
-  if (!given || params_resolve(p, given, np, &pv)) {
-    free(given);
-    return -1;
-  }
-  free(given);
+  if (example_params(p, &pv)) return -1;
   lunet_shape in[LUNET_MAX_INPUTS], out = {0};
   plist pl = {0};
   lunet_rng init;
@@ -320,14 +324,8 @@ static int optimizer_run(const plugin_entry *pe, const param_values *pv, int dev
 
 static int parity_optimizer(const plugin_entry *pe, lunet_rng *rng, int gpu) {
   const lunet_plugin *p = pe->desc;
-  int np;
-  param_given *given = check_example_params(p, &np);
   param_values pv = {0};
-  if (!given || params_resolve(p, given, np, &pv)) {
-    free(given);
-    return -1;
-  }
-  free(given);
+  if (example_params(p, &pv)) return -1;
   int64_t N = 1 + (int64_t)(rng_u64(rng) % 100000);
   size_t bytes = sizeof(float) * (size_t)N;
   float *v0 = alloc_on(LUNET_CPU, bytes), *a = alloc_on(LUNET_CPU, bytes), *b = alloc_on(LUNET_CPU, bytes);
