@@ -56,17 +56,17 @@ static void dropout_destroy(void *self) {
 
 static int dropout_reserve(void *self, int max_batch, int device) {
   dropout *d = self;
-  size_t bytes = sizeof(float) * (size_t)max_batch * (size_t)d->n;
   if (max_batch > d->max_batch) {
     host->free(d->mask);
     if (d->dmask) host->device[LUNET_CUDA]->free(d->dmask);
     d->dmask = NULL;
     d->max_batch = 0;
-    d->mask = host->alloc(bytes);
+    d->mask = host->alloc(sizeof(float) * (size_t)max_batch * (size_t)d->n);
     if (!d->mask) return 1;
     d->max_batch = max_batch;
   }
   /* the mask is drawn on the host (the same stream as on the CPU), then copied */
+  size_t bytes = sizeof(float) * (size_t)d->max_batch * (size_t)d->n;
   if (device != LUNET_CPU && !d->dmask && !(d->dmask = host->device[device]->alloc(bytes))) return 1;
   return 0;
 }
