@@ -11,7 +11,8 @@
 ** inputs and output gradient; the output, every input gradient and every
 ** parameter gradient must agree. For each optimizer with a CUDA step: two
 ** instances, one per device, take three steps on the same values and
-** gradients; the values must agree. Agreement: max |gpu - cpu| <=
+** gradients; the values must agree. Each runs with its example parameters
+** and with the variants below (the kernels' other branches). Agreement: max |gpu - cpu| <=
 ** PARITY_RTOL * max |cpu| over each tensor (fp32; summation orders differ).
 **
 ** Prints one line per check. Exit status: 0 all agreed; 1 a mismatch or a
@@ -230,23 +231,54 @@ static void plist_free(plist *pl) {
   }
 }
 
+/* Settings checked besides the example parameters: the other branches of
+** the kernels. Each changes one parameter of one plugin. */
+static const struct variant {
+  const char *plugin;
+  param_given set;
+} variants[] = {
+  {"dense", {"bias", LUNET_BOOL, 0, NULL}},
+  {"layernorm", {"axis", LUNET_STRING, 0, "last"}},
+  {"layernorm", {"affine", LUNET_BOOL, 0, NULL}},
+  {"softmax", {"axis", LUNET_STRING, 0, "last"}},
+  {"positional", {"kind", LUNET_STRING, 0, "learned"}},
+  {"leaky_relu", {"slope", LUNET_NUMBER, 0.2, NULL}},
+  {"dropout", {"p", LUNET_NUMBER, 0.1, NULL}},
+  {"sgd", {"momentum", LUNET_NUMBER, 0.9, NULL}},
+  {"sgd", {"weight_decay", LUNET_NUMBER, 0.01, NULL}},
+  {"adam", {"weight_decay", LUNET_NUMBER, 0.01, NULL}},
+  {"rmsprop", {"centered", LUNET_BOOL, 1, NULL}},
+  {"rmsprop", {"momentum", LUNET_NUMBER, 0.5, NULL}},
+  {"adagrad", {"weight_decay", LUNET_NUMBER, 0.01, NULL}},
+};
+
 /* The plugin's example parameters (those `lunet check` builds it with),
-** resolved; 0 or -1. */
-static int example_params(const lunet_plugin *p, param_values *pv) {
+** with `set` replacing one of them unless NULL, resolved; 0 or -1. */
+static int example_params(const lunet_plugin *p, const param_given *set, param_values *pv) {
   int np;
   param_given *given = check_example_params(p, &np);
+  for (int i = 0; given && set && i < np; i++)
+    if (strcmp(given[i].name, set->name) == 0) given[i] = *set;
   int rc = given ? params_resolve(p, given, np, pv) : -1;
   free(given);
   return rc;
 }
 
+/* "" or " (name=value)" for a check's line. */
+static const char *variant_text(const param_given *set, char *buf, size_t sz) {
+  if (!set) snprintf(buf, sz, "%s", "");
+  else if (set->type == LUNET_STRING) snprintf(buf, sz, " %s=%s", set->name, set->str);
+  else snprintf(buf, sz, " %s=%g", set->name, set->num);
+  return buf;
+}
+
 /* One round of layer `pe`: 0 agreed (or CPU half ran without a GPU), 1
 ** mismatch, -1 failure. */
-static int parity_layer(const plugin_entry *pe, lunet_rng *rng, int gpu) {
+static int parity_layer(const plugin_entry *pe, const param_given *set, lunet_rng *rng, int gpu) {
   const lunet_plugin *p = pe->desc;
   const lunet_layer_api *api = p->layer;
   param_values pv = {0};
-  if (example_params(p, &pv)) return -1;
+  if (example_params(p, set, &pv)) return -1;
   lunet_shape in[LUNET_MAX_INPUTS], out = {0};
   plist pl = {0};
   lunet_rng init;
@@ -264,9 +296,9 @@ static int parity_layer(const plugin_entry *pe, lunet_rng *rng, int gpu) {
   run_io io = {.k = b.n_inputs, .B = 1 + (int)(rng_u64(rng) % 16), .ids = (api->flags & LUNET_TAKES_IDS) != 0};
   int rc = -1, gpu_copies = 0;
   run_io cpu = {0};
-  char line[1024], shp[128];
+  char line[1024], shp[128], var[96];
   shape_format(&in[0], shp, sizeof shp);
-  snprintf(line, sizeof line, "layer %-16s B %2d in %-14s", p->name, io.B, shp);
+  snprintf(line, sizeof line, "layer %-16s B %2d in %-14s%s", p->name, io.B, shp, variant_text(set, var, sizeof var));
   for (int i = 0; self && i < pl.n; i++) fill_normal(pl.host_v[i], pl.numel[i], rng), pl.value[i]->data = pl.host_v[i];
   if (self && io_alloc_cpu(&io, in, &out, b.id_limit > 0 ? b.id_limit : 1, rng) == 0 &&
       run_layer(api, self, &io, LUNET_CPU) == 0) {
@@ -322,10 +354,10 @@ static int optimizer_run(const plugin_entry *pe, const param_values *pv, int dev
 
 #define OPT_STEPS 3
 
-static int parity_optimizer(const plugin_entry *pe, lunet_rng *rng, int gpu) {
+static int parity_optimizer(const plugin_entry *pe, const param_given *set, lunet_rng *rng, int gpu) {
   const lunet_plugin *p = pe->desc;
   param_values pv = {0};
-  if (example_params(p, &pv)) return -1;
+  if (example_params(p, set, &pv)) return -1;
   int64_t N = 1 + (int64_t)(rng_u64(rng) % 100000);
   size_t bytes = sizeof(float) * (size_t)N;
   float *v0 = alloc_on(LUNET_CPU, bytes), *a = alloc_on(LUNET_CPU, bytes), *b = alloc_on(LUNET_CPU, bytes);
@@ -344,8 +376,9 @@ static int parity_optimizer(const plugin_entry *pe, lunet_rng *rng, int gpu) {
       if (rc == 0 && !(e <= PARITY_RTOL)) rc = 1;
     }
   }
-  char line[256];
-  snprintf(line, sizeof line, "optimizer %-12s N %6lld, %d steps:", p->name, (long long)N, OPT_STEPS);
+  char line[256], var[96];
+  snprintf(line, sizeof line, "optimizer %-12s N %6lld, %d steps%s:", p->name, (long long)N, OPT_STEPS,
+           variant_text(set, var, sizeof var));
   if (rc < 0) printf("%s FAILED: %s\n", line, services_last_error());
   else if (!gpu) printf("%s cpu half ok\n", line);
   else printf("%s values %.1e %s\n", line, e, rc ? "MISMATCH" : "ok");
@@ -382,9 +415,13 @@ int main(int argc, char **argv) {
     if (pe->shadowed) continue; /* the same plugin found again on the plugin path */
     int layer = p->kind == LUNET_LAYER && p->layer->forward[LUNET_CUDA] && p->layer->backward[LUNET_CUDA];
     int opt = p->kind == LUNET_OPTIMIZER && p->optimizer->step[LUNET_CUDA];
-    for (int r = 0; (layer || opt) && r < rounds; r++) {
-      int rc = layer ? parity_layer(pe, &rng, gpu) : parity_optimizer(pe, &rng, gpu);
-      checks++, bad += rc > 0, failed += rc < 0;
+    for (int v = -1; (layer || opt) && v < (int)(sizeof variants / sizeof variants[0]); v++) {
+      if (v >= 0 && strcmp(variants[v].plugin, p->name) != 0) continue;
+      const param_given *set = v < 0 ? NULL : &variants[v].set;
+      for (int r = 0; r < rounds; r++) {
+        int rc = layer ? parity_layer(pe, set, &rng, gpu) : parity_optimizer(pe, set, &rng, gpu);
+        checks++, bad += rc > 0, failed += rc < 0;
+      }
     }
   }
   if (gpu)
