@@ -60,14 +60,24 @@ typedef struct conv2d {
   int col_valid;            /* col holds the im2col of the last training forward */
   float *yk;                /* (K, max_batch Ho Wo): Y or dY, channel-major */
   float *ones;              /* (max_batch Ho Wo) ones: db = dY ones is a GEMM too */
+  int device;               /* where col, yk and ones live */
 } conv2d;
+
+#ifdef LUNET_WITH_CUDA
+/* The kernels of conv2d.cu (geom: window2d.h's, as conv2d.cu mirrors it). */
+int conv2d_im2col_launch(const void *geom, const float *x, float *col, int B);
+int conv2d_col2im_launch(const void *geom, const float *col, float *x, int B);
+int conv2d_channel_major_launch(const float *dy, float *yk, int B, int K, int64_t P);
+int conv2d_batch_major_launch(const float *yk, const float *bias, float *y, int B, int K, int64_t P);
+int conv2d_ones_launch(float *ones, int64_t n);
+#endif
 
 static void conv2d_destroy(void *self) {
   conv2d *cv = self;
   if (!cv) return;
-  host->free(cv->col);
-  host->free(cv->yk);
-  host->free(cv->ones);
+  lunet_free_on(cv->device, cv->col);
+  lunet_free_on(cv->device, cv->yk);
+  lunet_free_on(cv->device, cv->ones);
   host->free(cv);
 }
 
@@ -126,23 +136,26 @@ static void *conv2d_create(const lunet_value *p, const lunet_shape *in, lunet_sh
 static int conv2d_reserve(void *self, int max_batch, int device) {
   conv2d *cv = self;
   int64_t n = (int64_t)max_batch * cv->g.Ho * cv->g.Wo;
-  (void)device;
-  if (max_batch <= cv->max_batch) return 0;
+  if (max_batch <= cv->max_batch && device == cv->device) return 0;
   if (n > INT_MAX) {
     host->error("conv2d: batch %d of %d x %d outputs has %lld GEMM columns, more than %d",
                 max_batch, cv->g.Ho, cv->g.Wo, (long long)n, INT_MAX);
     return -1;
   }
-  host->free(cv->col);
-  host->free(cv->yk);
-  host->free(cv->ones);
+  lunet_free_on(cv->device, cv->col);
+  lunet_free_on(cv->device, cv->yk);
+  lunet_free_on(cv->device, cv->ones);
   cv->max_batch = 0;
   cv->col_valid = 0;
-  cv->col = host->alloc(sizeof(float) * (size_t)cv->rows * (size_t)n);
-  cv->yk = host->alloc(sizeof(float) * (size_t)cv->K * (size_t)n);
-  cv->ones = host->alloc(sizeof(float) * (size_t)n);
+  cv->device = device;
+  cv->col = lunet_alloc_floats_on(device, (int64_t)cv->rows * n);
+  cv->yk = lunet_alloc_floats_on(device, (int64_t)cv->K * n);
+  cv->ones = lunet_alloc_floats_on(device, n);
   if (!cv->col || !cv->yk || !cv->ones) return -1;
-  for (int64_t i = 0; i < n; i++) cv->ones[i] = 1.0f;
+#ifdef LUNET_WITH_CUDA
+  if (device == LUNET_CUDA && lunet_cuda_check("conv2d", conv2d_ones_launch(cv->ones, n))) return -1;
+#endif
+  for (int64_t i = 0; device == LUNET_CPU && i < n; i++) cv->ones[i] = 1.0f;
   cv->max_batch = max_batch;
   return 0;
 }
@@ -251,13 +264,47 @@ static int conv2d_backward(void *self, const lunet_tensor *in, const lunet_tenso
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same passes on the GPU: the GEMMs through the device's services
+** (cuBLAS), the unrolling and permutations by conv2d.cu. */
+static int conv2d_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                               const lunet_ctx *ctx) {
+  conv2d *cv = self;
+  int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
+  if (B < 0 || lunet_cuda_check("conv2d", conv2d_im2col_launch(&cv->g, in->f32, cv->col, B))) return -1;
+  cv->col_valid = ctx->train;
+  host->device[LUNET_CUDA]->gemm(0, 0, cv->K, B * P, cv->rows, 1.0f, cv->w.f32, cv->rows, cv->col, B * P, 0.0f,
+                                 cv->yk, B * P);
+  return lunet_cuda_check("conv2d", conv2d_batch_major_launch(cv->yk, cv->has_bias ? cv->b.f32 : NULL, out->f32,
+                                                              B, cv->K, P));
+}
+
+static int conv2d_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  conv2d *cv = self;
+  int B = batch_of(cv, in), P = cv->g.Ho * cv->g.Wo;
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  (void)out, (void)ctx;
+  if (B < 0) return -1;
+  int N = B * P;
+  if (!cv->col_valid && lunet_cuda_check("conv2d", conv2d_im2col_launch(&cv->g, in->f32, cv->col, B))) return -1;
+  cv->col_valid = 0; /* about to become dcol */
+  if (lunet_cuda_check("conv2d", conv2d_channel_major_launch(dout->f32, cv->yk, B, cv->K, P))) return -1;
+  gpu->gemm(0, 1, cv->K, cv->rows, N, 1.0f, cv->yk, N, cv->col, N, 0.0f, cv->dw.f32, cv->rows);
+  if (cv->has_bias) gpu->gemm(0, 0, cv->K, 1, N, 1.0f, cv->yk, N, cv->ones, 1, 0.0f, cv->db.f32, 1);
+  if (!din) return 0;
+  gpu->gemm(1, 0, cv->rows, N, cv->K, 1.0f, cv->w.f32, cv->rows, cv->yk, N, 0.0f, cv->col, N);
+  return lunet_cuda_check("conv2d", conv2d_col2im_launch(&cv->g, cv->col, din->f32, B));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = conv2d_create,
   .destroy = conv2d_destroy,
   .reserve = conv2d_reserve,
-  .forward = {[LUNET_CPU] = conv2d_forward},
-  .backward = {[LUNET_CPU] = conv2d_backward},
+  .forward = {[LUNET_CPU] = conv2d_forward LUNET_ON_CUDA(conv2d_forward_cuda)},
+  .backward = {[LUNET_CPU] = conv2d_backward LUNET_ON_CUDA(conv2d_backward_cuda)},
   .check_input = {{3, {2, 6, 6}}},
 };
 
