@@ -246,6 +246,8 @@ static const struct variant {
   {"conv2d", {"stride", LUNET_NUMBER, 2, NULL}},
   {"conv2d", {"dilation", LUNET_NUMBER, 2, NULL}},
   {"conv2d", {"bias", LUNET_BOOL, 0, NULL}},
+  {"maxpool2d", {"padding", LUNET_NUMBER, 1, NULL}},
+  {"maxpool2d", {"stride", LUNET_NUMBER, 1, NULL}},
   {"leaky_relu", {"slope", LUNET_NUMBER, 0.2, NULL}},
   {"dropout", {"p", LUNET_NUMBER, 0.1, NULL}},
   {"sgd", {"momentum", LUNET_NUMBER, 0.9, NULL}},

@@ -28,6 +28,7 @@ typedef struct maxpool {
   geom g;      /* d = 1 */
   int *argmax; /* (max_batch, C, Ho, Wo): flat index into the input image */
   int cap;     /* rows argmax holds */
+  int device;  /* where argmax lives */
 } maxpool;
 
 static void *maxpool_create(const lunet_value *pv, const lunet_shape *in, lunet_shape *out, lunet_build *b) {
@@ -37,22 +38,22 @@ static void *maxpool_create(const lunet_value *pv, const lunet_shape *in, lunet_
   if (pool_geometry("maxpool2d", in, k, s, (int)pv[P_PAD].num, &g)) return NULL;
   maxpool *m = host->alloc(sizeof *m);
   if (!m) return NULL;
-  *m = (maxpool){g, NULL, 0};
+  *m = (maxpool){g, NULL, 0, LUNET_CPU};
   *out = (lunet_shape){3, {g.C, g.Ho, g.Wo}};
   return m;
 }
 
 static void maxpool_destroy(void *self) {
   maxpool *m = self;
-  host->free(m->argmax);
+  lunet_free_on(m->device, m->argmax);
   host->free(m);
 }
 
 static int maxpool_reserve(void *self, int max_batch, int device) {
   maxpool *m = self;
-  (void)device;
-  host->free(m->argmax);
-  m->argmax = host->alloc(sizeof(int) * (size_t)max_batch * (size_t)(m->g.C * m->g.Ho * m->g.Wo));
+  lunet_free_on(m->device, m->argmax);
+  m->device = device;
+  m->argmax = host->device[device]->alloc(sizeof(int) * (size_t)max_batch * (size_t)(m->g.C * m->g.Ho * m->g.Wo));
   m->cap = m->argmax ? max_batch : 0;
   return m->argmax ? 0 : -1;
 }
@@ -167,13 +168,39 @@ static int maxpool_backward(void *self, const lunet_tensor *in, const lunet_tens
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same windows on the GPU (maxpool2d.cu; geom as window2d.h's). */
+int maxpool_forward_launch(const void *geom, const float *x, float *y, int *argmax, int64_t planes);
+int maxpool_backward_launch(const void *geom, const float *dy, const int *argmax, float *dx, int64_t planes);
+
+static int maxpool_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
+  maxpool *m = self;
+  (void)ctx;
+  if (in->shape.dim[0] > m->cap) {
+    host->error("maxpool2d: batch of %d rows but reserve() sized %d", in->shape.dim[0], m->cap);
+    return -1;
+  }
+  return lunet_cuda_check("maxpool2d", maxpool_forward_launch(&m->g, in->f32, out->f32, m->argmax,
+                                                              (int64_t)in->shape.dim[0] * m->g.C));
+}
+
+static int maxpool_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                 const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  maxpool *m = self;
+  (void)out, (void)ctx;
+  if (!din) return 0;
+  return lunet_cuda_check("maxpool2d", maxpool_backward_launch(&m->g, dout->f32, m->argmax, din->f32,
+                                                               (int64_t)in->shape.dim[0] * m->g.C));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = maxpool_create,
   .destroy = maxpool_destroy,
   .reserve = maxpool_reserve,
-  .forward = {[LUNET_CPU] = maxpool_forward},
-  .backward = {[LUNET_CPU] = maxpool_backward},
+  .forward = {[LUNET_CPU] = maxpool_forward LUNET_ON_CUDA(maxpool_forward_cuda)},
+  .backward = {[LUNET_CPU] = maxpool_backward LUNET_ON_CUDA(maxpool_backward_cuda)},
   .check_input = {{3, {2, 6, 6}}},
 };
 
