@@ -1,0 +1,2 @@
+-- startup.lua -- loads lunet and exits: resume.lua times it, to aim its kills past start-up.
+require "lunet"
