@@ -22,8 +22,15 @@
 --   lunet run scripts/text_classifier.lua [--quick] [--out FILE.csv]
 --                                         [--epochs N] [--dir FORTUNES] [--no_plot]
 --
+-- Measured (12 epochs, about 15 minutes on 2 busy cores): test accuracy at
+-- the best validation epoch 0.831 with mean pooling (58,500 parameters,
+-- epoch 2), 0.850 with attention pooling (62,724, epoch 5), against 0.342
+-- for the majority class; the difference is within the standard error of
+-- 354 test texts (0.02). Both overfit after a few epochs
+-- (docs/text_classifier.md).
+--
 -- --quick: T = 48, E = 16, 2 epochs on every fifth training text: a few
--- seconds. Measured numbers: docs/text_classifier.md.
+-- seconds.
 
 local lunet = require "lunet"
 local fortunes = require "fortunes"
@@ -138,8 +145,6 @@ local png = out:gsub("%.csv$", "") .. ".png"
 lunet.plot{ csv = out, x = "epoch", y = { "valid_accuracy" }, group = "pooling", out = png,
             title = ("fortunes, %d classes: validation accuracy (majority class %.2f)"):format(K, baseline) }
 local wpng = out:gsub("%.csv$", "") .. "_weights.png"
-local xtics = {}
-for t = 1, shown do xtics[t] = tostring(t - 1) end
 lunet.heatmap{ matrix = rows, out = wpng, ytics = labels, xlabel = "byte position", ylabel = "class -> predicted",
                title = ("attention pooling weights, first %d bytes of a test fortune per class"):format(shown) }
 print("wrote " .. out .. ", " .. png .. " and " .. wpng)
