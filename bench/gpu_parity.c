@@ -7,7 +7,8 @@
 **
 ** For each layer with CUDA entries: one instance, built for a random
 ** batch and a random stretch of its `lunet check` input shape, runs forward
-** and backward on the CPU, then on the GPU with the same parameters,
+** and backward (in training mode, and every second round in evaluation
+** mode) on the CPU, then on the GPU with the same parameters,
 ** inputs and output gradient; the output, every input gradient and every
 ** parameter gradient must agree. For each optimizer with a CUDA step: two
 ** instances, one per device, take three steps on the same values and
@@ -110,10 +111,10 @@ typedef struct run_io {
 static int64_t numel(const lunet_tensor *t) { return lunet_numel(&t->shape); }
 
 /* forward then backward of `self` on `dev` over io's tensors (already there). */
-static int run_layer(const lunet_layer_api *api, void *self, run_io *io, int dev) {
+static int run_layer(const lunet_layer_api *api, void *self, run_io *io, int dev, int train) {
   lunet_rng rng;
   rng_seed(&rng, 7);
-  lunet_ctx ctx = {.size = sizeof ctx, .train = 1, .rng = &rng, .device = dev, .reset = 1};
+  lunet_ctx ctx = {.size = sizeof ctx, .train = train, .rng = &rng, .device = dev, .reset = 1};
   services_clear_error();
   if (api->reserve && api->reserve(self, io->B, dev)) return -1;
   if (api->forward[dev](self, io->x, &io->y, &ctx)) return -1;
@@ -246,6 +247,7 @@ static const struct variant {
   {"conv2d", {"stride", LUNET_NUMBER, 2, NULL}},
   {"conv2d", {"dilation", LUNET_NUMBER, 2, NULL}},
   {"conv2d", {"bias", LUNET_BOOL, 0, NULL}},
+  {"batchnorm", {"affine", LUNET_BOOL, 0, NULL}},
   {"maxpool2d", {"padding", LUNET_NUMBER, 1, NULL}},
   {"maxpool2d", {"stride", LUNET_NUMBER, 1, NULL}},
   {"leaky_relu", {"slope", LUNET_NUMBER, 0.2, NULL}},
@@ -280,7 +282,7 @@ static const char *variant_text(const param_given *set, char *buf, size_t sz) {
 
 /* One round of layer `pe`: 0 agreed (or CPU half ran without a GPU), 1
 ** mismatch, -1 failure. */
-static int parity_layer(const plugin_entry *pe, const param_given *set, lunet_rng *rng, int gpu) {
+static int parity_layer(const plugin_entry *pe, const param_given *set, int train, lunet_rng *rng, int gpu) {
   const lunet_plugin *p = pe->desc;
   const lunet_layer_api *api = p->layer;
   param_values pv = {0};
@@ -304,15 +306,16 @@ static int parity_layer(const plugin_entry *pe, const param_given *set, lunet_rn
   run_io cpu = {0};
   char line[1024], shp[128], var[96];
   shape_format(&in[0], shp, sizeof shp);
-  snprintf(line, sizeof line, "layer %-16s B %2d in %-14s%s", p->name, io.B, shp, variant_text(set, var, sizeof var));
+  snprintf(line, sizeof line, "layer %-16s %s B %2d in %-14s%s", p->name, train ? "train" : "eval ", io.B, shp,
+           variant_text(set, var, sizeof var));
   for (int i = 0; self && i < pl.n; i++) fill_normal(pl.host_v[i], pl.numel[i], rng), pl.value[i]->data = pl.host_v[i];
   if (self && io_alloc_cpu(&io, in, &out, b.id_limit > 0 ? b.id_limit : 1, rng) == 0 &&
-      run_layer(api, self, &io, LUNET_CPU) == 0) {
+      run_layer(api, self, &io, LUNET_CPU, train) == 0) {
     rc = 0;
     if (gpu) {
       double worst = 0;
       gpu_copies = 1;
-      rc = io_to_gpu(&io, &cpu, &pl) || run_layer(api, self, &io, LUNET_CUDA) ||
+      rc = io_to_gpu(&io, &cpu, &pl) || run_layer(api, self, &io, LUNET_CUDA, train) ||
                    compare(&io, &cpu, &pl, &worst, line, sizeof line)
                ? -1
                : worst <= PARITY_RTOL ? 0 : 1;
@@ -425,7 +428,7 @@ int main(int argc, char **argv) {
       if (v >= 0 && strcmp(variants[v].plugin, p->name) != 0) continue;
       const param_given *set = v < 0 ? NULL : &variants[v].set;
       for (int r = 0; r < rounds; r++) {
-        int rc = layer ? parity_layer(pe, set, &rng, gpu) : parity_optimizer(pe, set, &rng, gpu);
+        int rc = layer ? parity_layer(pe, set, r % 2 == 0, &rng, gpu) : parity_optimizer(pe, set, &rng, gpu);
         checks++, bad += rc > 0, failed += rc < 0;
       }
     }

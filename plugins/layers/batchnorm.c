@@ -50,6 +50,7 @@ typedef struct batchnorm {
   lunet_tensor b, db;    /* beta and its gradient, (C) */
   lunet_tensor rm, rv;   /* running mean and variance, (C), buffers */
   float *mean, *istd;    /* batch mean, 1 / sqrt(var + eps) of the last training forward, (C) */
+  float *stat;           /* on the GPU: the same two, (2C), once reserved there */
 } batchnorm;
 
 static void batchnorm_destroy(void *self) {
@@ -57,6 +58,7 @@ static void batchnorm_destroy(void *self) {
   if (!bn) return;
   host->free(bn->mean);
   host->free(bn->istd);
+  if (bn->stat) host->device[LUNET_CUDA]->free(bn->stat);
   host->free(bn);
 }
 
@@ -289,12 +291,59 @@ static int batchnorm_backward(void *self, const lunet_tensor *in, const lunet_te
   return 0;
 }
 
+/* Only the GPU needs scratch: the batch statistics there. */
+static int batchnorm_reserve(void *self, int max_batch, int device) {
+  batchnorm *bn = self;
+  (void)max_batch;
+  if (device == LUNET_CPU || bn->stat) return 0;
+  return (bn->stat = lunet_alloc_floats_on(device, 2 * (int64_t)bn->c)) ? 0 : -1;
+}
+
+#ifdef LUNET_WITH_CUDA
+/* The same passes on the GPU, one block per channel (batchnorm.cu). */
+int batchnorm_forward_launch(const float *x, float *y, const float *w, const float *b, float *rm, float *rv,
+                             float *stat, int B, int C, int64_t S, double m, double eps, int train);
+int batchnorm_backward_launch(const float *x, const float *dy, float *dx, const float *w, float *dw, float *db,
+                              const float *rm, const float *rv, const float *stat, int B, int C, int64_t S,
+                              double eps, int train);
+
+static int batchnorm_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                  const lunet_ctx *ctx) {
+  batchnorm *bn = self;
+  int B = in->shape.dim[0];
+  if (ctx->train && (double)B * (double)bn->s < 2) {
+    host->error("batchnorm: training with %.0f value per channel (batch %d), expected at least "
+                "2 to compute a variance (as PyTorch)", (double)B * (double)bn->s, B);
+    return -1;
+  }
+  if (!bn->stat) {
+    host->error("batchnorm: forward on the GPU before reserve() for it");
+    return -1;
+  }
+  return lunet_cuda_check("batchnorm", batchnorm_forward_launch(in->f32, out->f32, bn->affine ? bn->w.f32 : NULL,
+                                                                bn->affine ? bn->b.f32 : NULL, bn->rm.f32,
+                                                                bn->rv.f32, bn->stat, B, bn->c, bn->s, bn->momentum,
+                                                                bn->eps, ctx->train));
+}
+
+static int batchnorm_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                   const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  batchnorm *bn = self;
+  (void)out;
+  return lunet_cuda_check("batchnorm", batchnorm_backward_launch(
+      in->f32, dout->f32, din ? din->f32 : NULL, bn->affine ? bn->w.f32 : NULL, bn->affine ? bn->dw.f32 : NULL,
+      bn->affine ? bn->db.f32 : NULL, bn->rm.f32, bn->rv.f32, bn->stat, in->shape.dim[0], bn->c, bn->s, bn->eps,
+      ctx->train));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = batchnorm_create,
   .destroy = batchnorm_destroy,
-  .forward = {[LUNET_CPU] = batchnorm_forward},
-  .backward = {[LUNET_CPU] = batchnorm_backward},
+  .reserve = batchnorm_reserve,
+  .forward = {[LUNET_CPU] = batchnorm_forward LUNET_ON_CUDA(batchnorm_forward_cuda)},
+  .backward = {[LUNET_CPU] = batchnorm_backward LUNET_ON_CUDA(batchnorm_backward_cuda)},
   .check_input = {{3, {2, 3, 3}}},
 };
 
