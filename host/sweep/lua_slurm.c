@@ -156,7 +156,7 @@ static int task_done(void *ud, int i, int wstatus, double seconds, int timed_out
   lua_State *L = t->s->L;
   char err[1024];
   lua_rawgeti(L, t->keys, i);
-  spool_record r = {lua_tostring(L, -1), i, wstatus, seconds, timed_out ? t->s->timeout : 0, t->job, out, len, NULL};
+  spool_record r = {lua_tostring(L, -1), i, wstatus, seconds, timed_out ? t->s->timeout : 0, t->job, out, len};
   if (spool_put(t->s->spool, &r, err, sizeof err)) {
     fprintf(stderr, "sweep: %s\n", err);
     t->failed = 1;
@@ -264,6 +264,27 @@ static int record(sweep *s, int seen, int i, const spool_record *r) {
   return waits ? ROW_WAITING : ROW_IN_OUT;
 }
 
+/* Reads the record at path into r, its text in a userdata left on the
+** stack (so an error raised while it is in use leaks nothing). Returns 0,
+** or -1 with err set. */
+static int read_record(lua_State *L, const char *path, spool_record *r, char *err, size_t sz) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    lua_pushnil(L);
+    snprintf(err, sz, "cannot read %s: %s", path, strerror(errno));
+    return -1;
+  }
+  size_t len = (size_t)st.st_size; /* a record never changes once renamed into place */
+  char *text = lua_newuserdatauv(L, len + 1, 0);
+  FILE *f = fopen(path, "rb");
+  int bad = !f || fread(text, 1, len, f) != len;
+  if (f) fclose(f);
+  text[len] = '\0';
+  if (!bad && spool_parse(text, len, r) == 0) return 0;
+  snprintf(err, sz, bad ? "cannot read %s" : "%s is not a trial record of a lunet sweep", path);
+  return -1;
+}
+
 /* Records one spool file unless its trial has a row already, then deletes
 ** it once the row is in `out`; `final`: the waiting rows are written now,
 ** delete, record nothing. Returns whether it recorded the file. */
@@ -271,7 +292,9 @@ static int collect_file(sweep *s, int seen, int index, const char *path, int fin
   lua_State *L = s->L;
   spool_record r;
   char err[1024];
-  if (spool_get(path, &r, err, sizeof err)) {
+  int top = lua_gettop(L);
+  if (read_record(L, path, &r, err, sizeof err)) { /* r's text is on the stack until the end */
+    lua_settop(L, top);
     set_aside(path, err);
     return 0;
   }
@@ -286,7 +309,7 @@ static int collect_file(sweep *s, int seen, int index, const char *path, int fin
   } else if (!s->error[0] && (row == ROW_IN_OUT || (final && row == ROW_WAITING)) && unlink(path) != 0) {
     fprintf(stderr, "sweep: warning: cannot remove %s: %s\n", path, strerror(errno)); /* after the row: the commit */
   }
-  free(r.buf);
+  lua_settop(L, top);
   return recorded;
 }
 

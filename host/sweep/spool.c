@@ -89,24 +89,6 @@ int spool_put(const char *dir, const spool_record *r, char *err, size_t sz) {
   return rc;
 }
 
-/* Reads the whole file into a NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  strbuf b = {0};
-  char chunk[8192];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sb_add(&b, chunk, n);
-  int bad = ferror(f) || b.nomem;
-  fclose(f);
-  if (bad) {
-    free(b.p);
-    return NULL;
-  }
-  *len = b.len;
-  return b.p ? b.p : calloc(1, 1);
-}
-
 /* Sets the field of r that `name` names from its (decoded) value. */
 static int set_field(spool_record *r, const char *name, char *value) {
   if (percent_decode(value)) return -1;
@@ -119,14 +101,9 @@ static int set_field(spool_record *r, const char *name, char *value) {
   return 0;
 }
 
-int spool_get(const char *path, spool_record *r, char *err, size_t sz) {
-  size_t len = 0;
+int spool_parse(char *text, size_t len, spool_record *r) {
+  char *p = text, *end = text + len;
   *r = (spool_record){0};
-  if (!(r->buf = slurp(path, &len))) {
-    snprintf(err, sz, "cannot read %s: %s", path, strerror(errno));
-    return -1;
-  }
-  char *p = r->buf, *end = r->buf + len;
   int ok = strncmp(p, MAGIC, strlen(MAGIC)) == 0;
   if (ok) p += strlen(MAGIC);
   while (ok && p < end && *p != '\n') {
@@ -138,13 +115,7 @@ int spool_get(const char *path, spool_record *r, char *err, size_t sz) {
       p = nl + 1;
     }
   }
-  ok &= p < end && r->key && r->task;
-  if (!ok) {
-    free(r->buf);
-    *r = (spool_record){0};
-    snprintf(err, sz, "%s is not a trial record of a lunet sweep", path);
-    return -1;
-  }
+  if (!ok || p >= end || !r->key || !r->task) return -1;
   r->report = p + 1;
   r->report_len = (size_t)(end - p - 1);
   return 0;

@@ -29,7 +29,6 @@ typedef struct spool_record {
   const char *task;     /* "<job>_<task>", for messages */
   const char *report;   /* the worker's report (lua_report.c) */
   size_t report_len;
-  char *buf;            /* spool_read: owns the strings above; free() it */
 } spool_record;
 
 /* Writes data[0..len) to `path` atomically: "path.tmp.<pid>", fsync,
@@ -42,7 +41,8 @@ void spool_sync_dir(const char *path);
 /* Writes r as "<dir>/<trial>.<task>.trial". 0, or -1 with err set. */
 int spool_put(const char *dir, const spool_record *r, char *err, size_t sz);
 
-/* Reads a record; 0, or -1 with err set (a file that is not a record). */
-int spool_get(const char *path, spool_record *r, char *err, size_t sz);
+/* Parses the record text[0..len) (text[len] == '\0') in place: r's
+** strings point into it. Returns 0, or -1 when it is not a record. */
+int spool_parse(char *text, size_t len, spool_record *r);
 
 #endif
