@@ -95,16 +95,17 @@ for _, init in ipairs(inits) do
 end
 log:close()
 
--- the table: each layer's norm at initialisation, and the ratio of the
--- first layer's to the last's before and after training
+-- the table: each layer's norm at initialisation, the ratio of the first
+-- layer's to the last's before and after training, the training accuracy
+-- of that epoch
 local head = "| activation | init |"
 for l = 1, #hidden + 1 do head = head .. " layer " .. l .. " |" end
-print(head .. " first/last at init | first/last trained |")
-print("|---|---|" .. ("---:|"):rep(#hidden + 3))
+print(head .. " first/last at init | first/last trained | train accuracy |")
+print("|---|---|" .. ("---:|"):rep(#hidden + 4))
 for _, r in ipairs(table_rows) do
   local line = ("| %s | %s |"):format(r[1], r[2])
   for _, v in ipairs(r[3]) do line = line .. (" %.3g |"):format(v) end
-  print(line .. (" %.3g | %.3g |"):format(r[3][1] / r[3][#r[3]], r[4][1] / r[4][#r[4]]))
+  print(line .. (" %.3g | %.3g | %.3f |"):format(r[3][1] / r[3][#r[3]], r[4][1] / r[4][#r[4]], r[5]))
 end
 
 if opt.no_plot then return end
