@@ -343,19 +343,20 @@ static void fake_slurm_env(char *env, size_t sz, const char *more) {
 }
 
 /* The Slurm launcher's own logic, without a cluster: the manifest, the
-** job script, tasks that rerun the script, the spool, statuses, resume. */
+** job script, tasks that rerun the script (two trials each, two workers),
+** the spool, statuses, resume. */
 Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
   char out[16384], args[512], env[2048];
   fake_slurm_env(env, sizeof env, "");
   snprintf(args, sizeof args, "'%s' fake", dir);
   cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
-  cr_expect(strstr(out, "submitted job array 4242 (6 tasks) for 6 trials"), "%s", out);
+  cr_expect(strstr(out, "submitted job array 4242 (3 tasks) for 6 trials"), "%s", out);
   cr_expect(strstr(out, "RESULT total=6 skipped=0 done=6 failed=3 lost=0 job=4242"), "%s", out);
   size_t len;
   char path[256];
   snprintf(path, sizeof path, "%s/sbatch.args", dir);
   char *sbatch = (char *)read_bytes(path, &len);
-  const char *want[] = {"--parsable", "--array=0-5%2", "--partition=p", "--time=10", "--cpus-per-task=2",
+  const char *want[] = {"--parsable", "--array=0-2%2", "--partition=p", "--time=10", "--cpus-per-task=2",
                         "--mem=1G", "--qos=x", "fake.csv.spool/job-"};
   for (size_t k = 0; k < sizeof want / sizeof *want; k++)
     cr_expect(strstr(sbatch, want[k]), "sbatch got no %s: %s", want[k], sbatch);

@@ -13,8 +13,9 @@
 ** into the spool folder OUT.spool/, and submits one array through sbatch.
 ** Task t reruns the same script with LUNET_SWEEP_MANIFEST naming the
 ** manifest; there lunet.sweep runs only the manifest's lines l with
-** l % ntasks == t, each forked as locally (crash isolation, timeout,
-** memory), writes each finished trial to a file of its own in the spool
+** l % ntasks == t (one trial a task, or slurm.trials_per_task), `workers`
+** at a time, each forked as locally (crash isolation, timeout, memory),
+** writes each finished trial to a file of its own in the spool
 ** (spool.c: written, synced, renamed), and ends the script.
 **
 ** Only the submitter writes `out`. It collects the spool while it waits:
@@ -50,7 +51,7 @@
 
 static void check_slurm_field(lua_State *L, const char *key, int t) {
   static const char *const text[] = {"partition", "time", "mem", NULL};
-  static const char *const count[] = {"cpus_per_task", "max_parallel", NULL};
+  static const char *const count[] = {"cpus_per_task", "max_parallel", "trials_per_task", NULL};
   if (strcmp(key, "extra") == 0) {
     if (t != LUA_TTABLE) luaL_error(L, "lunet.sweep: slurm.extra must be a list of sbatch arguments like {\"--qos=low\"}");
     for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, -1); k++)
@@ -70,7 +71,7 @@ static void check_slurm_field(lua_State *L, const char *key, int t) {
       return;
     }
   luaL_error(L, "lunet.sweep: unknown slurm option '%s' (known: partition, time, cpus_per_task, mem, max_parallel, "
-                "extra; other sbatch arguments go in extra = {...})", key);
+                "trials_per_task, extra; other sbatch arguments go in extra = {...})", key);
 }
 
 /* s->spool: the absolute path of OUT.spool, which tasks (started in the
@@ -202,7 +203,7 @@ static int task_trials(sweep *s, const char *manifest, int id, int total, int **
   return n;
 }
 
-int lsweep_task(sweep *s, int total, int threads) {
+int lsweep_task(sweep *s, int total, int workers, int threads) {
   lua_State *L = s->L;
   const char *manifest = getenv(ENV_MANIFEST), *id = getenv("SLURM_ARRAY_TASK_ID");
   size_t n = strlen(s->spool);
@@ -219,7 +220,7 @@ int lsweep_task(sweep *s, int total, int threads) {
   task t = {s, lua_gettop(L), "", 0};
   snprintf(t.job, sizeof t.job, "%s_%s", getenv("SLURM_ARRAY_JOB_ID") ? getenv("SLURM_ARRAY_JOB_ID") : "0", id);
   sweep_pool pool = {&t, task_run, task_done, NULL, threads, s->timeout, s->memory};
-  int rc = sweep_run(&pool, trials, nt, 1);
+  int rc = sweep_run(&pool, trials, nt, workers);
   if (rc) fprintf(stderr, "sweep: %s\n", services_last_error());
   fflush(NULL);
   exit(rc || t.failed ? 1 : 0); /* the task's work ends here, as after os.exit */
@@ -524,14 +525,24 @@ static long recorded_job(const sweep *s) {
   return job;
 }
 
-/* Submits pending[0..np) as one array; returns its job id. */
+/* slurm.<field>, a count, or def when it is not given. */
+static int slurm_count(sweep *s, const char *field, int def) {
+  lsweep_push_state(s, "slurm");
+  int v = lua_getfield(s->L, -1, field) == LUA_TNIL ? def : (int)lua_tointeger(s->L, -1);
+  lua_pop(s->L, 2);
+  return v;
+}
+
+/* Submits pending[0..np) as one array of tasks of trials_per_task trials
+** (at most MAX_ARRAY tasks); returns its job id. */
 static long submit(sweep *s, const int *pending, int np) {
   lua_State *L = s->L;
   char stamp[64], manifest[2048], script[2048], err[1024];
   snprintf(stamp, sizeof stamp, "%ld-%ld", (long)time(NULL), (long)getpid());
   if (mkdir(s->spool, 0755) != 0 && errno != EEXIST)
     luaL_error(L, "lunet.sweep: cannot create the spool folder %s: %s", s->spool, strerror(errno));
-  int ntasks = np < MAX_ARRAY ? np : MAX_ARRAY;
+  int per = slurm_count(s, "trials_per_task", 1), ntasks = np / per + (np % per != 0);
+  if (ntasks > MAX_ARRAY) ntasks = MAX_ARRAY;
   snprintf(manifest, sizeof manifest, "%s/manifest-%s.txt", s->spool, stamp);
   snprintf(script, sizeof script, "%s/job-%s.sh", s->spool, stamp);
   write_manifest(s, manifest, pending, np, ntasks);

@@ -393,7 +393,7 @@ static int l_sweep(lua_State *L) {
   read_options(s, &workers, &threads);
   int total = lsweep_make_configs(s) * s->n_seeds;
   read_metrics(s);
-  if (lsweep_in_task() && lsweep_task(s, total, threads) < 0) { /* another sweep's task */
+  if (lsweep_in_task() && lsweep_task(s, total, workers, threads) < 0) { /* another sweep's task */
     push_result(L, s, 0, 0, 0);
     return 1;
   }

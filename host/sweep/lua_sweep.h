@@ -140,9 +140,10 @@ void lsweep_rows_register(lua_State *L);
 void lsweep_slurm_options(sweep *s);
 /* Whether this process is a task of a sweep's job array. */
 int lsweep_in_task(void);
-/* In a task: runs the task's trials of the `total` and exits the process;
-** returns -1 when this sweep is not the array's (it then runs nothing). */
-int lsweep_task(sweep *s, int total, int threads);
+/* In a task: runs the task's trials of the `total`, `workers` at a time,
+** and exits the process; returns -1 when this sweep is not the array's (it
+** then runs nothing). */
+int lsweep_task(sweep *s, int total, int workers, int threads);
 /* Records the trials the spool holds and `out` lacks; returns how many. */
 int lsweep_slurm_collect(sweep *s, int seen, int total);
 /* After the waiting rows are written: deletes the records of the trials

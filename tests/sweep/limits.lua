@@ -38,8 +38,9 @@ elseif mode == "nosbatch" then
   lunet.sweep(spec{ launcher = "slurm", grid = { a = { 1, 2 } } }) -- raises: no sbatch on PATH
 elseif mode == "fake" then
   local r = lunet.sweep{
-    out = dir .. "/fake.csv", timeout = 1, launcher = "slurm",
-    slurm = { partition = "p", time = "10", cpus_per_task = 2, mem = "1G", max_parallel = 2, extra = { "--qos=x" } },
+    out = dir .. "/fake.csv", timeout = 1, launcher = "slurm", workers = 2, -- two trials at once in each task
+    slurm = { partition = "p", time = "10", cpus_per_task = 2, mem = "1G", max_parallel = 2, trials_per_task = 2,
+              extra = { "--qos=x" } },
     grid = { kind = { "error", "exit", "sleep", "ok", "ok2", "ok3" } }, -- failed rows may wait for a header
     run = function(cfg)
       if cfg.kind == "error" then error("planned failure") end
