@@ -248,6 +248,7 @@ static const struct variant {
   {"conv2d", {"dilation", LUNET_NUMBER, 2, NULL}},
   {"conv2d", {"bias", LUNET_BOOL, 0, NULL}},
   {"batchnorm", {"affine", LUNET_BOOL, 0, NULL}},
+  {"avgpool2d", {"padding", LUNET_NUMBER, 1, NULL}},
   {"maxpool2d", {"padding", LUNET_NUMBER, 1, NULL}},
   {"maxpool2d", {"stride", LUNET_NUMBER, 1, NULL}},
   {"leaky_relu", {"slope", LUNET_NUMBER, 0.2, NULL}},

@@ -72,12 +72,33 @@ static int avgpool_backward(void *self, const lunet_tensor *in, const lunet_tens
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same windows on the GPU (avgpool2d.cu; geom as window2d.h's). */
+int avgpool_forward_launch(const void *geom, const float *x, float *y, int64_t planes);
+int avgpool_backward_launch(const void *geom, const float *dy, float *dx, int64_t planes);
+
+static int avgpool_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
+  const geom *a = self;
+  (void)ctx;
+  return lunet_cuda_check("avgpool2d", avgpool_forward_launch(a, in->f32, out->f32, (int64_t)in->shape.dim[0] * a->C));
+}
+
+static int avgpool_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                 const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  const geom *a = self;
+  (void)out, (void)ctx;
+  if (!din) return 0;
+  return lunet_cuda_check("avgpool2d", avgpool_backward_launch(a, dout->f32, din->f32,
+                                                               (int64_t)in->shape.dim[0] * a->C));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = avgpool_create,
   .destroy = avgpool_destroy,
-  .forward = {[LUNET_CPU] = avgpool_forward},
-  .backward = {[LUNET_CPU] = avgpool_backward},
+  .forward = {[LUNET_CPU] = avgpool_forward LUNET_ON_CUDA(avgpool_forward_cuda)},
+  .backward = {[LUNET_CPU] = avgpool_backward LUNET_ON_CUDA(avgpool_backward_cuda)},
   .check_input = {{3, {2, 5, 5}}},
 };
 

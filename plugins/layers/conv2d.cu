@@ -1,19 +1,11 @@
 /* conv2d.cu -- conv2d.c's passes as kernels: im2col, its adjoint col2im,
 ** and the permutations between the GEMM's channel-major matrices and the
 ** batch-major activations. The GEMMs are cuBLAS, via the host. */
-#include <lunet/kernels.cuh>
-
-/* window2d.h's geom, field for field: image (C, H, W), k x k windows at
-** stride s, padding p, dilation d, grid (Ho, Wo). */
-typedef struct conv_geom {
-  int C, H, W;
-  int k, s, p, d;
-  int Ho, Wo;
-} conv_geom;
+#include "window2d.cuh"
 
 /* col[(c k + u) k + v][b P + i Wo + j] = x[b, c, i s - p + u d, j s - p + v d],
 ** 0 in the padding    (B, C, H, W) -> (C k k, B P), P = Ho Wo */
-__global__ void conv2d_im2col_kernel(conv_geom g, const float *x, float *col, int B) {
+__global__ void conv2d_im2col_kernel(geom g, const float *x, float *col, int B) {
   int64_t P = (int64_t)g.Ho * g.Wo, N = B * P;
   LUNET_KERNEL_LOOP(e, (int64_t)g.C * g.k * g.k * N) {
     int64_t r = e / N, n = e % N, b = n / P, q = n % P;
@@ -26,7 +18,7 @@ __global__ void conv2d_im2col_kernel(conv_geom g, const float *x, float *col, in
 /* x[b, c, h, w] = sum over taps (u, v), in that order, of the col entry of
 ** the window that reads (h, w) with them: the adjoint of im2col, gathered
 ** per pixel (no atomics; the .c's order of addition)    (C k k, B P) -> (B, C, H, W) */
-__global__ void conv2d_col2im_kernel(conv_geom g, const float *col, float *x, int B) {
+__global__ void conv2d_col2im_kernel(geom g, const float *col, float *x, int B) {
   int64_t P = (int64_t)g.Ho * g.Wo, N = B * P;
   LUNET_KERNEL_LOOP(e, (int64_t)B * g.C * g.H * g.W) {
     int w = (int)(e % g.W), h = (int)(e / g.W % g.H), c = (int)(e / ((int64_t)g.W * g.H) % g.C);
@@ -68,15 +60,15 @@ __global__ void conv2d_ones_kernel(float *ones, int64_t n) {
   LUNET_KERNEL_LOOP(i, n) ones[i] = 1.0f;
 }
 
-LUNET_LAUNCHER int conv2d_im2col_launch(const void *geom, const float *x, float *col, int B) {
-  conv_geom g = *(const conv_geom *)geom;
+LUNET_LAUNCHER int conv2d_im2col_launch(const void *gp, const float *x, float *col, int B) {
+  geom g = *(const geom *)gp;
   conv2d_im2col_kernel<<<lunet_blocks((int64_t)g.C * g.k * g.k * B * g.Ho * g.Wo), LUNET_THREADS, 0,
                          LUNET_STREAM>>>(g, x, col, B);
   return lunet_launched();
 }
 
-LUNET_LAUNCHER int conv2d_col2im_launch(const void *geom, const float *col, float *x, int B) {
-  conv_geom g = *(const conv_geom *)geom;
+LUNET_LAUNCHER int conv2d_col2im_launch(const void *gp, const float *col, float *x, int B) {
+  geom g = *(const geom *)gp;
   conv2d_col2im_kernel<<<lunet_blocks((int64_t)B * g.C * g.H * g.W), LUNET_THREADS, 0, LUNET_STREAM>>>(g, col, x, B);
   return lunet_launched();
 }

@@ -1,18 +1,11 @@
 /* maxpool2d.cu -- maxpool2d.c's windows as kernels: one thread per output
 ** for the maximum, one per input pixel for its gradient. */
-#include <lunet/kernels.cuh>
-
-/* window2d.h's geom, field for field (d = 1 for pools). */
-typedef struct pool_geom {
-  int C, H, W;
-  int k, s, p, d;
-  int Ho, Wo;
-} pool_geom;
+#include "window2d.cuh"
 
 /* y = the first maximum of each window over the taps inside the image, in
 ** row-major tap order (strict >, as the .c), argmax = its index r W + c in
 ** the plane    (B, C, H, W) -> (B, C, Ho, Wo) */
-__global__ void maxpool_forward_kernel(pool_geom g, const float *x, float *y, int *argmax, int64_t planes) {
+__global__ void maxpool_forward_kernel(geom g, const float *x, float *y, int *argmax, int64_t planes) {
   int64_t n_out = (int64_t)g.Ho * g.Wo;
   LUNET_KERNEL_LOOP(e, planes * n_out) {
     int64_t q = e / n_out;
@@ -36,17 +29,14 @@ __global__ void maxpool_forward_kernel(pool_geom g, const float *x, float *y, in
 
 /* dx[h, w] = sum of dy over the windows, in row-major order, whose argmax is
 ** (h, w): the .c's dx[argmax] += dy, gathered per pixel    (B, C, Ho, Wo) -> (B, C, H, W) */
-__global__ void maxpool_backward_kernel(pool_geom g, const float *dy, const int *argmax, float *dx, int64_t planes) {
+__global__ void maxpool_backward_kernel(geom g, const float *dy, const int *argmax, float *dx, int64_t planes) {
   int64_t n_in = (int64_t)g.H * g.W, n_out = (int64_t)g.Ho * g.Wo;
   LUNET_KERNEL_LOOP(e, planes * n_in) {
     int64_t q = e / n_in;
     int h = (int)(e % n_in / g.W), w = (int)(e % g.W), at = h * g.W + w;
-    int i0 = h + g.p - g.k + 1, j0 = w + g.p - g.k + 1; /* first windows that can hold (h, w) */
-    i0 = i0 <= 0 ? 0 : (i0 + g.s - 1) / g.s;
-    j0 = j0 <= 0 ? 0 : (j0 + g.s - 1) / g.s;
     float s = 0.0f;
-    for (int i = i0; i < g.Ho && i * g.s - g.p <= h; i++)
-      for (int j = j0; j < g.Wo && j * g.s - g.p <= w; j++) {
+    for (int i = first_window(h, g); i < g.Ho && i * g.s - g.p <= h; i++)
+      for (int j = first_window(w, g); j < g.Wo && j * g.s - g.p <= w; j++) {
         int64_t o = q * n_out + (int64_t)i * g.Wo + j;
         if (argmax[o] == at) s += dy[o];
       }
@@ -54,16 +44,16 @@ __global__ void maxpool_backward_kernel(pool_geom g, const float *dy, const int 
   }
 }
 
-LUNET_LAUNCHER int maxpool_forward_launch(const void *geom, const float *x, float *y, int *argmax, int64_t planes) {
-  pool_geom g = *(const pool_geom *)geom;
+LUNET_LAUNCHER int maxpool_forward_launch(const void *gp, const float *x, float *y, int *argmax, int64_t planes) {
+  geom g = *(const geom *)gp;
   maxpool_forward_kernel<<<lunet_blocks(planes * g.Ho * g.Wo), LUNET_THREADS, 0, LUNET_STREAM>>>(g, x, y, argmax,
                                                                                                  planes);
   return lunet_launched();
 }
 
-LUNET_LAUNCHER int maxpool_backward_launch(const void *geom, const float *dy, const int *argmax, float *dx,
+LUNET_LAUNCHER int maxpool_backward_launch(const void *gp, const float *dy, const int *argmax, float *dx,
                                            int64_t planes) {
-  pool_geom g = *(const pool_geom *)geom;
+  geom g = *(const geom *)gp;
   maxpool_backward_kernel<<<lunet_blocks(planes * g.H * g.W), LUNET_THREADS, 0, LUNET_STREAM>>>(g, dy, argmax, dx,
                                                                                                 planes);
   return lunet_launched();

@@ -1,0 +1,27 @@
+/*
+** window2d.cuh -- window2d.h's geometry for the .cu files of conv2d,
+** maxpool2d and avgpool2d: the same struct, field for field, so that a .c
+** hands its geom to a launcher as it is; and the windows that hold a pixel.
+*/
+#ifndef LUNET_LAYERS_WINDOW2D_CUH
+#define LUNET_LAYERS_WINDOW2D_CUH
+
+#include <lunet/kernels.cuh>
+
+/* An image (C, H, W) and the grid (Ho, Wo) of k x k windows on it, at
+** stride s, padding p and dilation d (window2d.h's geom). */
+typedef struct geom {
+  int C, H, W;
+  int k, s, p, d;
+  int Ho, Wo;
+} geom;
+
+/* The first window index along an axis whose taps (d = 1) can reach pixel
+** h: the least i >= 0 with i s - p + k - 1 >= h. Windows i up to the last
+** with i s - p <= h hold it. */
+__device__ static inline int first_window(int h, const geom &g) {
+  int t = h + g.p - g.k + 1;
+  return t <= 0 ? 0 : (t + g.s - 1) / g.s;
+}
+
+#endif
