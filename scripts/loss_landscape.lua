@@ -29,6 +29,13 @@
 -- surface is rougher and less convex (more non-convex cells, contours
 -- that wander), with them it is a smooth bowl.
 --
+-- Measured (the defaults: 6 blocks of 6 channels, 3 epochs of Adam on 4000
+-- images, a 15 x 15 plane on 400; about 6 minutes on 2 cores), ResNet
+-- against no skips: trained loss 0.499 / 0.609, rise at radius 1 68.5 /
+-- 133.2, non-convex points 0.219 / 0.302, negative-curvature ratio 0.042 /
+-- 0.080. With --blocks 12 the gap nearly closes (0.385 / 0.402 non-convex),
+-- see docs/loss_landscape.md.
+--
 --   lunet run scripts/loss_landscape.lua [--quick] [--out DIR] [--no_plot]
 --       [--blocks B] [--channels C] [--epochs E] [--steps S] [--line_steps 6k+1]
 --       [--train_n N] [--eval_n N]
