@@ -114,3 +114,16 @@ Test(resume, an_optimizer_of_abi_2_1_is_refused_by_name) {
             strstr(msg, "without"), "message: %s", msg);
   model_free(m);
 }
+
+Test(resume, a_model_on_a_gpu_is_refused) {
+  /* only the device field is read: no GPU is needed to see the refusal */
+  const plugin_entry *pe = registry_find(LUNET_OPTIMIZER, "adam");
+  cr_assert(pe, "%s", services_last_error());
+  model *m = model_new(1, 1);
+  m->device = LUNET_CUDA;
+  train_config c = {.m = m, .opt = pe, .checkpoint = "x.ckpt"};
+  cr_assert_eq(resume_check(&c), -1);
+  cr_assert(strstr(services_last_error(), "CPU only"), "message: %s", services_last_error());
+  m->device = LUNET_CPU; /* it holds nothing on a GPU to free */
+  model_free(m);
+}

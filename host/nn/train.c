@@ -97,10 +97,6 @@ static int loop_init(train_loop *L, const train_config *c) {
   if (model_reserve(c->m, widest)) return -1;
   if (stepper_open(&L->step, c->m, c->loss, c->opt, &c->opt_params, c->seed)) return -1;
   L->step.l1 = c->l1, L->step.l2 = c->l2, L->step.clip_norm = c->clip_norm;
-  if (c->checkpoint && c->m->device != LUNET_CPU) { /* resume.c reads weights and optimizer state on the host */
-    services_error("train: checkpoint = works on the CPU only for now; train this model on the CPU or without it");
-    return -1;
-  }
   if (c->checkpoint && resume_check(c)) return -1;
   if (loader_init(&L->data, c->data, batch, c->seed, c->shuffle)) return -1;
   if (c->patience > 0 && c->restore_best) {
