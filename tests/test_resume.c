@@ -4,7 +4,7 @@
 ** its next step equal, bit for bit, to the step of the instance that took
 ** the earlier ones; an optimizer built before ABI 2.2 (its table ends
 ** before state) is refused by resume_check, by name, without reading past
-** the table's size.
+** the table's size; so is a model on a GPU.
 */
 #include <stddef.h>
 #include <stdlib.h>
