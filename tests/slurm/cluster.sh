@@ -1,15 +1,17 @@
 # cluster.sh -- a one-node Slurm cluster for the tests, from Debian's
 # slurm-wlm and munge packages. Sourced by slurm_test.sh (bash, as root):
 #
-#   cluster_start DIR    munged (unless one runs), slurmctld and slurmd with
-#                        DIR/slurm.conf; state, spool, logs and pid files
+#   cluster_start DIR    munged, slurmctld and slurmd with DIR/slurm.conf;
+#                        munge's socket, state, spool, logs and pid files
 #                        under DIR; exports SLURM_CONF
 #   cluster_stop         stops what cluster_start started, by PID
 #
 # The settings that work in a container without cgroups or systemd:
 # proctrack/linuxproc, task/none, no job accounting, cons_tres with CR_Core,
 # one node named by `hostname` with the machine's CPU count, reached at
-# 127.0.0.1 (the host name need not resolve).
+# 127.0.0.1 (the host name need not resolve). munged is a private one, on
+# a socket under DIR (AuthInfo=socket=...), so that two clusters on one
+# machine, or a system munged, never share or stop each other's.
 
 CLUSTER_PIDS=()
 
@@ -23,21 +25,19 @@ wait_pidfile() {
 }
 
 start_munge() {
-  if [ -S /run/munge/munge.socket.2 ] && munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-    return 0 # a munged already runs: use it, and leave it running
-  fi
-  mkdir -p /run/munge /etc/munge /var/lib/munge /var/log/munge
-  chown munge:munge /run/munge /var/lib/munge /var/log/munge
-  chmod 0755 /run/munge
+  local dir=$1/munge
   if [ ! -s /etc/munge/munge.key ]; then
+    mkdir -p /etc/munge
     mungekey --create --keyfile=/etc/munge/munge.key
     chown munge:munge /etc/munge/munge.key
     chmod 0400 /etc/munge/munge.key
   fi
-  rm -f /run/munge/munged.pid
-  runuser -u munge -- /usr/sbin/munged || return 1
-  wait_pidfile /run/munge/munged.pid 50 || return 1
-  CLUSTER_PIDS+=("$(cat /run/munge/munged.pid)")
+  mkdir -p "$dir"
+  chown munge:munge "$dir"
+  runuser -u munge -- /usr/sbin/munged --socket="$dir/munge.socket" --pid-file="$dir/munged.pid" \
+    --log-file="$dir/munged.log" --seed-file="$dir/munged.seed" || return 1
+  wait_pidfile "$dir/munged.pid" 50 || return 1
+  CLUSTER_PIDS+=("$(cat "$dir/munged.pid")")
 }
 
 # A TCP port nobody listens on, from a range Slurm's defaults avoid.
@@ -60,6 +60,7 @@ SlurmdUser=root
 SlurmctldPort=$(free_port)
 SlurmdPort=$(free_port)
 AuthType=auth/munge
+AuthInfo=socket=$dir/munge/munge.socket
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid
@@ -85,7 +86,7 @@ EOF
 cluster_start() {
   local dir=$1
   mkdir -p "$dir/state" "$dir/spool"
-  start_munge || { echo "cluster: cannot start munged"; return 1; }
+  start_munge "$dir" || { echo "cluster: cannot start munged"; cat "$dir/munge/munged.log"; return 1; }
   write_conf "$dir"
   export SLURM_CONF=$dir/slurm.conf
   slurmctld -f "$SLURM_CONF" || { echo "cluster: slurmctld failed"; cat "$dir/slurmctld.log"; return 1; }
