@@ -578,9 +578,8 @@ static void augment_row(const fmnist *d, int64_t from, int64_t epoch, float *dst
   for (int y = 0; y < s; y++) {
     for (int x = 0; x < s; x++) {
       int sy = y - dy, sx = x - dx; /* out(y, x) = flipped(y - dy, x - dx) */
-      float v = 0;
-      if (sy >= 0 && sy < s && sx >= 0 && sx < s) v = (float)(src[sy * s + (flip ? s - 1 - sx : sx)] * d->scale);
-      dst[y * s + x] = v;
+      int inside = sy >= 0 && sy < s && sx >= 0 && sx < s;
+      dst[y * s + x] = inside ? (float)(src[sy * s + (flip ? s - 1 - sx : sx)] * d->scale) : 0.0f;
     }
   }
   for (int k = 0; d->noise > 0 && k < s * s; k++) dst[k] += (float)(d->noise * host->rng_normal(&rng));
