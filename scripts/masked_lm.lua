@@ -23,8 +23,14 @@
 --   lunet run scripts/masked_lm.lua [--quick] [--out FILE.csv] [--pretrain_epochs N]
 --                                   [--epochs N] [--copies N] [--dir FORTUNES] [--no_plot]
 --
--- --quick: T = 32, E = 16, 300 pretraining texts, every tenth labelled text, 2 epochs each.
--- Measured numbers: docs/text_classifier.md.
+-- Measured (about 30 minutes on 2 busy cores): masked-token loss 3.16,
+-- 2.94, 2.91 nats over 3 epochs (byte frequencies alone: 3.21), 25% of the
+-- held-out masked bytes recovered; then test accuracy 0.802 fine-tuned
+-- against 0.828 from scratch: this toy pretraining does not help
+-- (docs/text_classifier.md).
+--
+-- --quick: T = 32, E = 16, every twentieth pretraining text, every tenth
+-- labelled text, 2 epochs each.
 
 local lunet = require "lunet"
 local fortunes = require "fortunes"
