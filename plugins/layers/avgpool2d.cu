@@ -11,14 +11,7 @@ __global__ void avgpool_forward_kernel(geom g, const float *x, float *y, int64_t
     const float *plane = x + e / n_out * g.H * g.W;
     int i = (int)(e % n_out / g.Wo), j = (int)(e % g.Wo);
     float sum = 0.0f;
-    for (int u = 0; u < g.k; u++) {
-      int r = i * g.s - g.p + u;
-      if (r < 0 || r >= g.H) continue;
-      for (int v = 0; v < g.k; v++) {
-        int c = j * g.s - g.p + v;
-        if (c >= 0 && c < g.W) sum += plane[r * g.W + c];
-      }
-    }
+    FOR_WINDOW(g, i, j, sum += plane[at]);
     y[e] = sum * scale;
   }
 }

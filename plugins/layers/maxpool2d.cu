@@ -12,16 +12,7 @@ __global__ void maxpool_forward_kernel(geom g, const float *x, float *y, int *ar
     int i = (int)(e % n_out / g.Wo), j = (int)(e % g.Wo), where = -1;
     const float *plane = x + q * g.H * g.W;
     float best = 0.0f;
-    for (int u = 0; u < g.k; u++) {
-      int r = i * g.s - g.p + u;
-      if (r < 0 || r >= g.H) continue;
-      for (int v = 0; v < g.k; v++) {
-        int c = j * g.s - g.p + v;
-        if (c < 0 || c >= g.W) continue;
-        int at = r * g.W + c;
-        if (where < 0 || plane[at] > best) best = plane[at], where = at;
-      }
-    }
+    FOR_WINDOW(g, i, j, if (where < 0 || plane[at] > best) best = plane[at], where = at);
     y[e] = best;
     argmax[e] = where;
   }

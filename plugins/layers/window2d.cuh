@@ -1,7 +1,8 @@
 /*
 ** window2d.cuh -- window2d.h's geometry for the .cu files of conv2d,
 ** maxpool2d and avgpool2d: the same struct, field for field, so that a .c
-** hands its geom to a launcher as it is; and the windows that hold a pixel.
+** hands its geom to a launcher as it is; the taps of a window, and the
+** windows that hold a pixel.
 */
 #ifndef LUNET_LAYERS_WINDOW2D_CUH
 #define LUNET_LAYERS_WINDOW2D_CUH
@@ -15,6 +16,21 @@ typedef struct geom {
   int k, s, p, d;
   int Ho, Wo;
 } geom;
+
+/* Runs the statement given after j for the index `at` = r W + c of every
+** input pixel (r, c) in window (i, j) of geometry g, padding skipped, taps
+** in row-major order (window2d.h's FOR_WINDOW). */
+#define FOR_WINDOW(g, i, j, ...)                   \
+  for (int u = 0; u < (g).k; u++) {                \
+    int r = (i) * (g).s - (g).p + u * (g).d;       \
+    if (r < 0 || r >= (g).H) continue;             \
+    for (int v = 0; v < (g).k; v++) {              \
+      int c = (j) * (g).s - (g).p + v * (g).d;     \
+      if (c < 0 || c >= (g).W) continue;           \
+      int at = r * (g).W + c;                      \
+      __VA_ARGS__;                                 \
+    }                                              \
+  }
 
 /* The first window index along an axis whose taps (d = 1) can reach pixel
 ** h: the least i >= 0 with i s - p + k - 1 >= h. Windows i up to the last
