@@ -15,8 +15,8 @@
 --   lunet run scripts/architectures.lua [--net lenet|vgg|resnet|inception|all]
 --       [--n 10000] [--epochs 3] [--augment] [--quick] [--out FILE.csv] [--no_plot]
 --
--- The defaults take about 10 minutes on 2 cores (results in
--- docs/architectures.md); --quick trains on 256 images for one epoch and
+-- The defaults took 47 minutes on 2 cores shared with other jobs (results
+-- in docs/architectures.md); --quick trains on 256 images for one epoch and
 -- tests on 256 (about a second per network).
 
 local lunet = require "lunet"

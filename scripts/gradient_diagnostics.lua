@@ -112,20 +112,11 @@ if opt.no_plot then return end
 local base = opt.out:gsub("%.csv$", "")
 for _, stage in ipairs{ "init", "trained" } do
   for _, init in ipairs(inits) do
-    local part = base .. "_part.csv"
-    os.remove(part)
-    local w = lunet.csv(part, { columns = { "activation", "layer", "grad_norm" } })
-    for _, row in ipairs(lunet.read_csv(opt.out)) do
-      if row.stage == stage and row.init == init then
-        w:write{ activation = row.activation, layer = row.layer, grad_norm = row.grad_norm }
-      end
-    end
-    w:close()
     local png = base .. (stage == "trained" and "_trained_" or "_") .. init .. ".png"
-    lunet.plot{ csv = part, x = "layer", y = { "grad_norm" }, group = "activation", logy = true, out = png,
+    lunet.plot{ csv = opt.out, where = { "stage=" .. stage, "init=" .. init }, x = "layer", y = { "grad_norm" },
+                group = "activation", logy = true, out = png,
                 title = ("|dL/dW| per layer, %s init, %s"):format(init,
                   stage == "init" and "at initialisation" or "after one epoch of SGD") }
-    os.remove(part)
     print("figure: " .. png)
   end
 end
