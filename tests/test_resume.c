@@ -4,14 +4,18 @@
 ** its next step equal, bit for bit, to the step of the instance that took
 ** the earlier ones; an optimizer built before ABI 2.2 (its table ends
 ** before state) is refused by resume_check, by name, without reading past
-** the table's size; so is a model on a GPU.
+** the table's size; so is a model on a GPU. And the envelope's writer
+** (ckfile.c): a body that puts other bytes when written than when sized is
+** not saved, and the file it would replace is kept.
 */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "ckfile.h"
 #include "model.h"
 #include "params.h"
 #include "registry.h"
@@ -126,4 +130,38 @@ Test(resume, a_model_on_a_gpu_is_refused) {
   cr_assert(strstr(services_last_error(), "CPU only"), "message: %s", services_last_error());
   m->device = LUNET_CPU; /* it holds nothing on a GPU to free */
   model_free(m);
+}
+
+/* Puts 8 bytes when sized and 12 when written: a body breaking ck_save's rule. */
+static void unsteady_body(ckwriter *w, void *ud) {
+  int *calls = ud;
+  ck_put_u64(w, 1);
+  if ((*calls)++ > 0) ck_put_u32(w, 2);
+}
+
+static void steady_body(ckwriter *w, void *ud) {
+  (void)ud;
+  ck_put_u64(w, 1);
+}
+
+Test(resume, a_body_that_changes_between_sizing_and_writing_is_not_saved) {
+  static const ckformat fmt = {"LUNETTST", 1u, 1u, "test file", "test_resume", 0};
+  char dir[] = "/tmp/lunet_ckfile_XXXXXX", path[64], tmp[80];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/f", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  cr_assert_eq(ck_save(path, &fmt, steady_body, NULL), 0, "%s", services_last_error());
+  int calls = 0;
+  cr_assert_eq(ck_save(path, &fmt, unsteady_body, &calls), -1, "a file whose header names the wrong size was saved");
+  cr_assert(strstr(services_last_error(), "changed while it was written"), "message: %s", services_last_error());
+  unsigned char *buf;
+  ckreader r;
+  uint32_t version;
+  cr_assert_eq(ck_load(path, &fmt, &buf, &r, &version), 0, "the previous file was lost: %s", services_last_error());
+  cr_assert_eq(ck_get_u64(&r), 1u);
+  cr_assert(r.p == r.end && !r.bad);
+  free(buf);
+  cr_assert_eq(access(tmp, F_OK), -1, "the temporary file was left behind");
+  cr_assert_eq(remove(path), 0);
+  cr_assert_eq(rmdir(dir), 0);
 }

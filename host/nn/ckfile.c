@@ -121,9 +121,10 @@ static void sync_parent_dir(const char *path) {
   close(fd);
 }
 
-/* Header, body, CRC into f, then flush and fsync; 0 or errno. Closes f. */
+/* Header, body, CRC into f, then flush and fsync; 0 or errno. Closes f.
+** *written: the bytes put, which must equal `size` (the sizing pass's). */
 static int write_file(FILE *f, const ckformat *fmt, uint64_t size, void (*body)(ckwriter *, void *),
-                      void *ud) {
+                      void *ud, uint64_t *written) {
   ckwriter w = {f, 0, ck_crc32(0, NULL, 0), 0};
   ck_put_bytes(&w, fmt->magic, 8);
   ck_put_u32(&w, fmt->newest);
@@ -131,6 +132,7 @@ static int write_file(FILE *f, const ckformat *fmt, uint64_t size, void (*body)(
   body(&w, ud);
   uint32_t crc = w.crc; /* ck_put_u32 would fold its own bytes into w.crc */
   ck_put_u32(&w, crc);
+  *written = w.n;
   int err = w.err;
   if (!err && fflush(f) != 0) err = errno;
   if (!err && fsync(fileno(f)) != 0) err = errno;
@@ -159,10 +161,18 @@ int ck_save(const char *path, const ckformat *fmt, void (*body)(ckwriter *w, voi
                    path, tmp, strerror(errno));
     return -1;
   }
-  int err = write_file(f, fmt, size, body, ud);
+  uint64_t written;
+  int err = write_file(f, fmt, size, body, ud, &written);
   if (err) {
     remove(tmp);
     services_error("checkpoint %s: writing %s failed: %s (is the disk full?)", path, tmp, strerror(err));
+    return -1;
+  }
+  if (written != size) { /* its header would name another size: a file no load accepts */
+    remove(tmp);
+    services_error("checkpoint %s: its contents changed while it was written (%llu bytes sized, %llu "
+                   "written), so it was not saved and the previous file is kept; a bug: please report it",
+                   path, (unsigned long long)size, (unsigned long long)written);
     return -1;
   }
   if (rename(tmp, path) != 0) {
