@@ -6,11 +6,13 @@
 ** before state) is refused by resume_check, by name, without reading past
 ** the table's size; so is a model on a GPU. And the envelope's writer
 ** (ckfile.c): a body that puts other bytes when written than when sized is
-** not saved, and the file it would replace is kept.
+** not saved, and the file it would replace is kept; two processes saving
+** one path at once (two runs of one trial) leave a whole file.
 */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -149,7 +151,7 @@ Test(resume, a_body_that_changes_between_sizing_and_writing_is_not_saved) {
   char dir[] = "/tmp/lunet_ckfile_XXXXXX", path[64], tmp[80];
   cr_assert_not_null(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/f", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
   cr_assert_eq(ck_save(path, &fmt, steady_body, NULL), 0, "%s", services_last_error());
   int calls = 0;
   cr_assert_eq(ck_save(path, &fmt, unsteady_body, &calls), -1, "a file whose header names the wrong size was saved");
@@ -164,4 +166,40 @@ Test(resume, a_body_that_changes_between_sizing_and_writing_is_not_saved) {
   cr_assert_eq(access(tmp, F_OK), -1, "the temporary file was left behind");
   cr_assert_eq(remove(path), 0);
   cr_assert_eq(rmdir(dir), 0);
+}
+
+/* In its writing pass, between two words, another process saves the same
+** path whole (steady_body): a second run of one trial saving meanwhile. */
+static void interrupted_body(ckwriter *w, void *ud) {
+  const char *path = ud;
+  ck_put_u32(w, 7);
+  if (w->f) {
+    fflush(w->f);
+    pid_t pid = fork();
+    if (pid == 0) {
+      static const ckformat fmt = {"LUNETTST", 1u, 1u, "test file", "test_resume", 0};
+      _exit(ck_save(path, &fmt, steady_body, NULL) == 0 ? 0 : 1);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other writer failed");
+  }
+  ck_put_u32(w, 8);
+}
+
+Test(resume, two_processes_saving_one_path_leave_a_whole_file) {
+  static const ckformat fmt = {"LUNETTST", 1u, 1u, "test file", "test_resume", 0};
+  char dir[] = "/tmp/lunet_ckfile_XXXXXX", path[64];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/f", dir);
+  cr_assert_eq(ck_save(path, &fmt, interrupted_body, path), 0, "%s", services_last_error());
+  unsigned char *buf;
+  ckreader r;
+  uint32_t version;
+  cr_assert_eq(ck_load(path, &fmt, &buf, &r, &version), 0, "a torn file: %s", services_last_error());
+  uint32_t a = ck_get_u32(&r), b = ck_get_u32(&r);
+  cr_assert(a == 7 && b == 8 && r.p == r.end, "not the last writer's file");
+  free(buf);
+  cr_assert_eq(remove(path), 0);
+  cr_assert_eq(rmdir(dir), 0, "a temporary file was left behind");
 }

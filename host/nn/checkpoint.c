@@ -82,7 +82,7 @@
 ** the magic, the version, the size and the CRC; only then does it parse,
 ** and an inconsistency found while parsing is reported as corruption.
 ** Tensors are matched to the rebuilt model by name. Writing goes to
-** "path.tmp", fsync, rename: never a half file under `path`.
+** "path.tmp.PID", fsync, rename: never a half file under `path`.
 */
 #include "nn/checkpoint.h"
 

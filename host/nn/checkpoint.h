@@ -24,7 +24,7 @@
 #define CHECKPOINT_VERSION 2u       /* the format version written: the newest this lunet reads */
 
 /* Writes the built model `m` to `path`, atomically: the bytes go to
-** "path.tmp", which is fsync'ed and then renamed over `path`, so a crash
+** "path.tmp.PID", which is fsync'ed and then renamed over `path`, so a crash
 ** leaves either the old file or the new one, never half of one. An empty
 ** path is refused as such. 0, or -1 with services_error() set (the tmp
 ** file is removed). */

@@ -147,9 +147,9 @@ int ck_path_given(const char *path, const char *verb) {
 }
 
 int ck_save(const char *path, const ckformat *fmt, void (*body)(ckwriter *w, void *ud), void *ud) {
-  char tmp[4096];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-    services_error("checkpoint %s: path too long (at most %zu bytes)", path, sizeof tmp - 5);
+  char tmp[4096]; /* the writer's own: two processes saving one path never share it */
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+    services_error("checkpoint %s: path too long (at most %zu bytes)", path, sizeof tmp - 32);
     return -1;
   }
   ckwriter sizing = {0};

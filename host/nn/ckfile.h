@@ -12,8 +12,10 @@
 **
 ** Integers are unsigned little-endian, floats IEEE little-endian (the
 ** in-memory bytes on the hosts lunet runs on; a big-endian host swaps).
-** Saving writes "path.tmp", fsyncs it and renames it over `path`: a crash
-** leaves the old file or the new one, never half of one. A format with
+** Saving writes "path.tmp.PID", fsyncs it and renames it over `path`: a
+** crash leaves the old file or the new one, never half of one, and two
+** processes saving one path (two runs of one trial) each rename a whole file
+** of their own. A format with
 ** sync_dir also fsyncs the folder, so that the rename itself survives a
 ** power loss once ck_save returns.
 ** Loading reads the whole file and checks magic, version, size and CRC, in
