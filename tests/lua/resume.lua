@@ -61,7 +61,9 @@ assert(#want == 8 and ref ~= "", "the uninterrupted run did not finish its 8 epo
 
 -- Five kills at random moments of the training that is left (estimated
 -- from the rows logged so far), then a run left to finish. A round that the
--- machine's speed let finish before three kills starts over, aiming sooner.
+-- machine's speed let finish before three kills starts over, aiming sooner:
+-- start-up included, since a load that eased since it was timed makes it
+-- shorter too (a kill during start-up costs nothing but that run).
 -- The delays are printed on failure, to rerun them.
 math.randomseed(os.time())
 local function kill_round(scale)
@@ -71,7 +73,7 @@ local function kill_round(scale)
   local kills, delays, cut = 0, {}, {}
   local rows_at_kill, left = nil, 8
   for _ = 1, 12 do
-    local d = kills < 5 and t_start + scale * t_train * left / 8 * (0.1 + 0.8 * math.random()) or nil
+    local d = kills < 5 and scale * (t_start + t_train * left / 8 * (0.1 + 0.8 * math.random())) or nil
     delays[#delays + 1] = d and ("%.3f"):format(d) or "none"
     local finished = run(dir .. "/run.ckpt", "run", d)
     -- the checkpoint this run started from records `done` epochs; one whose
