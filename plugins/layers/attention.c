@@ -58,8 +58,8 @@ static const lunet_layer_api api = {
   .create = self_attention_create,
   .destroy = attention_destroy,
   .reserve = attention_reserve,
-  .forward = {[LUNET_CPU] = self_attention_forward},
-  .backward = {[LUNET_CPU] = self_attention_backward},
+  .forward = {[LUNET_CPU] = self_attention_forward LUNET_ON_CUDA(self_attention_forward)},
+  .backward = {[LUNET_CPU] = self_attention_backward LUNET_ON_CUDA(self_attention_backward)},
   .check_input = {{2, {4, 6}}, {1, {4}}},
 };
 

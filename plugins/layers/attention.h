@@ -20,7 +20,10 @@
 ** Initialised as PyTorch: W_in xavier-uniform, W_out U(+-1/sqrt(E)), biases 0.
 ** The per-head products go through host->gemm_batched, one call per sample
 ** over its heads. All scratch (Q, KV, P, D, O and backward's gradients) is
-** sized by reserve(max_batch). The buffer `attention_weights` (heads, Tq, Tk)
+** sized by reserve(max_batch) on the device it names: the same code runs on
+** the CPU and on the GPU, where the loops below are attention.cuh's kernels
+** (dropout's mask drawn on the host, from the same stream, and copied
+** over). The buffer `attention_weights` (heads, Tq, Tk)
 ** holds P of sample 0 of the last forward, for heatmaps; it is not trained,
 ** but as every buffer it is saved in checkpoints.
 */
@@ -44,14 +47,34 @@ typedef struct attention {
   float *dropped;                /* (B, H, Tq, Tk): D, when dropout > 0 */
   float *o, *dout_o;             /* (B, Tq, E): heads' outputs and their gradient */
   int dropped_last;              /* the last forward applied dropout (D is in `dropped`) */
+  int device;                    /* where the scratch lives and the kernels run */
+  float *hmask;                  /* on the GPU with dropout: the mask drawn on the host */
 } attention;
+
+#ifdef LUNET_WITH_CUDA
+/* The kernels of attention.cuh, and rows.cuh's bias kernels. */
+int rows_fill_launch(float *y, const float *b, int64_t rows, int n);
+int rows_sum_launch(float *db, const float *dy, int64_t rows, int n);
+int attention_softmax_launch(float *S, const float *mask, int B, int H, int Tq, int Tk, int causal);
+int attention_softmax_backward_launch(const float *P, const float *dropped, float *G, int64_t rows, int Tk,
+                                      float keep);
+int attention_drop_launch(const float *P, const float *m, float *D, int64_t n);
+#define ATTENTION_ON_GPU(a) ((a)->device == LUNET_CUDA)
+#else
+#define ATTENTION_ON_GPU(a) 0
+#endif
+
+/* The services of the device the instance runs on. */
+static const lunet_device_services *attention_dev(const attention *a) { return host->device[a->device]; }
 
 static void attention_free_scratch(attention *a) {
   float **bufs[] = {&a->q, &a->dq, &a->kv, &a->dkv, &a->p, &a->dp, &a->dropped, &a->o, &a->dout_o};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
-    host->free(*bufs[i]);
+    lunet_free_on(a->device, *bufs[i]);
     *bufs[i] = NULL;
   }
+  host->free(a->hmask);
+  a->hmask = NULL;
   a->max_batch = 0;
 }
 
@@ -119,22 +142,23 @@ static attention *attention_new(const char *name, const lunet_shape *x, const lu
 
 static int attention_reserve(void *self, int max_batch, int device) {
   attention *a = self;
-  (void)device;
-  if (max_batch <= a->max_batch) return 0;
+  if (max_batch <= a->max_batch && device == a->device) return 0;
   attention_free_scratch(a);
+  a->device = device;
   int64_t B = max_batch, nq = B * a->Tq * a->E, nkv = B * a->Tk * 2 * a->E;
   int64_t w = B * a->H * a->Tq * a->Tk;
-  a->q = lunet_alloc_floats(nq);
-  a->dq = lunet_alloc_floats(nq);
-  a->kv = lunet_alloc_floats(nkv);
-  a->dkv = lunet_alloc_floats(nkv);
-  a->p = lunet_alloc_floats(w);
-  a->dp = lunet_alloc_floats(w);
-  a->dropped = a->drop > 0 ? lunet_alloc_floats(w) : NULL;
-  a->o = lunet_alloc_floats(nq);
-  a->dout_o = lunet_alloc_floats(nq);
+  a->q = lunet_alloc_floats_on(device, nq);
+  a->dq = lunet_alloc_floats_on(device, nq);
+  a->kv = lunet_alloc_floats_on(device, nkv);
+  a->dkv = lunet_alloc_floats_on(device, nkv);
+  a->p = lunet_alloc_floats_on(device, w);
+  a->dp = lunet_alloc_floats_on(device, w);
+  a->dropped = a->drop > 0 ? lunet_alloc_floats_on(device, w) : NULL;
+  a->hmask = a->drop > 0 && device != LUNET_CPU ? lunet_alloc_floats(w) : NULL;
+  a->o = lunet_alloc_floats_on(device, nq);
+  a->dout_o = lunet_alloc_floats_on(device, nq);
   if (!a->q || !a->dq || !a->kv || !a->dkv || !a->p || !a->dp || (a->drop > 0 && !a->dropped) ||
-      !a->o || !a->dout_o) {
+      (a->drop > 0 && device != LUNET_CPU && !a->hmask) || !a->o || !a->dout_o) {
     attention_free_scratch(a);
     return 1;
   }
@@ -143,22 +167,37 @@ static int attention_reserve(void *self, int max_batch, int device) {
 }
 
 /* y = x W^T + b over n rows    (n, in) -> (n, out) */
-static void attention_affine(const float *x, const float *w, const float *bias, float *y,
-                             int64_t n, int in, int out) {
-  for (int64_t i = 0; i < n; i++) memcpy(y + i * out, bias, sizeof(float) * out);
-  host->gemm(0, 1, (int)n, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+static void attention_affine(const attention *a, const float *x, const float *w, const float *bias,
+                             float *y, int64_t n, int in, int out) {
+#ifdef LUNET_WITH_CUDA
+  if (ATTENTION_ON_GPU(a)) rows_fill_launch(y, bias, n, out);
+#endif
+  for (int64_t i = 0; !ATTENTION_ON_GPU(a) && i < n; i++) memcpy(y + i * out, bias, sizeof(float) * out);
+  attention_dev(a)->gemm(0, 1, (int)n, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+}
+
+/* db = sum over the rows of dy    (n, out) -> (out) */
+static void attention_column_sums(const attention *a, const float *dy, float *db, int64_t n, int out) {
+#ifdef LUNET_WITH_CUDA
+  if (ATTENTION_ON_GPU(a)) {
+    rows_sum_launch(db, dy, n, out);
+    return;
+  }
+#endif
+  memset(db, 0, sizeof(float) * out);
+  for (int64_t i = 0; i < n; i++)
+    for (int j = 0; j < out; j++) db[j] += dy[i * out + j];
 }
 
 /* dW = dy^T x, db = sum over rows of dy, dx = dy W + beta dx (unless dx is NULL)
 ** (n, out) -> (n, in) */
-static void attention_affine_backward(const float *x, const float *w, const float *dy, float *dw,
-                                      float *db, float *dx, float beta, int64_t n, int in,
+static void attention_affine_backward(const attention *a, const float *x, const float *w, const float *dy,
+                                      float *dw, float *db, float *dx, float beta, int64_t n, int in,
                                       int out) {
-  host->gemm(1, 0, out, in, (int)n, 1.0f, dy, out, x, in, 0.0f, dw, in);
-  memset(db, 0, sizeof(float) * out);
-  for (int64_t i = 0; i < n; i++)
-    for (int j = 0; j < out; j++) db[j] += dy[i * out + j];
-  if (dx) host->gemm(0, 0, (int)n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
+  const lunet_device_services *dev = attention_dev(a);
+  dev->gemm(1, 0, out, in, (int)n, 1.0f, dy, out, x, in, 0.0f, dw, in);
+  attention_column_sums(a, dy, db, n, out);
+  if (dx) dev->gemm(0, 0, (int)n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
 }
 
 /* Each row of S, in place: + mask (unless NULL), then keys s > t -> 0 when
@@ -177,10 +216,21 @@ static void attention_softmax(float *s, const float *mask, int64_t rows, int Tq,
   }
 }
 
-/* D = P m / (1 - p), m ~ Bernoulli(1 - p) drawn from rng    (n) -> (n) */
-static void attention_drop(const float *p, float *d, int64_t n, float drop, lunet_rng *rng) {
-  float keep = 1.0f / (1.0f - drop);
-  for (int64_t i = 0; i < n; i++) d[i] = host->rng_uniform(rng) < drop ? 0.0f : p[i] * keep;
+/* D = P m / (1 - p), m ~ Bernoulli(1 - p) drawn from rng    (n) -> (n). On
+** the GPU the same draws fill the host mask, which is copied over. */
+static int attention_drop(attention *a, const float *p, float *d, int64_t n, lunet_rng *rng) {
+  float keep = 1.0f / (1.0f - a->drop);
+  if (!ATTENTION_ON_GPU(a)) {
+    for (int64_t i = 0; i < n; i++) d[i] = host->rng_uniform(rng) < a->drop ? 0.0f : p[i] * keep;
+    return 0;
+  }
+  for (int64_t i = 0; i < n; i++) a->hmask[i] = host->rng_uniform(rng) < a->drop ? 0.0f : keep;
+  if (attention_dev(a)->copy(a->dropped, a->hmask, sizeof(float) * (size_t)n, LUNET_COPY_TO_DEVICE)) return 1;
+#ifdef LUNET_WITH_CUDA
+  return lunet_cuda_check(a->name, attention_drop_launch(p, a->dropped, d, n));
+#else
+  return 1;
+#endif
 }
 
 static int attention_fits(const attention *a, int B, const char *call) {
@@ -196,26 +246,32 @@ static int attention_run(attention *a, const float *x, const float *m, const flo
                          float *y, const lunet_ctx *ctx, int B) {
   int Tq = a->Tq, Tk = a->Tk, E = a->E, H = a->H, d = a->d;
   int64_t qk = (int64_t)Tq * Tk, w = (int64_t)B * H * qk;
+  const lunet_device_services *dev = attention_dev(a);
   if (!attention_fits(a, B, "batch")) return 1;
-  attention_affine(x, a->wi.f32, a->bi.f32, a->q, (int64_t)B * Tq, E, E);
-  attention_affine(m, a->wi.f32 + (int64_t)E * E, a->bi.f32 + E, a->kv, (int64_t)B * Tk, E, 2 * E);
+  attention_affine(a, x, a->wi.f32, a->bi.f32, a->q, (int64_t)B * Tq, E, E);
+  attention_affine(a, m, a->wi.f32 + (int64_t)E * E, a->bi.f32 + E, a->kv, (int64_t)B * Tk, E, 2 * E);
   /* S_h = Q_h K_h^T / sqrt(d)    (H, Tq, d) x (H, Tk, d) -> (H, Tq, Tk) */
   for (int s = 0; s < B; s++)
-    host->gemm_batched(0, 1, Tq, Tk, d, 1.0f / sqrtf((float)d), a->q + (int64_t)s * Tq * E, E, d,
-                       a->kv + (int64_t)s * Tk * 2 * E, 2 * E, d, 0.0f, a->p + s * H * qk, Tk, qk,
-                       H);
-  for (int s = 0; s < B; s++)
+    dev->gemm_batched(0, 1, Tq, Tk, d, 1.0f / sqrtf((float)d), a->q + (int64_t)s * Tq * E, E, d,
+                      a->kv + (int64_t)s * Tk * 2 * E, 2 * E, d, 0.0f, a->p + s * H * qk, Tk, qk,
+                      H);
+#ifdef LUNET_WITH_CUDA
+  if (ATTENTION_ON_GPU(a) && lunet_cuda_check(a->name, attention_softmax_launch(a->p, mask, B, H, Tq, Tk, a->causal)))
+    return 1;
+#endif
+  for (int s = 0; !ATTENTION_ON_GPU(a) && s < B; s++)
     attention_softmax(a->p + s * H * qk, mask ? mask + (int64_t)s * Tk : NULL, (int64_t)H * Tq, Tq,
                       Tk, a->causal);
   a->dropped_last = ctx->train && a->drop > 0;
-  if (a->dropped_last) attention_drop(a->p, a->dropped, w, a->drop, ctx->rng);
+  if (a->dropped_last && attention_drop(a, a->p, a->dropped, w, ctx->rng)) return 1;
   const float *weights = a->dropped_last ? a->dropped : a->p;
   for (int s = 0; s < B; s++) /* O_h = D_h V_h    (H, Tq, Tk) x (H, Tk, d) -> (Tq, H d) */
-    host->gemm_batched(0, 0, Tq, d, Tk, 1.0f, weights + s * H * qk, Tk, qk,
-                       a->kv + (int64_t)s * Tk * 2 * E + E, 2 * E, d, 0.0f,
-                       a->o + (int64_t)s * Tq * E, E, d, H);
-  attention_affine(a->o, a->wo.f32, a->bo.f32, y, (int64_t)B * Tq, E, E);
-  memcpy(a->shown.f32, a->p, sizeof(float) * (size_t)(H * qk));
+    dev->gemm_batched(0, 0, Tq, d, Tk, 1.0f, weights + s * H * qk, Tk, qk,
+                      a->kv + (int64_t)s * Tk * 2 * E + E, 2 * E, d, 0.0f,
+                      a->o + (int64_t)s * Tq * E, E, d, H);
+  attention_affine(a, a->o, a->wo.f32, a->bo.f32, y, (int64_t)B * Tq, E, E);
+  if (!ATTENTION_ON_GPU(a)) memcpy(a->shown.f32, a->p, sizeof(float) * (size_t)(H * qk));
+  else if (dev->copy(a->shown.f32, a->p, sizeof(float) * (size_t)(H * qk), LUNET_COPY_ON_DEVICE)) return 1;
   return 0;
 }
 
@@ -236,10 +292,8 @@ static void attention_softmax_backward(const float *p, const float *dropped, flo
 }
 
 /* dmask = sum of dS over heads and queries    (H Tq, Tk) -> (Tk) */
-static void attention_mask_grad(const float *g, float *dmask, int64_t rows, int Tk) {
-  memset(dmask, 0, sizeof(float) * (size_t)Tk);
-  for (int64_t r = 0; r < rows; r++)
-    for (int j = 0; j < Tk; j++) dmask[j] += g[r * Tk + j];
+static void attention_mask_grad(const attention *a, const float *g, float *dmask, int64_t rows, int Tk) {
+  attention_column_sums(a, g, dmask, rows, Tk);
 }
 
 /* Gradients of the last attention_run: parameters always; dx, dm and dmask
@@ -249,8 +303,9 @@ static int attention_grad(attention *a, const float *x, const float *m, const fl
   int Tq = a->Tq, Tk = a->Tk, E = a->E, H = a->H, d = a->d;
   int64_t qk = (int64_t)Tq * Tk;
   float scale = 1.0f / sqrtf((float)d);
+  const lunet_device_services *dev = attention_dev(a);
   if (!attention_fits(a, B, "backward")) return 1;
-  attention_affine_backward(a->o, a->wo.f32, dy, a->dwo.f32, a->dbo.f32, a->dout_o, 0.0f,
+  attention_affine_backward(a, a->o, a->wo.f32, dy, a->dwo.f32, a->dbo.f32, a->dout_o, 0.0f,
                             (int64_t)B * Tq, E, E);
   const float *weights = a->dropped_last ? a->dropped : a->p;
   for (int s = 0; s < B; s++) {
@@ -259,20 +314,26 @@ static int attention_grad(attention *a, const float *x, const float *m, const fl
     float *dq = a->dq + (int64_t)s * Tq * E, *dkv = a->dkv + (int64_t)s * Tk * 2 * E;
     float *g = a->dp + s * H * qk;
     /* dD_h = dO_h V_h^T    (H, Tq, d) x (H, Tk, d) -> (H, Tq, Tk) */
-    host->gemm_batched(0, 1, Tq, Tk, d, 1.0f, dO, E, d, kv + E, 2 * E, d, 0.0f, g, Tk, qk, H);
+    dev->gemm_batched(0, 1, Tq, Tk, d, 1.0f, dO, E, d, kv + E, 2 * E, d, 0.0f, g, Tk, qk, H);
     /* dV_h = D_h^T dO_h    (H, Tq, Tk) x (H, Tq, d) -> (Tk, H d) */
-    host->gemm_batched(1, 0, Tk, d, Tq, 1.0f, weights + s * H * qk, Tk, qk, dO, E, d, 0.0f,
-                       dkv + E, 2 * E, d, H);
-    attention_softmax_backward(a->p + s * H * qk, a->dropped_last ? a->dropped + s * H * qk : NULL,
-                               g, (int64_t)H * Tq, Tk, a->drop);
-    if (dmask) attention_mask_grad(g, dmask + (int64_t)s * Tk, (int64_t)H * Tq, Tk);
+    dev->gemm_batched(1, 0, Tk, d, Tq, 1.0f, weights + s * H * qk, Tk, qk, dO, E, d, 0.0f,
+                      dkv + E, 2 * E, d, H);
+    const float *dropped = a->dropped_last ? a->dropped + s * H * qk : NULL;
+#ifdef LUNET_WITH_CUDA
+    if (ATTENTION_ON_GPU(a) &&
+        lunet_cuda_check(a->name, attention_softmax_backward_launch(a->p + s * H * qk, dropped, g, (int64_t)H * Tq,
+                                                                    Tk, 1.0f / (1.0f - a->drop))))
+      return 1;
+#endif
+    if (!ATTENTION_ON_GPU(a)) attention_softmax_backward(a->p + s * H * qk, dropped, g, (int64_t)H * Tq, Tk, a->drop);
+    if (dmask) attention_mask_grad(a, g, dmask + (int64_t)s * Tk, (int64_t)H * Tq, Tk);
     /* dQ_h = dS_h K_h / sqrt(d), dK_h = dS_h^T Q_h / sqrt(d)    -> (Tq, H d), (Tk, H d) */
-    host->gemm_batched(0, 0, Tq, d, Tk, scale, g, Tk, qk, kv, 2 * E, d, 0.0f, dq, E, d, H);
-    host->gemm_batched(1, 0, Tk, d, Tq, scale, g, Tk, qk, q, E, d, 0.0f, dkv, 2 * E, d, H);
+    dev->gemm_batched(0, 0, Tq, d, Tk, scale, g, Tk, qk, kv, 2 * E, d, 0.0f, dq, E, d, H);
+    dev->gemm_batched(1, 0, Tk, d, Tq, scale, g, Tk, qk, q, E, d, 0.0f, dkv, 2 * E, d, H);
   }
-  attention_affine_backward(x, a->wi.f32, a->dq, a->dwi.f32, a->dbi.f32, dx, 0.0f,
+  attention_affine_backward(a, x, a->wi.f32, a->dq, a->dwi.f32, a->dbi.f32, dx, 0.0f,
                             (int64_t)B * Tq, E, E);
-  attention_affine_backward(m, a->wi.f32 + (int64_t)E * E, a->dkv, a->dwi.f32 + (int64_t)E * E,
+  attention_affine_backward(a, m, a->wi.f32 + (int64_t)E * E, a->dkv, a->dwi.f32 + (int64_t)E * E,
                             a->dbi.f32 + E, dm, dm == dx ? 1.0f : 0.0f, (int64_t)B * Tk, E, 2 * E);
   return 0;
 }

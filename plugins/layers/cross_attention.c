@@ -57,8 +57,8 @@ static const lunet_layer_api api = {
   .create = cross_attention_create,
   .destroy = attention_destroy,
   .reserve = attention_reserve,
-  .forward = {[LUNET_CPU] = cross_attention_forward},
-  .backward = {[LUNET_CPU] = cross_attention_backward},
+  .forward = {[LUNET_CPU] = cross_attention_forward LUNET_ON_CUDA(cross_attention_forward)},
+  .backward = {[LUNET_CPU] = cross_attention_backward LUNET_ON_CUDA(cross_attention_backward)},
   .check_input = {{2, {4, 6}}, {2, {3, 6}}, {1, {3}}},
 };
 
