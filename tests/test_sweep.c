@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "csvfile.h"
 
 static char dir[64];
@@ -381,4 +382,32 @@ Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
   cr_expect_eq(run_script(env, "limits.lua", args, out, sizeof out), 1, "%s", out);
   cr_expect(strstr(out, "failed (exit status 1): sbatch: error: invalid partition") && strstr(out, "hint:"),
             "sbatch's failure is not reported with its message:\n%s", out);
+}
+
+/* The descriptors above 2 open on /dev/null that a program started from
+** here inherits (those without close-on-exec). */
+static int inherited_nulls(void) {
+  int n = 0;
+  for (int fd = 3; fd < 1024; fd++) {
+    char link[64], target[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len < 0 || (fcntl(fd, F_GETFD) & FD_CLOEXEC)) continue;
+    target[len] = '\0';
+    n += strcmp(target, "/dev/null") == 0;
+  }
+  return n;
+}
+
+/* sbatch, squeue and scancel get /dev/null as their stdin, and no other
+** copy of it. */
+Test(sweep, a_slurm_command_gets_no_stray_descriptor) {
+  char *argv[] = {"sh", "-c", "ls -l /proc/$$/fd", NULL};
+  strbuf out = {0}, err = {0};
+  cr_assert_eq(sweep_command(argv, &out, &err), 0, "%s", err.p);
+  int nulls = 0;
+  for (const char *p = out.p; (p = strstr(p, "/dev/null")); p++) nulls++;
+  cr_expect_eq(nulls, 1 + inherited_nulls(), "/dev/null open %d times in the command:\n%s", nulls, out.p);
+  free(out.p);
+  free(err.p);
 }

@@ -18,6 +18,7 @@
 static void exec_child(char *const argv[], int out, int err) {
   int null = open("/dev/null", O_RDONLY);
   if (null >= 0) dup2(null, 0);
+  if (null > 2) close(null); /* the program gets it as 0 only */
   dup2(out, 1);
   dup2(err, 2);
   execvp(argv[0], argv);
