@@ -284,7 +284,7 @@ static const char *trial_status(lua_State *L, int rep, int wstatus, double timeo
     snprintf(msg, sz, "ran past its timeout of %g s, and was killed", timeout);
     return "timeout";
   }
-  if (sweep_describe_exit(wstatus, msg, sz)) return "crashed";
+  if (child_describe_exit(wstatus, msg, sz)) return "crashed";
   if (lua_getfield(L, rep, "oom") == LUA_TSTRING) {
     snprintf(msg, sz, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);

@@ -150,7 +150,7 @@ typedef struct task {
   int failed;    /* a record could not be written */
 } task;
 
-/* sweep_pool.done in a task: the trial goes to the spool. Must not raise:
+/* child_pool.done in a task: the trial goes to the spool. Must not raise:
 ** the key is looked up (no allocation), not made. */
 static int task_done(void *ud, int i, int wstatus, double seconds, int timed_out, const char *out, size_t len) {
   task *t = ud;
@@ -166,7 +166,7 @@ static int task_done(void *ud, int i, int wstatus, double seconds, int timed_out
   return 0;
 }
 
-/* sweep_pool.run in a task: the trial, as a local worker runs it. */
+/* child_pool.run in a task: the trial, as a local worker runs it. */
 static int task_run(void *ud, int i, int fd) { return lsweep_child_run(((task *)ud)->s, i, fd); }
 
 /* Reads this task's trials from the manifest into an array, and their keys
@@ -219,8 +219,8 @@ int lsweep_task(sweep *s, int total, int workers, int threads) {
   luaL_checkstack(L, 8, "lunet.sweep"); /* for task_done, which must not raise */
   task t = {s, lua_gettop(L), "", 0};
   snprintf(t.job, sizeof t.job, "%s_%s", getenv("SLURM_ARRAY_JOB_ID") ? getenv("SLURM_ARRAY_JOB_ID") : "0", id);
-  sweep_pool pool = {&t, task_run, task_done, NULL, threads, s->timeout, s->memory};
-  int rc = sweep_run(&pool, trials, nt, workers);
+  child_pool pool = {&t, task_run, task_done, NULL, threads, s->timeout, s->memory};
+  int rc = child_pool_run(&pool, trials, nt, workers);
   if (rc) fprintf(stderr, "sweep: %s\n", services_last_error());
   fflush(NULL);
   exit(rc || t.failed ? 1 : 0); /* the task's work ends here, as after os.exit */

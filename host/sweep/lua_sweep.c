@@ -160,7 +160,7 @@ int lsweep_record(sweep *s, int i, int wstatus, double seconds, double timeout, 
   return stop;
 }
 
-/* sweep_pool.done: the work happens in record_trial, under pcall. */
+/* child_pool.done: the work happens in record_trial, under pcall. */
 static int parent_done(void *ud, int i, int wstatus, double seconds, int timed_out, const char *out, size_t len) {
   sweep *s = ud;
   return lsweep_record(s, i, wstatus, seconds, timed_out ? s->timeout : 0, out, len);
@@ -373,10 +373,10 @@ static void push_result(lua_State *L, const sweep *s, int total, int skipped, in
   if (s->job) lua_pushinteger(L, s->job), lua_setfield(L, -2, "job");
 }
 
-/* Runs pending[0..np) in local workers; sweep_run's result. */
+/* Runs pending[0..np) in local workers; child_pool_run's result. */
 static int run_local(sweep *s, const int *pending, int np, int workers, int threads) {
-  sweep_pool pool = {s, lsweep_child_run, parent_done, s->prog.tty ? tick : NULL, threads, s->timeout, s->memory};
-  int rc = sweep_run(&pool, pending, np, workers);
+  child_pool pool = {s, lsweep_child_run, parent_done, s->prog.tty ? tick : NULL, threads, s->timeout, s->memory};
+  int rc = child_pool_run(&pool, pending, np, workers);
   if (np) sweep_progress_end(&s->prog);
   return rc;
 }

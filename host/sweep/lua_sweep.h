@@ -9,10 +9,11 @@
 **   lua_rows.c       the results file and the log file, and resuming them
 **   lua_slurm.c      launcher = "slurm": one job array, its tasks, the spool
 **
-** workers.h is the C half underneath (the process pool, canonical values,
-** progress), with spool.h (a Slurm task's finished trials, one file each)
-** and command.h (running sbatch, squeue, scancel); nothing here is visible
-** to scripts but through lunet.sweep.
+** workers.h is the C half underneath (memory sizes, canonical values,
+** progress; the worker processes are runtime/children.h's pool), with
+** spool.h (a Slurm task's finished trials, one file each) and command.h
+** (running sbatch, squeue, scancel); nothing here is visible to scripts but
+** through lunet.sweep.
 */
 #ifndef LUNET_LUA_SWEEP_H
 #define LUNET_LUA_SWEEP_H
@@ -105,7 +106,7 @@ void lsweep_configs_register(lua_State *L);
 
 /* ---- the trial's report (lua_report.c) ------------------------------------------ */
 
-/* sweep_pool.run: in the worker, runs trial i and writes its report to fd. */
+/* child_pool.run: in the worker, runs trial i and writes its report to fd. */
 int lsweep_child_run(void *ud, int i, int fd);
 /* In the parent: pushes the report out[0..len) of a trial that ended with
 ** `wstatus` after `seconds` as { seconds =, error =, oom =, plugins =,
