@@ -384,6 +384,23 @@ Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
             "sbatch's failure is not reported with its message:\n%s", out);
 }
 
+/* A task finds its trials in the manifest whatever the length of their
+** keys: a line of 9000 bytes is one trial, and the lines after it keep
+** their tasks. */
+Test(sweep, slurm_tasks_read_manifest_lines_of_any_length) {
+  char out[16384], args[512], env[2048];
+  fake_slurm_env(env, sizeof env, "");
+  snprintf(args, sizeof args, "'%s' longkey", dir);
+  cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "RESULT total=3 done=3 failed=0 lost=0"), "%s", out);
+  csv_table *t = read_rows("long.csv");
+  cr_assert_eq(t->nrows, 3);
+  int sum = 0;
+  for (int r = 0; r < t->nrows; r++) sum += atoi(cell(t, r, "value"));
+  cr_expect_eq(sum, 9002, "the values are not those of the three trials");
+  csv_table_free(t);
+}
+
 /* The descriptors above 2 open on /dev/null that a program started from
 ** here inherits (those without close-on-exec). */
 static int inherited_nulls(void) {

@@ -169,37 +169,63 @@ static int task_done(void *ud, int i, int wstatus, double seconds, int timed_out
 /* child_pool.run in a task: the trial, as a local worker runs it. */
 static int task_run(void *ud, int i, int fd) { return lsweep_child_run(((task *)ud)->s, i, fd); }
 
+/* The text of the file at `path`, NUL-terminated, its length in *len, in a
+** userdata pushed on the stack (so that an error raised while it is in use
+** leaks nothing); NULL, with nil pushed, when it cannot be read. The file
+** is never changed once renamed into place (manifests, records). */
+static char *push_file_text(lua_State *L, const char *path, size_t *len) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    lua_pushnil(L);
+    return NULL;
+  }
+  *len = (size_t)st.st_size;
+  char *text = lua_newuserdatauv(L, *len + 1, 0);
+  FILE *f = fopen(path, "rb");
+  int bad = !f || fread(text, 1, *len, f) != *len;
+  if (f) fclose(f);
+  text[*len] = '\0';
+  return bad ? NULL : text;
+}
+
+/* Cuts the line at *p (its newline, if any, becomes a NUL) and moves *p
+** past it; returns the line. */
+static char *next_line(char **p) {
+  char *line = *p, *nl = strchr(line, '\n');
+  if (nl) *nl = '\0', *p = nl + 1;
+  else *p = line + strlen(line);
+  return line;
+}
+
 /* Reads this task's trials from the manifest into an array, and their keys
 ** into a table { [trial] = key }, both left on the stack; returns their
-** number. Line l (from 0) belongs to task l % ntasks. */
+** number. Line l (from 0) belongs to task l % ntasks; a line is as long
+** as its key. */
 static int task_trials(sweep *s, const char *manifest, int id, int total, int **trials) {
   lua_State *L = s->L;
-  FILE *f = fopen(manifest, "r");
-  if (!f) luaL_error(L, "lunet.sweep: cannot read the manifest %s: %s", manifest, strerror(errno));
-  char line[8192];
-  int ntasks = 0, n = 0;
-  if (!fgets(line, sizeof line, f) || sscanf(line, "lunet-manifest 1 %d", &ntasks) != 1 || ntasks < 1)
-    fclose(f), luaL_error(L, "lunet.sweep: %s is not a manifest of a lunet sweep", manifest);
+  size_t len;
+  char *p = push_file_text(L, manifest, &len);
+  int text = lua_gettop(L), ntasks = 0, n = 0;
+  if (!p) luaL_error(L, "lunet.sweep: cannot read the manifest %s: %s", manifest, strerror(errno));
+  if (sscanf(next_line(&p), "lunet-manifest 1 %d", &ntasks) != 1 || ntasks < 1)
+    luaL_error(L, "lunet.sweep: %s is not a manifest of a lunet sweep", manifest);
   *trials = lua_newuserdatauv(L, sizeof(int) * (size_t)(total + 1), 0);
   lua_newtable(L);
   push_index(s, total);
-  for (int l = 0; fgets(line, sizeof line, f); l++) {
-    char *tab = strchr(line, '\t');
+  for (int l = 0; *p; l++) {
+    char *tab = strchr(next_line(&p), '\t');
     if (l % ntasks != id || !tab) continue;
-    tab[strcspn(tab, "\n")] = '\0';
     percent_decode(tab + 1);
-    if (lua_getfield(L, -1, tab + 1) != LUA_TNUMBER || n >= total) {
-      fclose(f);
+    if (lua_getfield(L, -1, tab + 1) != LUA_TNUMBER || n >= total)
       luaL_error(L, "lunet.sweep: the trial %s of %s is not a trial of this script any more: it changed after "
                     "the array was submitted (rerun it to submit again)", tab + 1, manifest);
-    }
     (*trials)[n++] = (int)lua_tointeger(L, -1);
     lua_pushstring(L, tab + 1);
     lua_rawseti(L, -4, lua_tointeger(L, -2));
     lua_pop(L, 1);
   }
-  fclose(f);
   lua_pop(L, 1);
+  lua_remove(L, text);
   return n;
 }
 
@@ -269,20 +295,11 @@ static int record(sweep *s, int seen, int i, const spool_record *r) {
 ** stack (so an error raised while it is in use leaks nothing). Returns 0,
 ** or -1 with err set. */
 static int read_record(lua_State *L, const char *path, spool_record *r, char *err, size_t sz) {
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    lua_pushnil(L);
-    snprintf(err, sz, "cannot read %s: %s", path, strerror(errno));
-    return -1;
-  }
-  size_t len = (size_t)st.st_size; /* a record never changes once renamed into place */
-  char *text = lua_newuserdatauv(L, len + 1, 0);
-  FILE *f = fopen(path, "rb");
-  int bad = !f || fread(text, 1, len, f) != len;
-  if (f) fclose(f);
-  text[len] = '\0';
-  if (!bad && spool_parse(text, len, r) == 0) return 0;
-  snprintf(err, sz, bad ? "cannot read %s" : "%s is not a trial record of a lunet sweep", path);
+  size_t len;
+  char *text = push_file_text(L, path, &len);
+  if (text && spool_parse(text, len, r) == 0) return 0;
+  if (text) snprintf(err, sz, "%s is not a trial record of a lunet sweep", path);
+  else snprintf(err, sz, "cannot read %s: %s", path, strerror(errno));
   return -1;
 }
 

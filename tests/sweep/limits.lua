@@ -4,6 +4,8 @@
 --   lunet run limits.lua DIR nosbatch  launcher = "slurm" where sbatch is missing or fails
 --   lunet run limits.lua DIR fake      launcher = "slurm" through the stand-ins
 --                                      in fakeslurm/, which run the tasks here
+--   lunet run limits.lua DIR longkey   the same with a key of 9000 bytes (a
+--                                      manifest line longer than a line buffer)
 -- `limits` runs four trials: two that finish at once, one that sleeps for a
 -- minute in a shell it started (the timeout must kill the whole process
 -- group: the sleep holds a copy of the trial's pipe, and the shell's pid
@@ -51,6 +53,11 @@ elseif mode == "fake" then
   }
   print(("RESULT total=%d skipped=%d done=%d failed=%d lost=%d job=%s"):format(r.total, r.skipped, r.done,
     r.failed, r.lost, tostring(r.job)))
+elseif mode == "longkey" then
+  local r = lunet.sweep{ out = dir .. "/long.csv", launcher = "slurm",
+    grid = { name = { string.rep("a", 9000), "b", "c" } },
+    run = function(cfg) return { value = #cfg.name } end }
+  print(("RESULT total=%d done=%d failed=%d lost=%d"):format(r.total, r.done, r.failed, r.lost))
 else
   local r = lunet.sweep{
     out = dir .. "/limits.csv", workers = 2, timeout = 2, memory = "32M",
