@@ -10,6 +10,7 @@
 */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <lauxlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,4 +428,23 @@ Test(sweep, a_slurm_command_gets_no_stray_descriptor) {
   cr_expect_eq(nulls, 1 + inherited_nulls(), "/dev/null open %d times in the command:\n%s", nulls, out.p);
   free(out.p);
   free(err.p);
+}
+
+/* lua_sweep.h's, declared here: its type `sweep` would clash with sweep() above. */
+const char *lsweep_push_report(lua_State *L, const char *out, size_t len, int wstatus, double seconds,
+                               double timeout, char *msg, size_t sz);
+
+/* A trial's status when the pool had sent the kill at its timeout: timeout
+** only if the kill ended it. One that had exited on its own (the parent
+** read its end late, under load) keeps the status of its report. */
+Test(sweep, a_trial_that_ended_before_the_timeout_kill_keeps_its_status) {
+  lua_State *L = luaL_newstate();
+  static const char report[] = "T\t0.5\nM\tvalue\tn2\nZ\n";
+  char msg[256];
+  const char *st = lsweep_push_report(L, report, sizeof report - 1, 0 /* exit 0 */, 0.5, 2.0, msg, sizeof msg);
+  cr_expect_str_eq(st, "ok", "a trial that exited 0 was recorded as %s: %s", st, msg);
+  st = lsweep_push_report(L, report, 6, SIGKILL /* as waitpid gives it */, 2.0, 2.0, msg, sizeof msg);
+  cr_expect_str_eq(st, "timeout", "a trial the timeout killed was recorded as %s", st);
+  cr_expect(strstr(msg, "timeout of 2 s"), "message: %s", msg);
+  lua_close(L);
 }

@@ -19,9 +19,11 @@
 ** (return lunet.train's result, get train_loss, test_error, ...).
 */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sweep/lua_sweep.h"
@@ -280,7 +282,10 @@ static void parse_report(lua_State *L, const char *out, size_t len) {
 /* Status and message of a finished trial, from its wait status and report. */
 static const char *trial_status(lua_State *L, int rep, int wstatus, double timeout, char *msg, size_t sz) {
   const char *status = "ok";
-  if (timeout > 0) {
+  /* The pool's kill at the timeout ended it. A trial that ended on its own
+  ** first, its end not yet read when the parent, late, sent the kill to its
+  ** zombie, keeps its own status. */
+  if (timeout > 0 && WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) {
     snprintf(msg, sz, "ran past its timeout of %g s, and was killed", timeout);
     return "timeout";
   }
