@@ -204,6 +204,9 @@ static int l_train(lua_State *L) {
   if (c.checkpoint && !*c.checkpoint)
     return luaL_error(L, "lunet.train: checkpoint is empty; give the file to write, such as \"run.ckpt\"");
   c.checkpoint_every = lopt_count(L, 1, "checkpoint_every", 1, 1, "lunet.train");
+  if (!c.checkpoint && lua_getfield(L, 1, "checkpoint_every") != LUA_TNIL)
+    return luaL_error(L, "lunet.train: checkpoint_every is set but checkpoint is not, so nothing would be "
+                         "saved; add checkpoint = \"run.ckpt\" (the file), or remove checkpoint_every");
   callback cb = {L, 0, NULL, 0, 0};
   if (lua_getfield(L, 1, "on_epoch") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TFUNCTION);

@@ -119,6 +119,8 @@ refused({ "/no/such/folder/x.ckpt", "cannot create" }, "adam", { checkpoint = "/
 -- Options that cannot be checkpointed.
 t.fails({ "checkpoint must be a file path" }, lunet.train, { model = model, data = data,
   loss = lunet.loss("cross_entropy"), optimizer = lunet.optimizer("adam"), checkpoint = 5 })
+t.fails({ "checkpoint_every is set but checkpoint is not" }, lunet.train, { model = model, data = data,
+  loss = lunet.loss("cross_entropy"), optimizer = lunet.optimizer("adam"), checkpoint_every = 2 })
 t.fails({ "checkpoint is empty" }, lunet.train, { model = model, data = data,
   loss = lunet.loss("cross_entropy"), optimizer = lunet.optimizer("adam"), checkpoint = "" })
 t.fails({ "'checkpoint' does not apply to optimizer lstsq", "model:save()" }, lunet.train, { model = model,
