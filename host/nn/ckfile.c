@@ -248,11 +248,11 @@ static int read_file(const char *path, const ckformat *fmt, unsigned char **buf,
   *size = (size_t)st.st_size;
   *buf = malloc(*size ? *size : 1);
   if (!*buf || fread(*buf, 1, *size, f) != *size) {
-    int err = errno;
+    const char *why = !*buf ? "out of memory" : ferror(f) ? strerror(errno) : "it shrank while it was read";
     fclose(f);
     free(*buf);
-    services_error("checkpoint %s: cannot read its %zu bytes: %s", path, *size,
-                   *buf ? strerror(err) : "out of memory");
+    *buf = NULL;
+    services_error("checkpoint %s: cannot read its %zu bytes: %s", path, *size, why);
     return -1;
   }
   fclose(f);
