@@ -48,7 +48,7 @@ int spool_write_file(const char *path, const char *data, size_t len, char *err, 
   }
   int bad = fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0;
   int e = errno;
-  bad |= fclose(f) != 0;
+  if (fclose(f) != 0 && !bad) bad = 1, e = errno; /* a late write error (NFS) shows here */
   if (!bad && rename(tmp, path) == 0) {
     spool_sync_dir(path);
     return 0;
