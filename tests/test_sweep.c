@@ -344,14 +344,21 @@ static void fake_slurm_env(char *env, size_t sz, const char *more) {
            more);
 }
 
+/* Runs `limits.lua DIR mode` through the stand-ins, `more` added to its
+** environment; returns the exit status, output in out. */
+static int fake_slurm_run(const char *mode, const char *more, char *out, size_t sz) {
+  char args[512], env[2048];
+  fake_slurm_env(env, sizeof env, more);
+  snprintf(args, sizeof args, "'%s' %s", dir, mode);
+  return run_script(env, "limits.lua", args, out, sz);
+}
+
 /* The Slurm launcher's own logic, without a cluster: the manifest, the
 ** job script, tasks that rerun the script (two trials each, two workers),
 ** the spool, statuses, resume. */
 Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
-  char out[16384], args[512], env[2048];
-  fake_slurm_env(env, sizeof env, "");
-  snprintf(args, sizeof args, "'%s' fake", dir);
-  cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
+  char out[16384];
+  cr_assert_eq(fake_slurm_run("fake", "", out, sizeof out), 0, "%s", out);
   cr_expect(strstr(out, "submitted job array 4242 (3 tasks) for 6 trials"), "%s", out);
   cr_expect(strstr(out, "RESULT total=6 skipped=0 done=6 failed=3 lost=0 job=4242"), "%s", out);
   size_t len;
@@ -366,7 +373,7 @@ Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
   char cmd[512];
   snprintf(cmd, sizeof cmd, "ls '%s'/fake.csv.spool/*.trial >/dev/null 2>&1", dir);
   cr_expect(system(cmd) != 0, "records of recorded trials are left in the spool");
-  cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(fake_slurm_run("fake", "", out, sizeof out), 0, "%s", out);
   cr_expect(strstr(out, "RESULT total=6 skipped=6 done=0"), "the rerun ran trials again:\n%s", out);
   csv_table *t = read_rows("fake.csv");
   cr_assert_eq(t->nrows, 6);
@@ -378,9 +385,7 @@ Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
     for (int q = r + 1; q < t->nrows; q++) cr_expect_str_neq(kind, cell(t, q, "kind"), "trial %s twice", kind);
   }
   csv_table_free(t);
-  fake_slurm_env(env, sizeof env, "FAKE_SBATCH_FAIL=1");
-  snprintf(args, sizeof args, "'%s' nosbatch", dir);
-  cr_expect_eq(run_script(env, "limits.lua", args, out, sizeof out), 1, "%s", out);
+  cr_expect_eq(fake_slurm_run("nosbatch", "FAKE_SBATCH_FAIL=1", out, sizeof out), 1, "%s", out);
   cr_expect(strstr(out, "failed (exit status 1): sbatch: error: invalid partition") && strstr(out, "hint:"),
             "sbatch's failure is not reported with its message:\n%s", out);
 }
@@ -389,10 +394,8 @@ Test(sweep, slurm_launcher_through_stand_ins_records_each_trial_once) {
 ** keys: a line of 9000 bytes is one trial, and the lines after it keep
 ** their tasks. */
 Test(sweep, slurm_tasks_read_manifest_lines_of_any_length) {
-  char out[16384], args[512], env[2048];
-  fake_slurm_env(env, sizeof env, "");
-  snprintf(args, sizeof args, "'%s' longkey", dir);
-  cr_assert_eq(run_script(env, "limits.lua", args, out, sizeof out), 0, "%s", out);
+  char out[16384];
+  cr_assert_eq(fake_slurm_run("longkey", "", out, sizeof out), 0, "%s", out);
   cr_expect(strstr(out, "RESULT total=3 done=3 failed=0 lost=0"), "%s", out);
   csv_table *t = read_rows("long.csv");
   cr_assert_eq(t->nrows, 3);
