@@ -3,17 +3,22 @@
 ** what it prints, run as a subprocess (LUNET_EXE is set by meson).
 */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <lunet/plugin.h>
 
-/* Runs `lunet ARGS` with stderr merged into the returned output. */
-static int lunet(const char *args, char *out, size_t sz) {
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", getenv("LUNET_EXE"), args);
+#include "runtime/registry.h"
+
+/* Runs `ENV lunet ARGS` (ENV: VAR=VALUE ..., or "") with stderr merged
+** into the returned output. */
+static int lunet_env(const char *env, const char *args, char *out, size_t sz) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s '%s' %s 2>&1", env, getenv("LUNET_EXE"), args);
   FILE *p = popen(cmd, "r");
   cr_assert_not_null(p);
   size_t n = fread(out, 1, sz - 1, p);
@@ -21,6 +26,12 @@ static int lunet(const char *args, char *out, size_t sz) {
   int st = pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+static int lunet(const char *args, char *out, size_t sz) { return lunet_env("", args, out, sz); }
+
+/* Under ASan, a plugin's SIGSEGV must kill its process as it does
+** elsewhere, not become ASan's report and exit (or abort). */
+#define DIE_BY_SIGNAL "ASAN_OPTIONS=\"$ASAN_OPTIONS:handle_segv=0\" "
 
 static char *write_script(const char *text) {
   static char path[] = "/tmp/lunet_cli_XXXXXX.lua";
@@ -160,33 +171,98 @@ Test(cli, readme_plugin_builds_checks_and_trains) {
   cr_expect_eq(system(cmd), 0);
 }
 
-/* A plugin whose forward crashes the process: the lines of the probes it
-** passed are out before the crash (stdout was block-buffered: nothing). */
-Test(cli, check_prints_each_line_before_a_crash) {
-  char out[8192], args[1100];
-  snprintf(args, sizeof args, "check '%s/crashy.so' crash=true", getenv("LUNET_CRASH_PLUGIN_DIR"));
-  int rc = lunet(args, out, sizeof out);
-  cr_expect_neq(rc, 0, "a crashing forward passed:\n%s", out);
-  cr_expect(strstr(out, "ok    load: layer 'crashy'") && strstr(out, "ok    create"),
-            "the lines before the crash were lost:\n%s", out);
+/* A plugin whose forward crashes, or never returns: its probe's child
+** process is killed or timed out, and that is one failed check naming the
+** step, the file and what happened. The lines of the probes it passed are
+** all there (stdout was block-buffered: nothing). */
+Test(cli, check_reports_a_forward_that_crashes_or_hangs) {
+  static const struct {
+    const char *param, *what;
+  } cases[] = {{"crash=true", "killed by signal 11 (SIGSEGV"}, {"hang=true", "timed out after 1 s"}};
+  for (int i = 0; i < 2; i++) {
+    char out[8192], args[1100], want[1300];
+    snprintf(args, sizeof args, "check '%s/crashy.so' %s --timeout 1", getenv("LUNET_CRASH_PLUGIN_DIR"),
+             cases[i].param);
+    cr_expect_eq(lunet_env(DIE_BY_SIGNAL, args, out, sizeof out), 1, "%s:\n%s", args, out);
+    cr_expect(strstr(out, "ok    load: layer 'crashy'") && strstr(out, "ok    create"),
+              "the lines before the failure were lost:\n%s", out);
+    snprintf(want, sizeof want, "FAIL  forward in eval mode (%s/crashy.so): %s", getenv("LUNET_CRASH_PLUGIN_DIR"),
+             cases[i].what);
+    cr_expect(strstr(out, want), "expected '%s':\n%s", want, out);
+    cr_expect(strstr(out, "crashy.so: FAILED, 1 check failed"), "%s", out);
+  }
 }
 
-/* A plugin that crashes as it is loaded kills the command, but names itself. */
-Test(cli, crash_while_loading_a_plugin_names_the_file) {
-  char *path = write_script("local lunet = require 'lunet'\nlunet.layer('relu')\nprint('never')\n");
-  char out[8192], args[1100];
-  snprintf(args, sizeof args, "run %s", path);
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "LUNET_CRASHY_INIT=1 LUNET_PLUGIN_PATH='%s' '%s' %s 2>&1",
-           getenv("LUNET_CRASH_PLUGIN_DIR"), getenv("LUNET_EXE"), args);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  size_t n = fread(out, 1, sizeof out - 1, p);
-  out[n] = '\0';
-  pclose(p);
-  cr_expect(strstr(out, "crashed while loading the plugin") && strstr(out, "crashy.so"),
-            "the crash did not name the plugin:\n%s", out);
+/* A plugin whose loading (its constructor) crashes, aborts or hangs: the
+** load, in a child process, is a failed check naming the file. */
+Test(cli, check_reports_a_load_that_crashes_aborts_or_hangs) {
+  static const char *const modes[][2] = {{"1", "killed by signal 11 (SIGSEGV"},
+                                         {"abort", "killed by signal 6 (SIGABRT"},
+                                         {"hang", "timed out after 1 s"}};
+  for (int i = 0; i < 3; i++) {
+    char out[8192], env[128], args[1100], want[1300];
+    snprintf(env, sizeof env, DIE_BY_SIGNAL "LUNET_CRASHY_INIT=%s", modes[i][0]);
+    snprintf(args, sizeof args, "check --timeout 1 '%s/crashy.so'", getenv("LUNET_CRASH_PLUGIN_DIR"));
+    cr_expect_eq(lunet_env(env, args, out, sizeof out), 1, "%s %s:\n%s", env, args, out);
+    snprintf(want, sizeof want, "FAIL  load (dlopen and initialisation, in a child process): %s/crashy.so: %s",
+             getenv("LUNET_CRASH_PLUGIN_DIR"), modes[i][1]);
+    cr_expect(strstr(out, want), "%s: expected '%s':\n%s", env, want, out);
+  }
+}
+
+/* The same plugin in LUNET_PLUGIN_PATH: `lunet run` of a script that never
+** uses it runs, after a warning that names it; a script that asks for it
+** is told why it is missing. */
+Test(cli, run_skips_a_plugin_whose_load_crashes_aborts_or_hangs) {
+  char *path = write_script("local lunet = require 'lunet'\n"
+                            "local ok, err = pcall(lunet.layer, 'crashy')\n"
+                            "assert(not ok and err:find('crashy.so failed to load', 1, true), err)\n"
+                            "print('ran: ' .. err)\n"
+                            "lunet.sequential{ lunet.layer('dense', { out = 2 }) }\n");
+  static const char *const modes[][2] = {{"1", "killed by signal 11 (SIGSEGV"},
+                                         {"abort", "killed by signal 6 (SIGABRT"},
+                                         {"hang", "timed out after 1 s (LUNET_PLUGIN_TIMEOUT)"}};
+  for (int i = 0; i < 3; i++) {
+    char out[8192], env[1100], args[1100], want[1300];
+    snprintf(env, sizeof env, DIE_BY_SIGNAL "LUNET_CRASHY_INIT=%s LUNET_PLUGIN_TIMEOUT=1 LUNET_PLUGIN_PATH='%s'",
+             modes[i][0], getenv("LUNET_CRASH_PLUGIN_DIR"));
+    snprintf(args, sizeof args, "run %s", path);
+    cr_expect_eq(lunet_env(env, args, out, sizeof out), 0, "%s %s:\n%s", env, args, out);
+    snprintf(want, sizeof want, "lunet: warning: %s/crashy.so: skipped: loading it in a child process: %s",
+             getenv("LUNET_CRASH_PLUGIN_DIR"), modes[i][1]);
+    cr_expect(strstr(out, want), "%s: expected '%s':\n%s", env, want, out);
+    cr_expect(strstr(out, "ran: ") && strstr(strstr(out, "ran: "), modes[i][1]), "%s:\n%s", env, out);
+  }
   remove(path);
+}
+
+/* Loading in this process (the plugins built with lunet are not tried in
+** a child first): a fatal signal still names the file before it kills. */
+Test(cli, crash_while_loading_a_plugin_names_the_file) {
+  char file[1024], out[4096];
+  snprintf(file, sizeof file, "%s/crashy.so", getenv("LUNET_CRASH_PLUGIN_DIR"));
+  int fd[2];
+  cr_assert_eq(pipe(fd), 0);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(fd[1], 2);
+    setenv("LUNET_CRASHY_INIT", "1", 1);
+    plugin_entry pe;
+    registry_load_file(file, &pe);
+    _exit(0);
+  }
+  close(fd[1]);
+  size_t n = 0;
+  ssize_t got;
+  while (n < sizeof out - 1 && (got = read(fd[0], out + n, sizeof out - 1 - n)) > 0) n += (size_t)got;
+  out[n] = '\0';
+  close(fd[0]);
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "the load did not die of SIGSEGV");
+  cr_expect(strstr(out, "lunet: crashed while loading the plugin ") && strstr(out, file),
+            "the crash did not name the plugin:\n%s", out);
 }
 
 /* lunet plot and lunet summary as a user runs them: --help lists the row

@@ -66,6 +66,15 @@
 **   target of class data is a class index (one per position for token
 **   data), two opens with the same parameters give the same samples bit for
 **   bit, and text data's decode and encode give back the text of sample 0.
+**
+** Isolation
+**
+**   Each probe that runs the plugin's code runs in a child process of its
+**   own (runtime/children.h), with a time limit under `lunet check`: a
+**   probe that crashes, aborts, exits or hangs is one failed check that
+**   names the step, the file and the signal or the timeout. The probes after
+**   it are not run (a hanging plugin would cost each of them the timeout).
+**   A layer is built anew in each probe's process.
 */
 #include "cli/check.h"
 
@@ -77,9 +86,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/text.h"
 #include "nn/weights.h"
+#include "runtime/children.h"
 #include "runtime/services.h"
 
 #define MAX_KINK_FRACTION 0.1 /* skipped elements allowed, as a fraction */
@@ -734,6 +745,9 @@ typedef struct tally {
   FILE *out;
   int passed, warned, failed;
   const char *with; /* "the example parameters" or "the given parameters" */
+  const char *file; /* the plugin's */
+  double timeout;   /* seconds each probe may run; 0: no limit */
+  int dead;         /* a probe's process died: the others are not run */
 } tally;
 
 static void say(tally *t, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -804,6 +818,59 @@ static void check_declarations(tally *t, const lunet_plugin *p) {
 }
 
 
+/* ---- probes, each in a child process ----------------------------------- */
+
+/* What the probes check: a plugin and the parameters to build it with. */
+typedef struct subject {
+  const plugin_entry *pe;
+  const param_given *given;
+  int n;
+} subject;
+
+/* A probe says its lines into the tally. */
+typedef void (*probe_fn)(tally *t, const subject *s);
+
+typedef struct probe_call {
+  const tally *t;
+  probe_fn fn;
+  const subject *s;
+} probe_call;
+
+/* In the child: the probe, then its counts through the pipe. */
+static int probe_child(void *ud, int fd) {
+  const probe_call *c = ud;
+  tally t = *c->t;
+  t.passed = t.warned = t.failed = 0;
+  c->fn(&t, c->s);
+  int counts[3] = {t.passed, t.warned, t.failed};
+  return write(fd, counts, sizeof counts) == (ssize_t)sizeof counts ? 0 : 1;
+}
+
+/* Runs a probe in a child process with t->timeout seconds. A plugin that
+** crashes, aborts, exits or hangs there fails this step, named with the
+** file, and the probes after it are not run (a hang would cost each one
+** the timeout). Returns the checks it failed. */
+static int isolated(tally *t, const char *step, probe_fn fn, const subject *s) {
+  probe_call c = {t, fn, s};
+  child_result r;
+  int counts[3];
+  char how[256];
+  if (t->dead) return 0;
+  if (child_run(probe_child, &c, t->timeout, &r)) {
+    say(t, FAIL, "%s: %s", step, services_last_error());
+    return 1;
+  }
+  if (r.len == sizeof counts && r.wstatus == 0) {
+    memcpy(counts, r.out, sizeof counts);
+    t->passed += counts[0], t->warned += counts[1], t->failed += counts[2];
+    return counts[2];
+  }
+  child_describe_end(&r, t->timeout, how, sizeof how);
+  say(t, FAIL, "%s (%s): %s; the probes after it are not run", step, t->file, how);
+  t->dead = 1;
+  return 1;
+}
+
 /* ---- conformance: layers ----------------------------------------------- */
 
 /* Eval mode twice, with different rng states: same finite output. */
@@ -873,41 +940,58 @@ static void check_without_din(tally *t, layer_fixture *fx) {
   free(with);
 }
 
-static void check_layer(tally *t, const plugin_entry *pe, const param_given *given, int n) {
+/* Builds the layer as check_layer_inputs() says and runs check(); a layer
+** create() refuses fails. */
+static void with_layer(tally *t, const subject *s, void (*check)(tally *, layer_fixture *)) {
   lunet_shape in[LUNET_MAX_INPUTS];
-  int n_in = check_layer_inputs(pe->desc, in);
+  int n_in = check_layer_inputs(s->pe->desc, in);
   layer_fixture fx = {0};
-  if (n_in < 0 || layer_open(&fx, pe, given, n, in, n_in)) {
+  if (n_in < 0 || layer_open(&fx, s->pe, s->given, s->n, in, n_in))
     say(t, FAIL, "create with %s: %s", t->with, services_last_error());
-  } else {
-    char a[512], b[128], ids[64] = "";
-    shapes_format(fx.in, fx.n_in, a, sizeof a);
-    shape_format(&fx.out, b, sizeof b);
-    if (fx.ids)
-      snprintf(ids, sizeof ids, fx.n_in == 1 ? " of token ids in [0, %lld)" : " (input 0: token ids "
-               "in [0, %lld))", (long long)fx.id_limit);
-    say(t, OK, "create with %s: input%s %s%s -> output %s, %d parameter tensor%s (%lld trainable "
-        "values)%s", t->with, fx.n_in == 1 ? "" : "s", a, ids, b, fx.ws.n, fx.ws.n == 1 ? "" : "s",
-        (long long)weights_count(&fx.ws, -1), fx.ws.n ? ", gathered into flat buffers" : "");
-    check_eval_forward(t, &fx);
-    check_without_din(t, &fx);
-    gradcheck_report rep;
-    char what[512];
-    if (gradcheck_layer(pe, given, n, NULL, &rep)) {
-      say(t, FAIL, "%s", services_last_error()); /* "NAME: gradient check failed: ..." */
-    } else {
-      gradcheck_describe(&rep, what, sizeof what);
-      say(t, OK, "gradient check (training mode, batch %d): %s", GRADCHECK_BATCH, what);
-    }
-  }
+  else
+    check(t, &fx);
   layer_close(&fx);
+}
+
+static void say_created(tally *t, layer_fixture *fx) {
+  char a[512], b[128], ids[64] = "";
+  shapes_format(fx->in, fx->n_in, a, sizeof a);
+  shape_format(&fx->out, b, sizeof b);
+  if (fx->ids)
+    snprintf(ids, sizeof ids, fx->n_in == 1 ? " of token ids in [0, %lld)" : " (input 0: token ids "
+             "in [0, %lld))", (long long)fx->id_limit);
+  say(t, OK, "create with %s: input%s %s%s -> output %s, %d parameter tensor%s (%lld trainable "
+      "values)%s", t->with, fx->n_in == 1 ? "" : "s", a, ids, b, fx->ws.n, fx->ws.n == 1 ? "" : "s",
+      (long long)weights_count(&fx->ws, -1), fx->ws.n ? ", gathered into flat buffers" : "");
+}
+
+static void probe_create(tally *t, const subject *s) { with_layer(t, s, say_created); }
+static void probe_eval_forward(tally *t, const subject *s) { with_layer(t, s, check_eval_forward); }
+static void probe_without_din(tally *t, const subject *s) { with_layer(t, s, check_without_din); }
+
+static void probe_layer_gradients(tally *t, const subject *s) {
+  gradcheck_report rep;
+  char what[512];
+  if (gradcheck_layer(s->pe, s->given, s->n, NULL, &rep)) {
+    say(t, FAIL, "%s", services_last_error()); /* "NAME: gradient check failed: ..." */
+  } else {
+    gradcheck_describe(&rep, what, sizeof what);
+    say(t, OK, "gradient check (training mode, batch %d): %s", GRADCHECK_BATCH, what);
+  }
+}
+
+/* Each probe on a layer of its own, built anew. */
+static void check_layer(tally *t, const subject *s) {
+  if (isolated(t, "create", probe_create, s)) return;
+  isolated(t, "forward in eval mode", probe_eval_forward, s);
+  isolated(t, "forward and backward with din = NULL", probe_without_din, s);
+  isolated(t, "gradient check", probe_layer_gradients, s);
 }
 
 /* ---- conformance: losses ----------------------------------------------- */
 
 /* errors(), when a loss has its own, counts 0..B rows. */
 static void check_loss_errors(tally *t, const lunet_plugin *p, const param_values *pv) {
-  if (!p->loss->errors) return;
   for (int k = 0; k < N_LOSS_LAYOUTS; k++) {
     loss_fixture lf;
     char why[512];
@@ -925,19 +1009,26 @@ static void check_loss_errors(tally *t, const lunet_plugin *p, const param_value
   }
 }
 
-static void check_loss(tally *t, const plugin_entry *pe, const param_given *given, int n) {
-  const lunet_plugin *p = pe->desc;
+static void probe_loss_gradients(tally *t, const subject *s) {
   gradcheck_report rep;
   char what[512];
-  if (gradcheck_loss(pe, given, n, &rep)) {
+  if (gradcheck_loss(s->pe, s->given, s->n, &rep)) {
     say(t, FAIL, "%s", services_last_error()); /* "NAME: gradient check failed: ..." */
   } else {
     gradcheck_describe(&rep, what, sizeof what);
     say(t, OK, "gradient check (batch %d, each target layout it takes): %s", GRADCHECK_BATCH, what);
   }
+}
+
+static void probe_loss_errors(tally *t, const subject *s) {
   param_values pv = {0};
-  if (params_resolve(p, given, n, &pv) == 0) check_loss_errors(t, p, &pv);
+  if (params_resolve(s->pe->desc, s->given, s->n, &pv) == 0) check_loss_errors(t, s->pe->desc, &pv);
   params_free(&pv);
+}
+
+static void check_loss(tally *t, const subject *s) {
+  isolated(t, "gradient check", probe_loss_gradients, s);
+  if (s->pe->desc->loss->errors) isolated(t, "errors()", probe_loss_errors, s);
 }
 
 /* ---- conformance: optimizers ------------------------------------------- */
@@ -1148,10 +1239,10 @@ static void positive_lr(const lunet_plugin *p, param_values *pv) {
       pv->v[i].num = fmin(1e-2, p->params[i].max);
 }
 
-static void check_optimizer(tally *t, const plugin_entry *pe, const param_given *given, int n) {
-  const lunet_plugin *p = pe->desc;
+static void check_optimizer(tally *t, const subject *s) {
+  const lunet_plugin *p = s->pe->desc;
   param_values pv = {0};
-  if (params_resolve(p, given, n, &pv)) {
+  if (params_resolve(p, s->given, s->n, &pv)) {
     say(t, FAIL, "parameters: %s", services_last_error());
   } else if (has_fit(p->optimizer)) {
     positive_lr(p, &pv);
@@ -1494,11 +1585,11 @@ static void check_samples(tally *t, const lunet_plugin *p, const param_given *gi
   samples_free(&s);
 }
 
-static void check_dataset(tally *t, const plugin_entry *pe, const param_given *given, int n) {
-  const lunet_plugin *p = pe->desc;
+static void check_dataset(tally *t, const subject *s) {
+  const lunet_plugin *p = s->pe->desc;
   data_fixture d;
   char why[256], in[512], tg[128];
-  int rc = data_open(&d, p, given, n);
+  int rc = data_open(&d, p, s->given, s->n);
   if (rc > 0) {
     say(t, FAIL, "parameters: %s", services_last_error());
   } else if (rc < 0) { /* data files may legitimately be missing where this runs */
@@ -1512,41 +1603,53 @@ static void check_dataset(tally *t, const plugin_entry *pe, const param_given *g
     say(t, OK, "open with %s: %lld sample%s, input%s %s, target %s, %d classes", t->with,
         (long long)d.info.n, d.info.n == 1 ? "" : "s", d.info.n_inputs == 1 ? "" : "s", in, tg,
         d.info.classes);
-    check_samples(t, p, given, n, &d);
+    check_samples(t, p, s->given, s->n, &d);
   }
   data_close(&d, p);
 }
 
 /* ---- the command ------------------------------------------------------- */
 
-int check_plugin_params(const plugin_entry *pe, const param_given *over, int n_over, FILE *out,
-                        int *warnings) {
-  tally t = {out, 0, 0, 0, n_over ? "the given parameters" : "the example parameters"};
+/* The declarations here; each probe that runs the plugin's code in a child
+** process with `timeout` seconds (0: no limit). */
+static int check_all(const plugin_entry *pe, const param_given *over, int n_over, double timeout, FILE *out,
+                     int *warnings) {
+  tally t = {out, 0, 0, 0, n_over ? "the given parameters" : "the example parameters", pe->path, timeout, 0};
   int n;
   param_given *given = check_params(pe->desc, over, n_over, &n);
+  subject s = {pe, given, n};
   check_declarations(&t, pe->desc);
   switch (pe->desc->kind) {
-  case LUNET_LAYER: check_layer(&t, pe, given, n); break;
-  case LUNET_LOSS: check_loss(&t, pe, given, n); break;
-  case LUNET_OPTIMIZER: check_optimizer(&t, pe, given, n); break;
-  case LUNET_DATASET: check_dataset(&t, pe, given, n); break;
+  case LUNET_LAYER: check_layer(&t, &s); break;
+  case LUNET_LOSS: check_loss(&t, &s); break;
+  case LUNET_OPTIMIZER:
+    isolated(&t, has_fit(pe->desc->optimizer) ? "step and fit" : "step", check_optimizer, &s);
+    break;
+  case LUNET_DATASET: isolated(&t, "open and get", check_dataset, &s); break;
   }
   free(given);
   if (warnings) *warnings = t.warned;
   return t.failed;
 }
 
+int check_plugin_params(const plugin_entry *pe, const param_given *over, int n_over, FILE *out,
+                        int *warnings) {
+  return check_all(pe, over, n_over, 0, out, warnings);
+}
+
 int check_plugin(const plugin_entry *pe, FILE *out, int *warnings) {
-  return check_plugin_params(pe, NULL, 0, out, warnings);
+  return check_all(pe, NULL, 0, 0, out, warnings);
 }
 
 static void check_usage(void) {
   fprintf(stderr,
-          "usage: lunet check FILE.so [NAME=VALUE ...]\n"
+          "usage: lunet check FILE.so [NAME=VALUE ...] [--timeout S]\n"
           "  conformance check of one plugin file: ABI, declared parameters and, for\n"
           "  layers and losses, a finite-difference gradient check\n"
-          "  NAME=VALUE  build the plugin with this parameter value instead of its\n"
-          "              example one: a number, true or false, or text (out=3 init=xavier)\n");
+          "  NAME=VALUE   build the plugin with this parameter value instead of its\n"
+          "               example one: a number, true or false, or text (out=3 init=xavier)\n"
+          "  --timeout S  seconds the load, and each probe, may run in its child process\n"
+          "               (default: LUNET_PLUGIN_TIMEOUT, or %g)\n", REGISTRY_LOAD_TIMEOUT);
 }
 
 /* NAME=VALUE as the plugin's declaration of NAME reads it: text for a
@@ -1592,21 +1695,45 @@ static int read_overrides(const lunet_plugin *p, int argc, char **argv, param_gi
   return bad ? 2 : 0;
 }
 
+/* Takes --timeout S out of argv[0..*argc): 0, or 2 after saying why. */
+static int read_timeout(int *argc, char **argv, double *timeout) {
+  *timeout = registry_load_timeout();
+  int i = 0;
+  while (i < *argc && strcmp(argv[i], "--timeout") != 0) i++;
+  if (i == *argc) return 0;
+  const char *v = i + 1 < *argc ? argv[i + 1] : "";
+  char *end;
+  *timeout = strtod(v, &end);
+  if (end == v || *end || !(*timeout > 0 && *timeout <= 1e6)) {
+    fprintf(stderr, "lunet check: --timeout expects seconds, a number in (0, 1e6]; got '%s'\n", v);
+    return 2;
+  }
+  memmove(argv + i, argv + i + 2, sizeof *argv * (size_t)(*argc - i - 2));
+  *argc -= 2;
+  return 0;
+}
+
 int check_main(int argc, char **argv) {
+  double timeout;
+  if (read_timeout(&argc, argv, &timeout)) return 2;
   if (argc < 1 || argv[0][0] == '-') {
     check_usage();
     return 2;
   }
-  /* one line at a time: a plugin that crashes a probe must not take the
-     lines of the probes it passed down with it, unflushed */
+  /* one line at a time, before each probe's child process writes its own */
   setvbuf(stdout, NULL, _IOLBF, 0);
   /* dlopen() searches the library path for a bare name: make it a path */
-  char path[4096];
+  char path[4096], why[256], *paths[1] = {path};
   snprintf(path, sizeof path, "%s%s", strchr(argv[0], '/') ? "" : "./", argv[0]);
   printf("lunet check %s", path);
   for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
   printf("\n");
   plugin_entry pe;
+  if (registry_trial_load(paths, 1, timeout, why, sizeof why) < 1) {
+    printf("FAIL  load (dlopen and initialisation, in a child process): %s: %s\n", path, why);
+    printf("%s: FAILED (it cannot be loaded)\n", path);
+    return 1;
+  }
   if (registry_load_file(path, &pe)) {
     printf("FAIL  load: %s\n", services_last_error());
     printf("%s: FAILED (it cannot be loaded)\n", path);
@@ -1618,7 +1745,7 @@ int check_main(int argc, char **argv) {
   param_given *over = calloc((size_t)argc, sizeof *over);
   int rc = over ? read_overrides(p, argc - 1, argv + 1, over) : 1;
   if (rc == 0) {
-    int warnings = 0, failed = check_plugin_params(&pe, over, argc - 1, stdout, &warnings);
+    int warnings = 0, failed = check_all(&pe, over, argc - 1, timeout, stdout, &warnings);
     if (failed)
       printf("%s: FAILED, %d check%s failed, %d warning%s\n", path, failed, failed == 1 ? "" : "s",
              warnings, warnings == 1 ? "" : "s");

@@ -43,15 +43,21 @@ typedef struct gradcheck_report {
   double worst_ratio;   /* its |a - n| / tolerance: above 1 means it failed */
 } gradcheck_report;
 
-/* `lunet check FILE.so [NAME=VALUE ...]` (argv[0] = FILE.so; the rest
-** replace example parameter values): prints one line per check, "ok",
-** "warn" or "FAIL", then a summary. 0 when everything passed, 1 when
-** something failed, 2 on a usage error (a wrong NAME or VALUE included). */
+/* `lunet check FILE.so [NAME=VALUE ...] [--timeout S]` (argv[0] =
+** FILE.so; the rest replace example parameter values): prints one line per
+** check, "ok", "warn" or "FAIL", then a summary. 0 when everything passed,
+** 1 when something failed, 2 on a usage error (a wrong NAME or VALUE
+** included). The file is first loaded in a child process, and each probe
+** runs in one, with S seconds each (default: registry_load_timeout()). */
 int check_main(int argc, char **argv);
 
 /* Every conformance check of one loaded plugin with its example
-** parameters, printed to `out` (NULL: silent). Returns the number of failed
-** checks; *warnings (if not NULL) gets the number of warnings. */
+** parameters, printed to `out` (NULL: silent; else a stream on a file, as
+** the probes' child processes write to it too). Each probe that runs the
+** plugin's code does so in a child process, without a time limit: a probe
+** that crashes is one failed check, and the probes after it are not run.
+** Returns the number of failed checks; *warnings (if not NULL) gets the
+** number of warnings. */
 int check_plugin(const plugin_entry *pe, FILE *out, int *warnings);
 
 /* The same with over[0..n_over) replacing example values (a name or value

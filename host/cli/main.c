@@ -28,13 +28,16 @@ static void usage(FILE *f) {
           "  plugins [--kind KIND]          list plugins (KIND: layer, loss, optimizer, dataset)\n"
           "  describe NAME                  parameters of a plugin\n"
           "  check FILE.so [NAME=VALUE...]  conformance and gradient check of one plugin file,\n"
-          "                                 built with its example parameters or these\n"
+          "        [--timeout S]            built with its example parameters or these; the\n"
+          "                                 load and each probe in a child process with S s\n"
           "  plot CSV --x COL --y COL[,COL] [--group COL] [--logx] [--logy] [-o FILE.png|svg]\n"
           "  summary CSV --by COL[,COL]     mean and std of every numeric column per group\n"
           "  version                        version, ABI and build options\n"
           "\n"
           "environment: LUNET_PLUGIN_PATH (extra plugin folders, ':'-separated),\n"
-          "             LUNET_DATA_DIR (data files), LUNET_THREADS (threads: BLAS and loops)\n");
+          "             LUNET_DATA_DIR (data files), LUNET_THREADS (threads: BLAS and loops),\n"
+          "             LUNET_PLUGIN_TIMEOUT (seconds a plugin of LUNET_PLUGIN_PATH may take\n"
+          "             to load, tried in a child process first; default 10)\n");
 }
 
 static int cmd_version(void) {
@@ -65,7 +68,7 @@ static int cmd_plugins(int argc, char **argv) {
              e->desc->summary, e->path, e->shadowed ? "  (shadowed by an earlier one)" : "");
     }
   for (int i = 0; i < registry_failure_count(); i++)
-    fprintf(stderr, "warning: %s\n", registry_failure_at(i)->reason);
+    if (!registry_failure_at(i)->told) fprintf(stderr, "warning: %s\n", registry_failure_at(i)->reason);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
-** children.c -- the pool of child processes of children.h.
+** children.c -- the child processes of children.h: a pool of them, and one
+** with a deadline.
 **
 ** Pool invariants: at most `workers` children live at once; every child is
 ** reaped (waitpid) exactly once, after its pipe reached end of file, and
@@ -256,3 +257,41 @@ int child_describe_exit(int wstatus, char *msg, size_t sz) {
   return 0;
 }
 
+/* ---- one job with a deadline ---------------------------------------------- */
+
+typedef struct one_job {
+  int (*run)(void *ud, int fd);
+  void *ud;
+  child_result *r;
+} one_job;
+
+static int one_run(void *ud, int i, int fd) {
+  one_job *j = ud;
+  (void)i;
+  return j->run(j->ud, fd);
+}
+
+static int one_done(void *ud, int i, int wstatus, double seconds, int timed_out, const char *out,
+                    size_t len) {
+  child_result *r = ((one_job *)ud)->r;
+  (void)i, (void)seconds;
+  r->wstatus = wstatus;
+  r->timed_out = timed_out;
+  r->len = len < sizeof r->out ? len : sizeof r->out;
+  memcpy(r->out, out, r->len);
+  return 0;
+}
+
+int child_run(int (*run)(void *ud, int fd), void *ud, double timeout, child_result *r) {
+  one_job j = {run, ud, r};
+  child_pool pool = {&j, one_run, one_done, NULL, services_threads(), timeout, 0};
+  static const int job = 0;
+  memset(r, 0, sizeof *r);
+  return child_pool_run(&pool, &job, 1, 1);
+}
+
+void child_describe_end(const child_result *r, double timeout, char *msg, size_t sz) {
+  if (r->timed_out) snprintf(msg, sz, "timed out after %g s", timeout);
+  else if (!child_describe_exit(r->wstatus, msg, sz))
+    snprintf(msg, sz, "exited with status 0 before it was done");
+}

@@ -1,6 +1,7 @@
 /*
 ** children.h -- functions run in child processes with a deadline: the
-** process pool behind lunet.sweep's trials.
+** process pool behind lunet.sweep's trials, `lunet check`'s probes and the
+** trial load of a plugin from LUNET_PLUGIN_PATH.
 **
 ** Each job runs in a child forked from the caller, so it inherits the
 ** whole state (a Lua interpreter, open datasets, loaded plugins) and a
@@ -43,6 +44,23 @@ typedef struct child_pool {
 ** or -1 with services_error() when a process or pipe could not be made
 ** (jobs already running are still waited for and reported). */
 int child_pool_run(const child_pool *pool, const int *jobs, int n, int workers);
+
+/* One job, run(ud, fd), in a child with the caller's thread count and at
+** most `timeout` seconds (0: no limit). */
+typedef struct child_result {
+  int wstatus;      /* as from waitpid */
+  int timed_out;    /* killed at the timeout */
+  char out[256];    /* the first bytes it reported */
+  size_t len;       /* how many of them */
+} child_result;
+
+/* 0 with *r filled, or -1 with services_error() (no process or pipe). */
+int child_run(int (*run)(void *ud, int fd), void *ud, double timeout, child_result *r);
+
+/* What ended a job that did not report all it should have: "timed out
+** after 10 s", then child_describe_exit()'s message, or "exited with
+** status 0 before it was done". */
+void child_describe_end(const child_result *r, double timeout, char *msg, size_t sz);
 
 /* "crashed" messages for a wait status: "killed by signal 11 (SIGSEGV:
 ** Segmentation fault)", "the worker exited with status 3". Returns 0 (and

@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/children.h"
 #include "runtime/services.h"
 
 #ifndef LUNET_BUILD_PLUGIN_DIR
@@ -197,20 +200,77 @@ static int load_file(const char *path, plugin_entry *out) {
   return 0;
 }
 
+/* ---- trial loads in a child process ------------------------------------ */
+
+typedef struct trial {
+  char *const *paths;
+  int n;
+  double timeout;
+} trial;
+
+/* In the child: loads each file in turn (without the crash handler: the
+** parent tells) and reports each load that returned with a byte. SIGALRM,
+** whose default action ends the process, stops a load past the timeout. */
+static int trial_loads(void *ud, int fd) {
+  const trial *t = ud;
+  time_t whole = (time_t)t->timeout;
+  struct itimerval limit = {{0, 0}, {whole, (suseconds_t)((t->timeout - (double)whole) * 1e6)}};
+  for (int i = 0; i < t->n; i++) {
+    plugin_entry e;
+    setitimer(ITIMER_REAL, &limit, NULL);
+    load_file(t->paths[i], &e);
+    if (write(fd, "1", 1) != 1) return 1;
+  }
+  return 0;
+}
+
+int registry_trial_load(char *const *paths, int n, double timeout, char *why, size_t sz) {
+  child_result r;
+  int done = 0;
+  while (done < n) { /* one child for as many files as its report holds */
+    trial t = {paths + done, n - done < (int)sizeof r.out ? n - done : (int)sizeof r.out, timeout};
+    if (child_run(trial_loads, &t, timeout * t.n + 1, &r)) { /* +1: the timer ends a hang first */
+      snprintf(why, sz, "%s", services_last_error());
+      return done;
+    }
+    done += (int)r.len;
+    if ((int)r.len < t.n) {
+      if (WIFSIGNALED(r.wstatus) && WTERMSIG(r.wstatus) == SIGALRM) r.timed_out = 1;
+      child_describe_end(&r, timeout, why, sz);
+      return done;
+    }
+  }
+  return n;
+}
+
+double registry_load_timeout(void) {
+  const char *text = getenv("LUNET_PLUGIN_TIMEOUT");
+  char *end;
+  double t = text ? strtod(text, &end) : 0;
+  if (text && (end == text || *end || !(t > 0 && t <= 1e6))) {
+    fprintf(stderr, "lunet: warning: LUNET_PLUGIN_TIMEOUT='%s' is not a number of seconds in (0, 1e6]; "
+            "using %g\n", text, REGISTRY_LOAD_TIMEOUT);
+    t = 0;
+  }
+  return t > 0 ? t : REGISTRY_LOAD_TIMEOUT;
+}
+
 /* ---- scanning ---------------------------------------------------------- */
+
+static void add_failure(const char *path, const char *reason, int told) {
+  load_failure *grown = grow(failures, &cap_failures, n_failures + 1, sizeof *failures);
+  if (!grown) {
+    services_error("plugin registry: out of memory for the load failure of %s", path);
+    return;
+  }
+  failures = grown;
+  failures[n_failures++] = (load_failure){strdup(path), strdup(reason), told};
+}
 
 static void add_file(const char *path) {
   plugin_entry e;
   if (registry_load_file(path, &e)) {
-    load_failure *grown = grow(failures, &cap_failures, n_failures + 1, sizeof *failures);
-    if (!grown) {
-      services_error("plugin registry: out of memory for the load failure of %s", path);
-      return;
-    }
-    failures = grown;
-    failures[n_failures].path = strdup(path);
-    failures[n_failures].reason = strdup(services_last_error());
-    n_failures++;
+    add_failure(path, services_last_error(), 0);
     return;
   }
   for (int i = 0; i < n_entries; i++)
@@ -227,6 +287,44 @@ static void add_file(const char *path) {
   entries[n_entries++] = e;
 }
 
+/* The user's plugins: those whose trial load returned in time are loaded
+** here; each of the others is skipped with a warning. */
+static void add_tried_files(char *const *paths, int n) {
+  double timeout = registry_load_timeout();
+  char how[256], why[1024];
+  for (int i = 0; i < n;) {
+    int ok = i + registry_trial_load(paths + i, n - i, timeout, how, sizeof how);
+    while (i < ok) add_file(paths[i++]);
+    if (i == n) break;
+    snprintf(why, sizeof why, "%s: skipped: loading it in a child process: %s%s", paths[i], how,
+             strncmp(how, "timed out", 9) ? "" : " (LUNET_PLUGIN_TIMEOUT)");
+    fprintf(stderr, "lunet: warning: %s\n", why);
+    add_failure(paths[i++], why, 1);
+  }
+}
+
+typedef struct path_list {
+  char **v;
+  int n, cap;
+} path_list;
+
+static void path_list_add(path_list *l, const char *path) {
+  char **grown = grow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+  char *copy = strdup(path);
+  if (!grown || !copy) {
+    services_error("plugin registry: out of memory for the name %s", path);
+    free(copy);
+    return;
+  }
+  l->v = grown;
+  l->v[l->n++] = copy;
+}
+
+static void path_list_free(path_list *l) {
+  for (int i = 0; i < l->n; i++) free(l->v[i]);
+  free(l->v);
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b) {
   return strcmp((*a)->d_name, (*b)->d_name);
 }
@@ -241,8 +339,8 @@ static int is_dir(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Loads every .so in dir, then (depth 1) those of each subdirectory. */
-static void scan_dir(const char *dir, int depth) {
+/* Lists every .so in dir, then (depth 1) those of each subdirectory. */
+static void scan_dir(const char *dir, int depth, path_list *found) {
   struct dirent **list;
   int n = scandir(dir, &list, NULL, by_name);
   if (n < 0) return;
@@ -252,8 +350,8 @@ static void scan_dir(const char *dir, int depth) {
       if (nm[0] == '.') continue;
       char path[4096];
       snprintf(path, sizeof path, "%s/%s", dir, nm);
-      if (pass == 0 && ends_with_so(nm) && !is_dir(path)) add_file(path);
-      if (pass == 1 && depth == 0 && is_dir(path)) scan_dir(path, 1);
+      if (pass == 0 && ends_with_so(nm) && !is_dir(path)) path_list_add(found, path);
+      if (pass == 1 && depth == 0 && is_dir(path)) scan_dir(path, 1, found);
     }
   }
   for (int i = 0; i < n; i++) free(list[i]);
@@ -263,15 +361,20 @@ static void scan_dir(const char *dir, int depth) {
 void registry_init(void) {
   if (initialized) return;
   initialized = 1;
+  path_list user = {0}, built = {0};
   const char *env = getenv("LUNET_PLUGIN_PATH");
   if (env) {
     char *copy = strdup(env), *save = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) scan_dir(d, 0);
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) scan_dir(d, 0, &user);
     free(copy);
   }
-  if (*LUNET_BUILD_PLUGIN_DIR) scan_dir(LUNET_BUILD_PLUGIN_DIR, 0);
+  if (*LUNET_BUILD_PLUGIN_DIR) scan_dir(LUNET_BUILD_PLUGIN_DIR, 0, &built);
   if (*LUNET_INSTALL_PLUGIN_DIR && strcmp(LUNET_INSTALL_PLUGIN_DIR, LUNET_BUILD_PLUGIN_DIR))
-    scan_dir(LUNET_INSTALL_PLUGIN_DIR, 0);
+    scan_dir(LUNET_INSTALL_PLUGIN_DIR, 0, &built);
+  add_tried_files(user.v, user.n);
+  for (int i = 0; i < built.n; i++) add_file(built.v[i]);
+  path_list_free(&user);
+  path_list_free(&built);
 }
 
 int registry_count(void) { return n_entries; }

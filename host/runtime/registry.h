@@ -7,6 +7,13 @@
 ** plugin that fails to load is recorded with its reason and skipped; the
 ** others keep working. The first plugin of a given kind and name wins; later
 ** ones are marked shadowed.
+**
+** A file of LUNET_PLUGIN_PATH is first loaded in a child process, with
+** LUNET_PLUGIN_TIMEOUT seconds (default 10) to return: one whose loading
+** crashes, aborts, exits or hangs there is skipped with a warning, so that
+** it cannot take down a command that never uses it. The plugins built with
+** lunet are loaded directly. Either way, a fatal signal while this process
+** loads a file prints its name before the process dies.
 */
 #ifndef LUNET_REGISTRY_H
 #define LUNET_REGISTRY_H
@@ -24,7 +31,10 @@ typedef struct plugin_entry {
 typedef struct load_failure {
   char *path;
   char *reason;
+  int told;     /* already printed as a warning (a crash or hang in a trial load) */
 } load_failure;
+
+#define REGISTRY_LOAD_TIMEOUT 10.0 /* seconds, when LUNET_PLUGIN_TIMEOUT is unset */
 
 /* Scans every plugin directory once; later calls do nothing. */
 void registry_init(void);
@@ -44,6 +54,19 @@ void registry_used(char *buf, size_t sz);
 /* Loads and validates one file (dlopen, entry symbol, ABI, descriptor).
 ** Returns 0 and fills *out, or -1 with the reason in services_last_error(). */
 int registry_load_file(const char *path, plugin_entry *out);
+
+/* Loads paths[0..n) in turn in a child process, which is then discarded,
+** with `timeout` seconds for each. Returns how many, from the first, did
+** return (the plugin loaded or was refused); when fewer than n, the next
+** one crashed, aborted, exited or ran past the timeout, and why[0..sz)
+** says which ("killed by signal 11 (SIGSEGV: ...)", "timed out after 10
+** s"). One child goes through many files, so that a folder of plugins costs
+** one fork, not one per file. */
+int registry_trial_load(char *const *paths, int n, double timeout, char *why, size_t sz);
+
+/* LUNET_PLUGIN_TIMEOUT, or REGISTRY_LOAD_TIMEOUT when it is unset (or not
+** a positive number: a warning says so). */
+double registry_load_timeout(void);
 
 const char *kind_name(int kind);     /* "layer", "loss", ... or "?" */
 int kind_from_name(const char *name); /* 0 when unknown */
