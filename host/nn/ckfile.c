@@ -5,13 +5,13 @@
 #include "nn/ckfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/syncdir.h"
 #include "runtime/services.h"
 
 #define MIN_FILE_SIZE (CKFILE_HEADER + 4) /* the header and the trailing CRC */
@@ -107,20 +107,6 @@ void ck_put_str(ckwriter *w, const char *s) {
   ck_put_bytes(w, s, len);
 }
 
-/* Makes the rename itself durable: fsync the folder holding `path`. */
-static void sync_parent_dir(const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else if (slash == dir) dir[1] = '\0';
-  else *slash = '\0';
-  int fd = open(dir, O_RDONLY);
-  if (fd < 0) return;
-  fsync(fd); /* best effort: some file systems refuse it on folders */
-  close(fd);
-}
-
 /* Header, body, CRC into f, then flush and fsync; 0 or errno. Closes f.
 ** *written: the bytes put, which must equal `size` (the sizing pass's). */
 static int write_file(FILE *f, const ckformat *fmt, uint64_t size, void (*body)(ckwriter *, void *),
@@ -181,7 +167,7 @@ int ck_save(const char *path, const ckformat *fmt, void (*body)(ckwriter *w, voi
     services_error("checkpoint %s: cannot rename %s to it: %s", path, tmp, strerror(err));
     return -1;
   }
-  if (fmt->sync_dir) sync_parent_dir(path);
+  if (fmt->sync_dir) sync_dir_of(path);
   return 0;
 }
 

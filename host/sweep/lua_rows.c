@@ -31,8 +31,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/syncdir.h"
 #include "sweep/lua_sweep.h"
-#include "sweep/spool.h"
 
 #ifndef LUNET_VERSION
 #define LUNET_VERSION "unknown"
@@ -386,7 +386,7 @@ static void rewrite_kept(lua_State *L, const char *path, const csv_table *t, con
     remove(tmp);
     luaL_error(L, "lunet.sweep: cannot rewrite %s: %s", path, strerror(e));
   }
-  spool_sync_dir(path); /* the rename itself on disk */
+  sync_dir_of(path); /* the rename itself on disk */
 }
 
 /* Removes from the log file the rows of trials `out` does not hold: those

@@ -17,26 +17,15 @@
 #include "sweep/spool.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/strbuf.h"
+#include "base/syncdir.h"
 
 #define MAGIC "lunet-trial 1\n"
-
-void spool_sync_dir(const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = '\0';
-  int fd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  fsync(fd); /* best effort: some file systems refuse it on folders */
-  close(fd);
-}
 
 int spool_write_file(const char *path, const char *data, size_t len, char *err, size_t sz) {
   char tmp[4200];
@@ -50,7 +39,7 @@ int spool_write_file(const char *path, const char *data, size_t len, char *err, 
   int e = errno;
   if (fclose(f) != 0 && !bad) bad = 1, e = errno; /* a late write error (NFS) shows here */
   if (!bad && rename(tmp, path) == 0) {
-    spool_sync_dir(path);
+    sync_dir_of(path);
     return 0;
   }
   if (!bad) e = errno;

@@ -35,9 +35,6 @@ typedef struct spool_record {
 ** rename, fsync of the folder. 0, or -1 with err set. */
 int spool_write_file(const char *path, const char *data, size_t len, char *err, size_t sz);
 
-/* Makes a rename into the folder holding `path` durable (best effort). */
-void spool_sync_dir(const char *path);
-
 /* Writes r as "<dir>/<trial>.<task>.trial". 0, or -1 with err set. */
 int spool_put(const char *dir, const spool_record *r, char *err, size_t sz);
 
