@@ -8,12 +8,13 @@
 ** others keep working. The first plugin of a given kind and name wins; later
 ** ones are marked shadowed.
 **
-** A file of LUNET_PLUGIN_PATH is first loaded in a child process, with
-** LUNET_PLUGIN_TIMEOUT seconds (default 10) to return: one whose loading
-** crashes, aborts, exits or hangs there is skipped with a warning, so that
-** it cannot take down a command that never uses it. The plugins built with
-** lunet are loaded directly. Either way, a fatal signal while this process
-** loads a file prints its name before the process dies.
+** The files of LUNET_PLUGIN_PATH are first loaded in a child process
+** (registry_trial_load), with LUNET_PLUGIN_TIMEOUT seconds (default 10)
+** for each: one whose loading crashes, aborts, exits or hangs there is
+** skipped with a warning, so that it cannot take down a command that never
+** uses it. The plugins built with lunet are loaded directly. Either way,
+** a fatal signal while this process loads a file prints its name before
+** the process dies.
 */
 #ifndef LUNET_REGISTRY_H
 #define LUNET_REGISTRY_H
