@@ -141,7 +141,7 @@ static int l_landscape(lua_State *L) {
   int rows = ndir > 1 ? g.steps : 1;
   if ((int64_t)rows * g.steps > 1 << 20)
     return luaL_error(L, "%s: %d x %d points is too many; expected at most 2^20", fn, rows, g.steps);
-  if (model_accepts(m, ds)) return lerror_services(L);
+  if (landscape_accepts(m, ds)) return lerror_services(L);
   size_t n = (size_t)m->ws.n_trained + 1;
   float *d[2] = {lua_newuserdatauv(L, sizeof(float) * n, 0), lua_newuserdatauv(L, sizeof(float) * n, 0)};
   lunet_rng rng;

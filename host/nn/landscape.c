@@ -81,6 +81,21 @@ static int evaluate_at(model *m, dataset *ds, const loss_fn *lf, int batch, land
   return 0;
 }
 
+/* 0 if m's landscape can be drawn on ds, else -1 with services_error(). A
+** point is written straight into the host's flat buffer, and directions are
+** laid out by the tensors' addresses in it: on a GPU the tensors point at
+** the device's copies, and every point would silently be the solution. */
+static int accepts(model *m, dataset *ds, const char *which) {
+  if (m->device != LUNET_CPU) {
+    services_error("loss landscape: %s runs on a GPU, expected the CPU (landscapes are drawn on "
+                   "the host's copy of the weights for now); hint: model:to(\"cpu\") first", which);
+    return -1;
+  }
+  return model_accepts(m, ds);
+}
+
+int landscape_accepts(model *m, dataset *ds) { return accepts(m, ds, "the model"); }
+
 static float *alloc_floats(int64_t n, const char *what) {
   float *v = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
   if (!v) services_error("out of memory for %s (%lld floats)", what, (long long)n);
@@ -89,7 +104,7 @@ static float *alloc_floats(int64_t n, const char *what) {
 
 int landscape_plane(model *m, dataset *ds, const loss_fn *lf, const float *d1, const float *d2,
                     const landscape_grid *g, landscape_point *out) {
-  if (model_accepts(m, ds)) return -1;
+  if (accepts(m, ds, "the model")) return -1;
   weights *ws = &m->ws;
   float *theta = alloc_floats(ws->n_trained + ws->n_buffers, "the solution's copy");
   if (!theta) return -1;
@@ -135,7 +150,7 @@ static void mix(float *out, const float *x0, const float *x1, double a, int64_t 
 
 int landscape_line(model *m, model *to, dataset *ds, const loss_fn *lf, double lo, double hi,
                    int steps, int batch, landscape_point *out) {
-  if (model_accepts(m, ds) || model_accepts(to, ds) || same_parameters(m, to)) return -1;
+  if (accepts(m, ds, "'from'") || accepts(to, ds, "'to'") || same_parameters(m, to)) return -1;
   weights *ws = &m->ws;
   int64_t n = ws->n_trained, nb = ws->n_buffers;
   float *theta0 = alloc_floats(n + nb, "the first solution"), *theta1 = alloc_floats(n + nb, "the second solution");

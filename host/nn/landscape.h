@@ -28,6 +28,10 @@ typedef struct landscape_grid {
   int batch;           /* of evaluate() */
 } landscape_grid;
 
+/* 0 if the landscape of m can be drawn on ds: m takes ds (it is built
+** then) and runs on the CPU; else -1 with services_error(). */
+int landscape_accepts(model *m, dataset *ds);
+
 /* A random direction d (ws->n_trained floats, laid out as ws->values):
 ** N(0, 1) entries, then with filter_norm each filter of a parameter of two
 ** or more dimensions (a slice along its first dimension: an output row of
@@ -45,7 +49,8 @@ double landscape_coord(double lo, double hi, int i, int steps);
 ** [-span, span]^2 into out (b outer, a inner), theta being its current
 ** values, which are restored; with d2 NULL on the g->steps points of the
 ** line theta + a d1 (b = 0). The model must be built (the directions are
-** laid out as its ws.values). 0, or -1 with services_error(). */
+** laid out as its ws.values) and on the CPU (landscape_accepts). 0, or -1
+** with services_error(). */
 int landscape_plane(model *m, dataset *ds, const loss_fn *lf, const float *d1, const float *d2,
                     const landscape_grid *g, landscape_point *out);
 
