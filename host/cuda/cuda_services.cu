@@ -152,6 +152,8 @@ static void release_cached(void) {
   }
 }
 
+static void dev_free(void *p);
+
 static void *dev_alloc(size_t bytes) {
   size_t rounded;
   int cls = size_class(bytes, &rounded);
@@ -174,7 +176,10 @@ static void *dev_alloc(size_t bytes) {
     services_error("cuda: out of device memory allocating %zu bytes", bytes);
     return NULL;
   }
-  if (!cuda_ok(cudaMemsetAsync(p, 0, rounded, stream), "zero-filling new device memory")) return NULL;
+  if (!cuda_ok(cudaMemsetAsync(p, 0, rounded, stream), "zero-filling new device memory")) {
+    dev_free(p); /* back to its free list: it was in the live map */
+    return NULL;
+  }
   return p;
 }
 
@@ -226,7 +231,15 @@ static int staged_copy(char *dst, const char *src, size_t bytes, int to_device) 
   return 0;
 }
 
+/* The first cuBLAS failure not yet reported by a copy (see dev_gemm). */
+static thread_local char blas_failure[256];
+
 static int dev_copy(void *dst, const void *src, size_t bytes, int kind) {
+  if (blas_failure[0]) {
+    services_error("%s", blas_failure);
+    blas_failure[0] = '\0';
+    return -1;
+  }
   if (!bytes) return 0;
   if (kind == LUNET_COPY_ON_DEVICE)
     return cuda_ok(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream), "copy on the device") ? 0 : -1;
@@ -248,13 +261,22 @@ static cublasHandle_t blas;
 ** (c, r) matrix X^T. So row-major C = op(A) op(B) is column-major
 ** C^T = op(B)^T op(A)^T: the same call with A and B (and m and n) swapped,
 ** each keeping its own transpose flag. Errors cannot be returned (the ABI's
-** gemm is void, as BLAS's): they are reported and the result left as is. */
+** gemm is void, as BLAS's), and a plugin's entry goes on to return 0: so a
+** failure is kept (blas_failure) and the next copy on this thread, at the
+** latest the step's copy of the output to the host, fails with it, rather
+** than the step going on with C left as it was. */
+static void blas_failed(const char *call, int batch, int m, int n, int k, cublasStatus_t s) {
+  if (!blas_failure[0])
+    snprintf(blas_failure, sizeof blas_failure, "cuda: %s (%d of %d x %d x %d) failed: %s", call, batch, m, n, k,
+             cublasGetStatusString(s));
+  services_error("%s", blas_failure);
+}
+
 static void dev_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                      const float *b, int ldb, float beta, float *c, int ldc) {
   cublasStatus_t s = cublasSgemm(blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
                                  n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc);
-  if (s != CUBLAS_STATUS_SUCCESS)
-    services_error("cuda: cublasSgemm (%d x %d x %d) failed: %s", m, n, k, cublasGetStatusString(s));
+  if (s != CUBLAS_STATUS_SUCCESS) blas_failed("cublasSgemm", 1, m, n, k, s);
 }
 
 static void dev_gemm_batched(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
@@ -263,9 +285,7 @@ static void dev_gemm_batched(int ta, int tb, int m, int n, int k, float alpha, c
   cublasStatus_t s = cublasSgemmStridedBatched(blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
                                                ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb,
                                                sb, a, lda, sa, &beta, c, ldc, sc, batch);
-  if (s != CUBLAS_STATUS_SUCCESS)
-    services_error("cuda: cublasSgemmStridedBatched (%d of %d x %d x %d) failed: %s", batch, m, n, k,
-                   cublasGetStatusString(s));
+  if (s != CUBLAS_STATUS_SUCCESS) blas_failed("cublasSgemmStridedBatched", batch, m, n, k, s);
 }
 
 /* ---- opening the device ------------------------------------------------ */
