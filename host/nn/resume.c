@@ -344,6 +344,20 @@ static int get_optimizer(ckreader *rd, const char *path, train_loop *L) {
   return 0;
 }
 
+/* The model's tensors from the file. The tensors are read in place, so a
+** failure part way (a tensor of another name or shape) puts the model's own
+** values back: a refused checkpoint leaves the caller's model as it was. */
+static int get_model(ckreader *rd, const char *path, model *m) {
+  int64_t total = m->ws.n_trained + m->ws.n_buffers;
+  float *own = services_host()->alloc(sizeof(float) * (size_t)(total + 1));
+  if (!own) return -1;
+  weights_snapshot(&m->ws, own, 0);
+  int rc = checkpoint_get_tensors(rd, path, m);
+  if (rc) weights_snapshot(&m->ws, own, 1);
+  services_host()->free(own);
+  return rc;
+}
+
 int resume_load(train_loop *L, train_result *r) {
   const char *path = L->c->checkpoint;
   fingerprint(L->c, &L->fingerprint);
@@ -359,8 +373,7 @@ int resume_load(train_loop *L, train_result *r) {
   if (ck_load(path, &format, &buf, &rd, &version)) return -1;
   int rc = same_run(&rd, path, &L->fingerprint) || get_result(&rd, path, L, r) ||
            get_early_stopping(&rd, path, L) || get_streams(&rd, path, L) ||
-           get_optimizer(&rd, path, L) || checkpoint_get_tensors(&rd, path, L->c->m);
-  if (!rc && rd.p != rd.end) rc = corrupt(path, "bytes are left after the model");
+           get_optimizer(&rd, path, L) || get_model(&rd, path, L->c->m);
   free(buf);
   return rc ? -1 : 1;
 }

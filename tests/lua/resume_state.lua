@@ -109,6 +109,38 @@ put(ck, good:sub(1, mid - 1) .. string.char((good:byte(mid) + 1) % 256) .. good:
 refused({ ck, "corrupt", "CRC32" }, "adam", { checkpoint = ck })
 put(ck, good:sub(1, mid))
 refused({ ck, "truncated" }, "adam", { checkpoint = ck })
+-- A file whose checksum is right but whose last tensor has another name
+-- (as a layer plugin renaming its weights would leave): refused, and the
+-- model given to lunet.train keeps its own values, though the tensors
+-- before that one were read into it.
+local function crc32(s)
+  local crc = 0xffffffff
+  for i = 1, #s do
+    crc = crc ~ s:byte(i)
+    for _ = 1, 8 do crc = (crc >> 1) ~ (0xedb88320 & -(crc & 1)) end
+  end
+  return ~crc & 0xffffffff
+end
+assert(crc32("123456789") == 0xcbf43926, "crc32 is not zlib's")
+local at = select(2, good:find(".*4%.dense%.bias")) -- the last tensor's name
+local renamed = good:sub(1, at - 1) .. "z" .. good:sub(at + 1, -5)
+put(ck, renamed .. string.pack("<I4", crc32(renamed)))
+local fresh = lunet.sequential{ seed = 5, lunet.layer("dense", { out = 16 }), lunet.layer("tanh"),
+  lunet.layer("dropout", { p = 0.1 }), lunet.layer("dense", { out = 2 }) }
+fresh:predict(data)
+local before = {}
+for _, p in ipairs(fresh:parameters()) do for _, v in ipairs(p.values) do before[#before + 1] = v end end
+local ok, err = pcall(lunet.train, { model = fresh, data = data, eval = { val = data },
+  loss = lunet.loss("cross_entropy"), optimizer = lunet.optimizer("adam", hyper.adam), epochs = 4, batch = 32,
+  seed = 9, schedule = { kind = "step", step = 1, gamma = 0.7 }, patience = 3, verbose = false, checkpoint = ck })
+assert(not ok and tostring(err):find("4.dense.biaz", 1, true), "the renamed tensor was not refused: " .. tostring(err))
+local k = 0
+for _, p in ipairs(fresh:parameters()) do
+  for _, v in ipairs(p.values) do
+    k = k + 1
+    assert(v == before[k], ("%s changed by the refused checkpoint"):format(p.name))
+  end
+end
 local model = lunet.sequential{ lunet.layer("dense", { out = 2 }) }
 model:predict(data)
 model:save(ck)
