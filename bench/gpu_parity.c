@@ -10,7 +10,12 @@
 ** and backward (in training mode, and every second round in evaluation
 ** mode) on the CPU, then on the GPU with the same parameters,
 ** inputs and output gradient; the output, every input gradient and every
-** parameter gradient must agree. For each optimizer with a CUDA step: two
+** parameter gradient must agree, and so must the buffers a run updates
+** (batchnorm's running statistics; the GPU run starts from the values the
+** CPU run started from). Before each run y, dx and the parameter gradients
+** are NaN, so an entry that leaves an element unwritten, or adds to it
+** instead of overwriting it (the ABI's backward overwrites), fails: on the
+** CPU half too ("UNWRITTEN"), which a machine without a GPU runs. For each optimizer with a CUDA step: two
 ** instances, one per device, take three steps on the same values and
 ** gradients; the values must agree. Each runs with its example parameters
 ** and with the variants below (the kernels' other branches). Agreement: max |gpu - cpu| <=
@@ -68,6 +73,27 @@ static double rel_error(const float *a, const float *b, int64_t n) {
   return scale > 0 ? diff / scale : diff;
 }
 
+/* Fills n floats at p on `dev` with NaN. Before each run y, dx and the
+** parameter gradients are poisoned so: the ABI's backward overwrites them,
+** and an element an entry leaves unwritten, or adds to, stays NaN (zeroed
+** memory would hide both on either device). 0 or -1. */
+static int poison(int dev, void *p, int64_t n) {
+  float *h = dev == LUNET_CPU ? p : alloc_on(LUNET_CPU, sizeof(float) * (size_t)n);
+  if (!h) return -1;
+  for (int64_t i = 0; i < n; i++) h[i] = NAN;
+  if (dev == LUNET_CPU) return 0;
+  int rc = device_services(dev)->copy(p, h, sizeof(float) * (size_t)n, LUNET_COPY_TO_DEVICE);
+  free_on(LUNET_CPU, h);
+  return rc;
+}
+
+/* Whether any of n floats is NaN. */
+static int has_nan(const float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    if (isnan(x[i])) return 1;
+  return 0;
+}
+
 /* ---- a layer's parameters, registered in create() ---------------------- */
 
 typedef struct plist {
@@ -77,6 +103,7 @@ typedef struct plist {
   int64_t numel[MAX_PARAMS];
   float *host_v[MAX_PARAMS], *host_g[MAX_PARAMS]; /* the CPU run's memory */
   float *dev_v[MAX_PARAMS], *dev_g[MAX_PARAMS];   /* the GPU run's copies */
+  float *start_v[MAX_PARAMS];                     /* the values both runs start from */
 } plist;
 
 static int register_param(const lunet_build *b, const char *name, lunet_tensor *value, lunet_tensor *grad,
@@ -121,9 +148,32 @@ static int run_layer(const lunet_layer_api *api, void *self, run_io *io, int dev
   return api->backward[dev](self, io->x, &io->y, &io->dy, io->dx, &ctx);
 }
 
+/* Poisons (NaN) what a run on `dev` must write: y, the wanted dx and the
+** parameter gradients. 0 or -1. */
+static int poison_outputs(run_io *io, plist *pl, int dev) {
+  int rc = poison(dev, io->y.data, numel(&io->y));
+  for (int j = 0; rc == 0 && j < io->k; j++)
+    if (io->dx[j].data) rc = poison(dev, io->dx[j].data, numel(&io->x[j]));
+  for (int i = 0; rc == 0 && i < pl->n; i++)
+    if (pl->grad[i]) rc = poison(dev, pl->grad[i]->data, pl->numel[i]);
+  return rc;
+}
+
+/* The first of the CPU run's y, dx and parameter gradients that holds a NaN
+** (an element its entry did not write), or NULL. */
+static const char *cpu_unwritten(const run_io *io, const plist *pl) {
+  if (has_nan(io->y.f32, numel(&io->y))) return "y";
+  for (int j = 0; j < io->k; j++)
+    if (io->dx[j].data && has_nan(io->dx[j].f32, numel(&io->x[j]))) return "dx";
+  for (int i = 0; i < pl->n; i++)
+    if (pl->grad[i] && has_nan(pl->host_g[i], pl->numel[i])) return pl->name[i];
+  return NULL;
+}
+
 /* Moves io's tensors and the parameters to the GPU (copies of the CPU
-** run's inputs, output gradient and parameter values); keeps the CPU
-** results in `cpu`. */
+** run's inputs and output gradient, and of the parameter values the CPU
+** run started from: a training forward updates buffers such as running
+** means); keeps the CPU results in `cpu`. */
 static int io_to_gpu(run_io *io, run_io *cpu, plist *pl) {
   *cpu = *io;
   for (int j = 0; j < io->k; j++) {
@@ -139,7 +189,7 @@ static int io_to_gpu(run_io *io, run_io *cpu, plist *pl) {
   io->y.device = io->dy.device = LUNET_CUDA;
   for (int i = 0; i < pl->n; i++) {
     size_t bytes = sizeof(float) * (size_t)pl->numel[i];
-    if (!(pl->dev_v[i] = to_gpu(pl->host_v[i], bytes))) return -1;
+    if (!(pl->dev_v[i] = to_gpu(pl->start_v[i], bytes))) return -1;
     pl->value[i]->data = pl->dev_v[i], pl->value[i]->device = LUNET_CUDA;
     if (!pl->grad[i]) continue;
     if (!(pl->dev_g[i] = alloc_on(LUNET_CUDA, bytes))) return -1;
@@ -168,10 +218,10 @@ static int compare(run_io *io, run_io *cpu, plist *pl, double *worst, char *line
   for (int j = 0; j < io->k; j++)
     if (cpu->dx[j].data) CHECK("dx", cpu->dx[j].f32, io->dx[j].data, numel(&io->x[j]));
   for (int i = 0; i < pl->n; i++) {
-    if (!pl->grad[i]) continue;
     char label[64];
     snprintf(label, sizeof label, "d%s", pl->name[i]);
-    CHECK(label, pl->host_g[i], pl->grad[i]->data, pl->numel[i]);
+    if (pl->grad[i]) CHECK(label, pl->host_g[i], pl->grad[i]->data, pl->numel[i]);
+    else CHECK(pl->name[i], pl->host_v[i], pl->value[i]->data, pl->numel[i]); /* a buffer the run updates */
   }
 #undef CHECK
   free_on(LUNET_CPU, back);
@@ -228,7 +278,7 @@ static void io_free(run_io *io, int dev) {
 static void plist_free(plist *pl) {
   for (int i = 0; i < pl->n; i++) {
     free_on(LUNET_CUDA, pl->dev_v[i]), free_on(LUNET_CUDA, pl->dev_g[i]);
-    free_on(LUNET_CPU, pl->host_v[i]), free_on(LUNET_CPU, pl->host_g[i]);
+    free_on(LUNET_CPU, pl->host_v[i]), free_on(LUNET_CPU, pl->host_g[i]), free_on(LUNET_CPU, pl->start_v[i]);
   }
 }
 
@@ -312,20 +362,29 @@ static int parity_layer(const plugin_entry *pe, const param_given *set, int trai
   shape_format(&in[0], shp, sizeof shp);
   snprintf(line, sizeof line, "layer %-16s %s B %2d in %-14s%s", p->name, train ? "train" : "eval ", io.B, shp,
            variant_text(set, var, sizeof var));
-  for (int i = 0; self && i < pl.n; i++) fill_normal(pl.host_v[i], pl.numel[i], rng), pl.value[i]->data = pl.host_v[i];
-  if (self && io_alloc_cpu(&io, in, &out, b.id_limit > 0 ? b.id_limit : 1, rng) == 0 &&
-      run_layer(api, self, &io, LUNET_CPU, train) == 0) {
-    rc = 0;
-    if (gpu) {
+  int ready = self != NULL;
+  for (int i = 0; ready && i < pl.n; i++) {
+    size_t bytes = sizeof(float) * (size_t)pl.numel[i];
+    fill_normal(pl.host_v[i], pl.numel[i], rng), pl.value[i]->data = pl.host_v[i];
+    for (int64_t j = 0; !pl.grad[i] && j < pl.numel[i]; j++) /* buffers: a running variance is > 0 */
+      pl.host_v[i][j] = 0.5f + fabsf(pl.host_v[i][j]);
+    if ((ready = (pl.start_v[i] = alloc_on(LUNET_CPU, bytes)) != NULL)) memcpy(pl.start_v[i], pl.host_v[i], bytes);
+  }
+  const char *unwritten = NULL;
+  if (ready && io_alloc_cpu(&io, in, &out, b.id_limit > 0 ? b.id_limit : 1, rng) == 0 &&
+      poison_outputs(&io, &pl, LUNET_CPU) == 0 && run_layer(api, self, &io, LUNET_CPU, train) == 0) {
+    rc = (unwritten = cpu_unwritten(&io, &pl)) ? -1 : 0;
+    if (gpu && !unwritten) {
       double worst = 0;
       gpu_copies = 1;
-      rc = io_to_gpu(&io, &cpu, &pl) || run_layer(api, self, &io, LUNET_CUDA, train) ||
-                   compare(&io, &cpu, &pl, &worst, line, sizeof line)
+      rc = io_to_gpu(&io, &cpu, &pl) || poison_outputs(&io, &pl, LUNET_CUDA) ||
+                   run_layer(api, self, &io, LUNET_CUDA, train) || compare(&io, &cpu, &pl, &worst, line, sizeof line)
                ? -1
                : worst <= PARITY_RTOL ? 0 : 1;
     }
   }
-  if (rc < 0) printf("%s FAILED: %s\n", line, services_last_error());
+  if (unwritten) printf("%s UNWRITTEN: the CPU entry left NaN in %s\n", line, unwritten);
+  else if (rc < 0) printf("%s FAILED: %s\n", line, services_last_error());
   else printf("%s %s\n", line, !gpu ? "cpu half ok" : rc ? "MISMATCH" : "ok");
   if (gpu_copies) io_free(&io, LUNET_CUDA), io_free(&cpu, LUNET_CPU);
   else io_free(&io, LUNET_CPU);
