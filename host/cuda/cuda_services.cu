@@ -319,8 +319,13 @@ static int start_blas(void) {
   }
   const char *tf32 = getenv("LUNET_CUDA_TF32");
   int fast = tf32 && strcmp(tf32, "1") == 0;
-  cublasSetMathMode(blas, fast ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH);
-  cublasSetStream(blas, stream);
+  /* both matter: another math mode loses determinism, another stream the order of the work */
+  if (cublasSetMathMode(blas, fast ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH) != CUBLAS_STATUS_SUCCESS ||
+      cublasSetStream(blas, stream) != CUBLAS_STATUS_SUCCESS) {
+    services_error("cuda: cuBLAS could not be set up (cublasSetMathMode or cublasSetStream failed)");
+    cublasDestroy(blas);
+    return -1;
+  }
   return 0;
 }
 
