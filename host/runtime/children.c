@@ -174,7 +174,7 @@ static int enforce_timeout(const child_pool *pool, worker *ws, int workers, int 
       ws[k].timed_out = 1;
       continue;
     }
-    int ms = (int)(left * 1000) + 1;
+    int ms = left < 1e6 ? (int)(left * 1000) + 1 : 1000000000; /* an int; poll again after that */
     if (wait < 0 || ms < wait) wait = ms;
   }
   return wait;
