@@ -136,7 +136,10 @@ static int reap(worker *w) {
 static int finish(const child_pool *pool, worker *w) {
   int status = reap(w);
   double seconds = now_seconds() - w->t0;
-  int stop = pool->done(pool->ud, w->job, status, seconds, w->timed_out, w->buf && !w->lost ? w->buf : "",
+  /* A job that ended on its own just before the timeout's kill reached it
+  ** did not time out: only the kill's SIGKILL counts. */
+  int timed_out = w->timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  int stop = pool->done(pool->ud, w->job, status, seconds, timed_out, w->buf && !w->lost ? w->buf : "",
                         w->lost ? 0 : w->len);
   free(w->buf);
   *w = free_slot;
