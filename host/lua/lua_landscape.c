@@ -122,6 +122,13 @@ static void push_direction(lua_State *L, const weights *ws, const float *d) {
   }
 }
 
+/* Raises unless rows x cols points, each a pass over the data, are at most
+** 2^20: a mistyped steps would otherwise run for days. */
+static void check_points(lua_State *L, const char *fn, int rows, int cols) {
+  if ((int64_t)rows * cols > 1 << 20)
+    luaL_error(L, "%s: %d x %d points is too many; expected at most 2^20", fn, rows, cols);
+}
+
 /* lunet.landscape{ model =, data =, loss =, ... } -> the result (see the top). */
 static int l_landscape(lua_State *L) {
   static const char *const known[] = {"model", "data", "loss", "directions", "span", "steps",
@@ -139,8 +146,7 @@ static int l_landscape(lua_State *L) {
   uint64_t seed = (uint64_t)lopt_count(L, 1, "seed", 1, 0, fn);
   int filter_norm = lua_getfield(L, 1, "filter_norm") == LUA_TNIL || lua_toboolean(L, -1);
   int rows = ndir > 1 ? g.steps : 1;
-  if ((int64_t)rows * g.steps > 1 << 20)
-    return luaL_error(L, "%s: %d x %d points is too many; expected at most 2^20", fn, rows, g.steps);
+  check_points(L, fn, rows, g.steps);
   if (landscape_accepts(m, ds)) return lerror_services(L);
   size_t n = (size_t)m->ws.n_trained + 1;
   float *d[2] = {lua_newuserdatauv(L, sizeof(float) * n, 0), lua_newuserdatauv(L, sizeof(float) * n, 0)};
@@ -191,6 +197,7 @@ static int l_interpolate(lua_State *L) {
   if (from == to) return luaL_error(L, "%s: 'from' and 'to' are the same model; expected two solutions", fn);
   dataset *ds = lcheck_dataset(L, required_field(L, 1, "data", fn, "a dataset to evaluate on"));
   int steps = lopt_count(L, 1, "steps", 21, 2, fn), batch = lopt_count(L, 1, "batch", 256, 1, fn);
+  check_points(L, fn, 1, steps);
   double range[2];
   read_range(L, fn, range);
   landscape_point *p = lua_newuserdatauv(L, sizeof *p * (size_t)steps, 0);

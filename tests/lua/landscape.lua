@@ -141,6 +141,10 @@ t.fails({ "'loss' is required" }, lunet.landscape, { model = trained, data = dat
 t.fails({ "unknown", "spam" }, lunet.landscape, { model = trained, data = data, loss = ce, spam = 1 })
 t.fails({ "'from' and 'to' are the same model" }, lunet.interpolate,
         { from = trained, to = trained, data = data, loss = ce })
+t.fails({ "lunet.interpolate", "too many", "at most 2^20" }, lunet.interpolate,
+        { from = init, to = trained, data = data, loss = ce, steps = 1 << 30 })
+t.fails({ "lunet.landscape", "too many", "at most 2^20" }, lunet.landscape,
+        { model = trained, data = data, loss = ce, steps = 1025 })
 t.fails({ "range", "lo < hi" }, lunet.interpolate,
         { from = init, to = trained, data = data, loss = ce, range = { 1, 0 } })
 local wider = lunet.sequential{ input = { 3 }, lunet.layer("dense", { out = 7 }), lunet.layer("tanh"),
