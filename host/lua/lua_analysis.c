@@ -213,6 +213,7 @@ static int where_args(lua_State *L, const char **argv, int argc, int max) {
     luaL_error(L, "lunet.plot: where must be \"col=value\" or an array of them, got %s", luaL_typename(L, -1));
   int idx = lua_gettop(L), n = (int)lua_rawlen(L, idx);
   if (2 * n > max) luaL_error(L, "lunet.plot: where has %d conditions, expected at most %d", n, max / 2);
+  luaL_checkstack(L, n, "lunet.plot: where"); /* each string stays on the stack */
   for (int i = 1; i <= n; i++) {
     if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
       luaL_error(L, "lunet.plot: where[%d] is a %s, expected \"col=value\"", i, luaL_typename(L, -1));
@@ -229,6 +230,7 @@ static int l_plot(lua_State *L) {
                                       "logz", "err", "key", "title", "out", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, "lunet.plot", known);
+  luaL_checkstack(L, 32, "lunet.plot"); /* the strings argv points to, beyond LUA_MINSTACK */
   const char *argv[96];
   int argc = 0;
   argv[argc++] = "plot";

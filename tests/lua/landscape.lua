@@ -163,6 +163,14 @@ local rows = lunet.read_csv(csv)
 assert(#rows == 25 and rows[13].a == 0 and rows[13].b == 0 and rows[13].loss == centre.loss, "CSV round trip")
 t.fails({ "lunet.plot", "where[1]" }, lunet.plot, { csv = csv, x = "a", y = "b", z = "loss", style = "contour", where = { 1 } })
 t.fails({ "lunet.plot: no figure" }, lunet.plot, { csv = csv, x = "a", y = "b", z = "loss", style = "contour", where = "b=7" })
+-- 32 conditions, each string held on the Lua stack while plot_main reads it
+-- (more than LUA_MINSTACK: the stack overflowed into the heap, a segfault)
+local many = {}
+for i = 1, 31 do many[i] = "a!=" .. (100 + i) end
+many[32] = "b=7"
+t.fails({ "lunet.plot: no figure" }, lunet.plot, { csv = csv, x = "a", y = "b", z = "loss", style = "contour", where = many })
+many[33] = "b=0"
+t.fails({ "where has 33 conditions", "at most 32" }, lunet.plot, { csv = csv, x = "a", y = "b", z = "loss", style = "contour", where = many })
 if t.gnuplot() then
   for _, style in ipairs{ "contour", "surface" } do
     local png = lunet.plot{ csv = csv, x = "a", y = "b", z = "loss", style = style, logz = true,
