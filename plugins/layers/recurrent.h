@@ -32,6 +32,14 @@
 ** max(C, H dirs)) and the input (T B C); forward and backward allocate
 ** nothing.
 **
+** Devices. The same functions run on the CPU and on the GPU (CUDA
+** entries): the GEMMs go through host->device[dev] (cuBLAS there), the
+** step is the cell's row loop or its kernel in <cell>.cu (one thread per
+** row and unit), and each move of data (transposes, states, the output's
+** reductions) a loop or a kernel of recurrent.cuh. The scratch and the
+** carried states live on reserve()'s device; moving the model to the other
+** device drops the carried states (a stateful layer starts over there).
+**
 ** State. Each call starts from zero state (h, and the LSTM's c), unless
 ** stateful = true: then row b of a call continues from the final state of
 ** row b of the previous call of the same mode (training and eval keep one
@@ -58,6 +66,8 @@
 #define LUNET_RECURRENT_H
 
 #include <lunet/helpers.h>
+
+#include "recurrent_step.h"
 
 #define REC_MAX_LAYERS 16
 #define REC_GRAIN (1 << 13) /* gate values per thread at least */
@@ -91,26 +101,6 @@ static inline float rec_tanh(float x) { return 2.0f / (1.0f + rec_exp(-2.0f * x)
 
 /* ---- the cell's step ---------------------------------------------------- */
 
-/* One step of one layer and direction, over the rows of the batch. Row b
-** of a (B, n) block starts at b n; h and dy rows lie ldh floats apart, the
-** previous state's ld_prev apart (ldh, or H for the initial state). */
-typedef struct rec_step {
-  int H, option;
-  const float *b_ih, *b_hh; /* (G H) */
-  float *gates;             /* (B, G H): in W_ih x, out the activated gates */
-  const float *hh;          /* (B, G H): W_hh h_prev */
-  const float *h_prev;      /* (B, H), rows ld_prev apart */
-  const float *c_prev;      /* (B, H): CELL_HAS_C's previous state */
-  float *h;                 /* (B, H), rows ldh apart: the new state */
-  float *keep;              /* (B, H): the cell's own per-step values */
-  int ldh, ld_prev;
-  /* backward */
-  const float *dy; /* (B, H), rows ldh apart: dL/dh from the layer's output */
-  float *dh;       /* (B, H): in dL/dh from the next step; out h_prev's direct part */
-  float *dc;       /* (B, H): in dL/dc from the next step, out dL/dc_prev */
-  float *dg;       /* (B, G H): dL/d(gate inputs): W_ih x + b_ih */
-  float *dgh;      /* (B, G H): dL/d(W_hh h_prev + b_hh); dg unless CELL_SPLIT */
-} rec_step;
 
 /* The forward step of row b: gates, keep and h from gates (W_ih x), hh,
 ** the biases and the previous state. */
@@ -170,6 +160,7 @@ typedef struct recurrent {
   int T, C, H, layers, dirs, output, stateful, option;
   int carried[2]; /* rows of carry_*[mode] holding a state: 0 eval, 1 training */
   int max_batch;  /* rows the scratch holds */
+  int device;     /* where the scratch and the carried states live: reserve()'s */
   rec_dir dir[2 * REC_MAX_LAYERS];
   float *x;                 /* (T, B, C): the input, time-major */
   float *y[REC_MAX_LAYERS]; /* (T, B, H dirs): each layer's states */
@@ -197,15 +188,24 @@ static float **scratch_at(recurrent *r, int i) {
 
 static int scratch_count(const recurrent *r) { return 4 * r->layers * r->dirs + r->layers + 8; }
 
+/* Frees the scratch and the carried states on their device. */
+static void free_scratch(recurrent *r) {
+  for (int i = 0; i < scratch_count(r); i++) {
+    lunet_free_on(r->device, *scratch_at(r, i));
+    *scratch_at(r, i) = NULL;
+  }
+  for (int i = 0; i < r->layers * r->dirs; i++)
+    for (int m = 0; m < 2; m++) {
+      lunet_free_on(r->device, r->dir[i].carry_h[m]);
+      lunet_free_on(r->device, r->dir[i].carry_c[m]);
+      r->dir[i].carry_h[m] = r->dir[i].carry_c[m] = NULL;
+    }
+}
+
 static void rec_destroy(void *self) {
   recurrent *r = self;
   if (!r) return;
-  for (int i = 0; i < scratch_count(r); i++) host->free(*scratch_at(r, i));
-  for (int i = 0; i < r->layers * r->dirs; i++)
-    for (int m = 0; m < 2; m++) {
-      host->free(r->dir[i].carry_h[m]);
-      host->free(r->dir[i].carry_c[m]);
-    }
+  free_scratch(r);
   host->free(r);
 }
 
@@ -262,13 +262,18 @@ static void *rec_create(const lunet_value *p, const lunet_shape *in, lunet_shape
   return r;
 }
 
-/* *p = a new zeroed buffer of n floats in place of the old one, whose first
-** `kept` floats it copies (a carried state); -1 when out of memory. */
-static int regrow(float **p, size_t n, size_t kept) {
-  float *q = host->alloc(sizeof(float) * (n ? n : 1));
+/* *p = a new zeroed buffer of n floats on `device` in place of the old
+** one, whose first `kept` floats it copies (a carried state); -1 when out
+** of memory. */
+static int regrow(int device, float **p, size_t n, size_t kept) {
+  const lunet_device_services *mem = host->device[device];
+  float *q = lunet_alloc_floats_on(device, (int64_t)n);
   if (!q) return -1;
-  if (*p && kept) memcpy(q, *p, sizeof(float) * kept);
-  host->free(*p);
+  if (*p && kept && mem->copy(q, *p, sizeof(float) * kept, LUNET_COPY_ON_DEVICE)) {
+    mem->free(q);
+    return -1;
+  }
+  lunet_free_on(device, *p);
   *p = q;
   return 0;
 }
@@ -288,77 +293,135 @@ static size_t scratch_size(const recurrent *r, int i, size_t B) {
   return rest[at - (size_t)r->layers];
 }
 
+/* The scratch for max_batch rows on `device`. Moving to another device
+** drops the carried states: a stateful layer starts over there. */
 static int rec_reserve(void *self, int max_batch, int device) {
   recurrent *r = self;
-  (void)device;
-  if (max_batch <= r->max_batch) return 0;
+  if (max_batch <= r->max_batch && device == r->device) return 0;
   if ((int64_t)r->T * max_batch > INT32_MAX / 4) {
     host->error("%s: %d steps x batch %d is too many rows, expected at most %d", CELL_NAME, r->T,
                 max_batch, INT32_MAX / 4);
     return -1;
   }
+  if (device != r->device) {
+    free_scratch(r);
+    r->device = device, r->max_batch = 0, r->carried[0] = r->carried[1] = 0;
+  }
   size_t H = (size_t)r->H, old = (size_t)r->max_batch * H;
   r->max_batch = 0;
   for (int i = 0; i < scratch_count(r); i++)
-    if (regrow(scratch_at(r, i), scratch_size(r, i, (size_t)max_batch), 0)) return -1;
+    if (regrow(device, scratch_at(r, i), scratch_size(r, i, (size_t)max_batch), 0)) return -1;
   for (int i = 0; r->stateful && i < r->layers * r->dirs; i++)
     for (int m = 0; m < 2; m++)
-      if (regrow(&r->dir[i].carry_h[m], (size_t)max_batch * H, old) ||
-          (CELL_HAS_C && regrow(&r->dir[i].carry_c[m], (size_t)max_batch * H, old)))
+      if (regrow(device, &r->dir[i].carry_h[m], (size_t)max_batch * H, old) ||
+          (CELL_HAS_C && regrow(device, &r->dir[i].carry_c[m], (size_t)max_batch * H, old)))
         return -1;
   r->max_batch = max_batch;
   return 0;
 }
 
+/* ---- the moves of data, on either device -------------------------------- */
+
+/* The same code runs a step on the CPU and on the GPU: the GEMMs go
+** through host->device[dev], and each move below is a loop on the CPU or
+** a kernel of recurrent.cuh (with the cell's step kernels, in <cell>.cu). */
+#ifdef LUNET_WITH_CUDA
+int rec_transpose_launch(const float *src, float *dst, int n0, int n1, int n);
+int rec_start_launch(float *h0, const float *carry, int64_t kept, int64_t all);
+int rec_copy_rows_launch(float *dst, int ld_dst, const float *src, int ld_src, int rows, int n);
+int rec_reduce_launch(const float *y, float *out, int B, int T, int H, int dirs, int mode);
+int rec_seed_launch(const float *dout, const float *y, float *dy, int B, int T, int H, int dirs,
+                    int mode);
+int rec_zero_launch(float *p, int64_t n);
+int rec_cell_forward_launch(const rec_step *s, int B);
+int rec_cell_backward_launch(const rec_step *s, int B);
+int rows_sum_launch(float *db, const float *dy, int64_t rows, int n);
+/* On the GPU, return the launch's status (an error names the cell). */
+#define REC_ON_GPU(dev, launch) \
+  if ((dev) == LUNET_CUDA) return lunet_cuda_check(CELL_NAME, launch)
+#else
+#define REC_ON_GPU(dev, launch) (void)(dev)
+#endif
+
+/* dst[j, i, :] = src[i, j, :]    (n0, n1, n) -> (n1, n0, n): to time-major
+** with (n0, n1) = (B, T), back with (T, B). */
+static int transpose(int dev, const float *src, float *dst, int n0, int n1, int n) {
+  REC_ON_GPU(dev, rec_transpose_launch(src, dst, n0, n1, n));
+  for (int i = 0; i < n0; i++)
+    for (int j = 0; j < n1; j++)
+      memcpy(dst + ((int64_t)j * n0 + i) * n, src + ((int64_t)i * n1 + j) * n, sizeof(float) * n);
+  return 0;
+}
+
+/* h0[i] = carry[i] for i < kept, else 0    -> (all) */
+static int start_rows(int dev, float *h0, const float *carry, int64_t kept, int64_t all) {
+  REC_ON_GPU(dev, rec_start_launch(h0, carry, kept, all));
+  if (kept) memcpy(h0, carry, sizeof(float) * (size_t)kept);
+  memset(h0 + kept, 0, sizeof(float) * (size_t)(all - kept));
+  return 0;
+}
+
+/* dst[i, :n] = src[i, :n], rows ld_dst and ld_src apart    -> (rows, n) */
+static int copy_rows(int dev, float *dst, int ld_dst, const float *src, int ld_src, int rows, int n) {
+  REC_ON_GPU(dev, rec_copy_rows_launch(dst, ld_dst, src, ld_src, rows, n));
+  for (int i = 0; i < rows; i++)
+    memcpy(dst + (int64_t)i * ld_dst, src + (int64_t)i * ld_src, sizeof(float) * n);
+  return 0;
+}
+
+static int zero(int dev, float *p, int64_t n) {
+  REC_ON_GPU(dev, rec_zero_launch(p, n));
+  memset(p, 0, sizeof(float) * (size_t)n);
+  return 0;
+}
+
+/* The cell's step over the B rows of st (backward: its gradients). */
+static int step_rows(int dev, rec_step *st, int B, int GH, int backward) {
+  REC_ON_GPU(dev, backward ? rec_cell_backward_launch(st, B) : rec_cell_forward_launch(st, B));
+  host->parallel_for(B, REC_GRAIN / GH + 1, backward ? backward_rows : forward_rows, st);
+  return 0;
+}
+
+/* db = sum of the rows of g    (rows, n) -> (n) */
+static int column_sums(int dev, const float *g, int64_t rows, int n, float *db) {
+  REC_ON_GPU(dev, rows_sum_launch(db, g, rows, n));
+  memset(db, 0, sizeof(float) * n);
+  for (int64_t i = 0; i < rows; i++)
+    for (int j = 0; j < n; j++) db[j] += g[i * n + j];
+  return 0;
+}
+
 /* ---- forward ------------------------------------------------------------ */
-
-/* dst[t, b, :] = src[b, t, :]    (B, T, n) -> (T, B, n) */
-static void to_time_major(const float *src, float *dst, int B, int T, int n) {
-  for (int b = 0; b < B; b++)
-    for (int t = 0; t < T; t++)
-      memcpy(dst + ((int64_t)t * B + b) * n, src + ((int64_t)b * T + t) * n, sizeof(float) * n);
-}
-
-/* dst[b, t, :] = src[t, b, :]    (T, B, n) -> (B, T, n) */
-static void to_batch_major(const float *src, float *dst, int B, int T, int n) {
-  for (int b = 0; b < B; b++)
-    for (int t = 0; t < T; t++)
-      memcpy(dst + ((int64_t)b * T + t) * n, src + ((int64_t)t * B + b) * n, sizeof(float) * n);
-}
 
 /* h0 (and c0) of every layer and direction: the carried state of this
 ** mode, row for row, or zero. */
-static void start_states(recurrent *r, const lunet_ctx *ctx, int B) {
+static int start_states(recurrent *r, const lunet_ctx *ctx, int B, int dev) {
   int mode = ctx->train != 0, H = r->H;
   int reset = !LUNET_HAS_FIELD(ctx, lunet_ctx, reset) || ctx->reset;
   int rows = !r->stateful || reset ? 0 : r->carried[mode] < B ? r->carried[mode] : B;
   for (int i = 0; i < r->layers * r->dirs; i++) {
     rec_dir *s = &r->dir[i];
-    size_t kept = (size_t)rows * H, all = (size_t)B * H;
-    if (rows) memcpy(s->h0, s->carry_h[mode], sizeof(float) * kept);
-    memset(s->h0 + kept, 0, sizeof(float) * (all - kept));
-    if (!CELL_HAS_C) continue;
-    if (rows) memcpy(s->c0, s->carry_c[mode], sizeof(float) * kept);
-    memset(s->c0 + kept, 0, sizeof(float) * (all - kept));
+    int64_t kept = (int64_t)rows * H, all = (int64_t)B * H;
+    if (start_rows(dev, s->h0, s->carry_h[mode], kept, all) ||
+        (CELL_HAS_C && start_rows(dev, s->c0, s->carry_c[mode], kept, all)))
+      return -1;
   }
+  return 0;
 }
 
 /* carry_*[mode] = the final state of every layer and direction. */
-static void keep_states(recurrent *r, const lunet_ctx *ctx, int B) {
+static int keep_states(recurrent *r, const lunet_ctx *ctx, int B, int dev) {
   int mode = ctx->train != 0, H = r->H, Hd = H * r->dirs, T = r->T;
   for (int l = 0; l < r->layers; l++)
     for (int d = 0; d < r->dirs; d++) {
       rec_dir *s = &r->dir[l * r->dirs + d];
       int64_t last = d ? 0 : T - 1; /* the step processed last */
-      for (int b = 0; b < B; b++) {
-        memcpy(s->carry_h[mode] + (int64_t)b * H, r->y[l] + (last * B + b) * Hd + d * H,
-               sizeof(float) * H);
-        if (CELL_HAS_C)
-          memcpy(s->carry_c[mode] + (int64_t)b * H, s->keep + (last * B + b) * H,
-                 sizeof(float) * H);
-      }
+      if (copy_rows(dev, s->carry_h[mode], H, r->y[l] + last * B * Hd + d * H, Hd, B, H) ||
+          (CELL_HAS_C && copy_rows(dev, s->carry_c[mode], H, s->keep + last * B * H, H, B, H)))
+        return -1;
     }
   r->carried[mode] = B;
+  return 0;
 }
 
 /* The step of direction d that processes position k: t, and the position
@@ -381,31 +444,29 @@ static rec_step step_at(recurrent *r, int l, int d, int k, int B) {
 }
 
 /* Layer l, direction d over all steps    (T, B, in) -> (T, B, H) of y[l] */
-static void forward_direction(recurrent *r, int l, int d, int B) {
+static int forward_direction(recurrent *r, int l, int d, int B, int dev) {
   rec_dir *s = &r->dir[l * r->dirs + d];
   int H = r->H, GH = REC_GH(r), in = layer_in(r, l), TB = r->T * B;
   const float *x = l ? r->y[l - 1] : r->x;
+  const lunet_device_services *on = host->device[dev];
   /* gates = x W_ih^T    (T B, in) -> (T B, G H) */
-  host->gemm(0, 1, TB, GH, in, 1.0f, x, in, s->w_ih.f32, in, 0.0f, s->gates, GH);
+  on->gemm(0, 1, TB, GH, in, 1.0f, x, in, s->w_ih.f32, in, 0.0f, s->gates, GH);
   for (int k = 0; k < r->T; k++) {
     rec_step st = step_at(r, l, d, k, B);
     /* hh = h_prev W_hh^T    (B, H) -> (B, G H) */
-    host->gemm(0, 1, B, GH, H, 1.0f, st.h_prev, st.ld_prev, s->w_hh.f32, H, 0.0f, r->hh, GH);
-    host->parallel_for(B, REC_GRAIN / GH + 1, forward_rows, &st);
+    on->gemm(0, 1, B, GH, H, 1.0f, st.h_prev, st.ld_prev, s->w_hh.f32, H, 0.0f, r->hh, GH);
+    if (step_rows(dev, &st, B, GH, 0)) return -1;
   }
+  return 0;
 }
 
-/* The layer's output from the top layer's states    (T, B, Hd) -> out */
-static void write_output(const recurrent *r, float *out, int B) {
+/* last: the forward direction after step T-1, the backward one after step
+** 0; mean, max: over t    (T, B, Hd) -> (B, Hd) */
+static void reduce_output(const recurrent *r, const float *y, float *out, int B) {
   int T = r->T, H = r->H, Hd = H * r->dirs;
-  const float *y = r->y[r->layers - 1];
-  if (r->output == OUT_SEQUENCE) {
-    to_batch_major(y, out, B, T, Hd);
-    return;
-  }
   for (int b = 0; b < B; b++) {
     float *o = out + (int64_t)b * Hd;
-    if (r->output == OUT_LAST) { /* forward after step T-1, backward after step 0 */
+    if (r->output == OUT_LAST) {
       memcpy(o, y + ((int64_t)(T - 1) * B + b) * Hd, sizeof(float) * H);
       if (r->dirs == 2) memcpy(o + H, y + (int64_t)b * Hd + H, sizeof(float) * H);
       continue;
@@ -423,6 +484,15 @@ static void write_output(const recurrent *r, float *out, int B) {
   }
 }
 
+/* The layer's output from the top layer's states    (T, B, Hd) -> out */
+static int write_output(const recurrent *r, float *out, int B, int dev) {
+  const float *y = r->y[r->layers - 1];
+  if (r->output == OUT_SEQUENCE) return transpose(dev, y, out, r->T, B, r->H * r->dirs);
+  REC_ON_GPU(dev, rec_reduce_launch(y, out, B, r->T, r->H, r->dirs, r->output));
+  reduce_output(r, y, out, B);
+  return 0;
+}
+
 static int check_batch(const recurrent *r, int B, const char *what) {
   if (B <= r->max_batch) return 0;
   host->error("%s: %s of %d rows, expected at most %d as given to reserve()", CELL_NAME, what, B,
@@ -430,31 +500,26 @@ static int check_batch(const recurrent *r, int B, const char *what) {
   return -1;
 }
 
-/* x (B, T, C) -> y (B, T, H dirs) or (B, H dirs) */
-static int rec_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
-                       const lunet_ctx *ctx) {
-  recurrent *r = self;
+/* x (B, T, C) -> y (B, T, H dirs) or (B, H dirs), on device dev */
+static int forward_on(recurrent *r, const lunet_tensor *in, lunet_tensor *out,
+                      const lunet_ctx *ctx, int dev) {
   int B = in->shape.dim[0];
-  if (check_batch(r, B, "batch")) return -1;
-  to_time_major(in->f32, r->x, B, r->T, r->C);
-  start_states(r, ctx, B);
+  if (check_batch(r, B, "batch") || transpose(dev, in->f32, r->x, B, r->T, r->C) ||
+      start_states(r, ctx, B, dev))
+    return -1;
   for (int l = 0; l < r->layers; l++)
-    for (int d = 0; d < r->dirs; d++) forward_direction(r, l, d, B);
-  if (r->stateful) keep_states(r, ctx, B);
-  write_output(r, out->f32, B);
-  return 0;
+    for (int d = 0; d < r->dirs; d++)
+      if (forward_direction(r, l, d, B, dev)) return -1;
+  if (r->stateful && keep_states(r, ctx, B, dev)) return -1;
+  return write_output(r, out->f32, B, dev);
 }
 
 /* ---- backward ----------------------------------------------------------- */
 
-/* dy = dL/d(top layer's states) from dL/d(output)    -> (T, B, Hd) */
-static void seed_gradient(const recurrent *r, const float *dout, float *dy, int B) {
+/* last: g to the step each direction ended on; mean: g / T to every step;
+** max: all of g to the first step holding the maximum    -> (T, B, Hd) */
+static void seed_reduced(const recurrent *r, const float *dout, const float *y, float *dy, int B) {
   int T = r->T, H = r->H, Hd = H * r->dirs;
-  const float *y = r->y[r->layers - 1];
-  if (r->output == OUT_SEQUENCE) {
-    to_time_major(dout, dy, B, T, Hd);
-    return;
-  }
   if (r->output == OUT_LAST) memset(dy, 0, sizeof(float) * (size_t)T * B * Hd);
   for (int b = 0; b < B; b++) {
     const float *g = dout + (int64_t)b * Hd;
@@ -464,7 +529,7 @@ static void seed_gradient(const recurrent *r, const float *dout, float *dy, int 
     } else if (r->output == OUT_MEAN) {
       for (int t = 0; t < T; t++)
         for (int j = 0; j < Hd; j++) dy[((int64_t)t * B + b) * Hd + j] = g[j] / (float)T;
-    } else { /* max: all of g to the first step holding the maximum */
+    } else {
       for (int j = 0; j < Hd; j++) {
         int at = 0;
         for (int t = 1; t < T; t++)
@@ -475,42 +540,48 @@ static void seed_gradient(const recurrent *r, const float *dout, float *dy, int 
   }
 }
 
-/* db = sum of the rows of g    (rows, n) -> (n) */
-static void column_sums(const float *g, int64_t rows, int n, float *db) {
-  memset(db, 0, sizeof(float) * n);
-  for (int64_t i = 0; i < rows; i++)
-    for (int j = 0; j < n; j++) db[j] += g[i * n + j];
+/* dy = dL/d(top layer's states) from dL/d(output)    -> (T, B, Hd) */
+static int seed_gradient(const recurrent *r, const float *dout, float *dy, int B, int dev) {
+  const float *y = r->y[r->layers - 1];
+  if (r->output == OUT_SEQUENCE) return transpose(dev, dout, dy, B, r->T, r->H * r->dirs);
+  REC_ON_GPU(dev, rec_seed_launch(dout, y, dy, B, r->T, r->H, r->dirs, r->output));
+  seed_reduced(r, dout, y, dy, B);
+  return 0;
 }
 
 /* dW_ih = dg^T x, dW_hh = dgh^T h_prev, db_ih, db_hh; dx (+)= dg W_ih */
-static void parameter_gradients(recurrent *r, int l, int d, int B, float *dx) {
+static int parameter_gradients(recurrent *r, int l, int d, int B, float *dx, int dev) {
   rec_dir *s = &r->dir[l * r->dirs + d];
   int T = r->T, H = r->H, GH = REC_GH(r), Hd = H * r->dirs, in = layer_in(r, l), TB = T * B;
   const float *x = l ? r->y[l - 1] : r->x, *dgh = CELL_SPLIT ? r->dgh : r->dg;
+  const lunet_device_services *on = host->device[dev];
   /* (T B, G H) x (T B, in) -> (G H, in) */
-  host->gemm(1, 0, GH, in, TB, 1.0f, r->dg, GH, x, in, 0.0f, s->dw_ih.f32, in);
+  on->gemm(1, 0, GH, in, TB, 1.0f, r->dg, GH, x, in, 0.0f, s->dw_ih.f32, in);
   /* steps after the first read states of y[l]: the forward direction's
   ** step t reads t - 1, the backward one's t + 1 */
   int64_t first = d ? T - 1 : 0, later = d ? 0 : 1, read = d ? 1 : 0;
   if (T > 1)
-    host->gemm(1, 0, GH, H, (T - 1) * B, 1.0f, dgh + later * B * GH, GH,
-               r->y[l] + read * B * Hd + d * H, Hd, 0.0f, s->dw_hh.f32, H);
-  host->gemm(1, 0, GH, H, B, 1.0f, dgh + first * B * GH, GH, s->h0, H, T > 1 ? 1.0f : 0.0f,
-             s->dw_hh.f32, H);
-  column_sums(r->dg, TB, GH, s->db_ih.f32);
-  if (CELL_SPLIT) column_sums(dgh, TB, GH, s->db_hh.f32);
-  else memcpy(s->db_hh.f32, s->db_ih.f32, sizeof(float) * GH);
+    on->gemm(1, 0, GH, H, (T - 1) * B, 1.0f, dgh + later * B * GH, GH,
+             r->y[l] + read * B * Hd + d * H, Hd, 0.0f, s->dw_hh.f32, H);
+  on->gemm(1, 0, GH, H, B, 1.0f, dgh + first * B * GH, GH, s->h0, H, T > 1 ? 1.0f : 0.0f,
+           s->dw_hh.f32, H);
+  if (column_sums(dev, r->dg, TB, GH, s->db_ih.f32) ||
+      (CELL_SPLIT ? column_sums(dev, dgh, TB, GH, s->db_hh.f32)
+                  : copy_rows(dev, s->db_hh.f32, GH, s->db_ih.f32, GH, 1, GH)))
+    return -1;
   /* (T B, G H) x (G H, in) -> (T B, in), both directions summed */
-  if (dx) host->gemm(0, 0, TB, in, GH, 1.0f, r->dg, GH, s->w_ih.f32, in, d ? 1.0f : 0.0f, dx, in);
+  if (dx) on->gemm(0, 0, TB, in, GH, 1.0f, r->dg, GH, s->w_ih.f32, in, d ? 1.0f : 0.0f, dx, in);
+  return 0;
 }
 
 /* BPTT of layer l, direction d: dy (T, B, Hd) -> parameter gradients and
 ** dx (T, B, in) unless NULL. */
-static void backward_direction(recurrent *r, int l, int d, int B, const float *dy, float *dx) {
+static int backward_direction(recurrent *r, int l, int d, int B, const float *dy, float *dx,
+                              int dev) {
   rec_dir *s = &r->dir[l * r->dirs + d];
   int H = r->H, GH = REC_GH(r), Hd = H * r->dirs;
-  memset(r->dh, 0, sizeof(float) * (size_t)B * H);
-  if (CELL_HAS_C) memset(r->dc, 0, sizeof(float) * (size_t)B * H);
+  if (zero(dev, r->dh, (int64_t)B * H) || (CELL_HAS_C && zero(dev, r->dc, (int64_t)B * H)))
+    return -1;
   for (int k = r->T - 1; k >= 0; k--) {
     int64_t t = step_time(r, d, k);
     rec_step st = step_at(r, l, d, k, B);
@@ -518,40 +589,65 @@ static void backward_direction(recurrent *r, int l, int d, int B, const float *d
     st.dh = r->dh, st.dc = r->dc;
     st.dg = r->dg + t * B * GH;
     st.dgh = CELL_SPLIT ? r->dgh + t * B * GH : st.dg;
-    host->parallel_for(B, REC_GRAIN / GH + 1, backward_rows, &st);
+    if (step_rows(dev, &st, B, GH, 1)) return -1;
     /* dh_prev (+)= dgh W_hh    (B, G H) -> (B, H); none reaches h0 */
     if (k > 0)
-      host->gemm(0, 0, B, H, GH, 1.0f, st.dgh, GH, s->w_hh.f32, H, CELL_DIRECT ? 1.0f : 0.0f,
-                 r->dh, H);
+      host->device[dev]->gemm(0, 0, B, H, GH, 1.0f, st.dgh, GH, s->w_hh.f32, H,
+                              CELL_DIRECT ? 1.0f : 0.0f, r->dh, H);
   }
-  parameter_gradients(r, l, d, B, dx);
+  return parameter_gradients(r, l, d, B, dx, dev);
 }
 
-/* dL/dy (B, T, H dirs) or (B, H dirs) -> parameter gradients, dx (B, T, C) */
-static int rec_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
-                        const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
-  recurrent *r = self;
+/* dL/dy (B, T, H dirs) or (B, H dirs) -> parameter gradients, dx (B, T, C),
+** on device dev */
+static int backward_on(recurrent *r, const lunet_tensor *in, const lunet_tensor *dout,
+                       lunet_tensor *din, int dev) {
   int B = in->shape.dim[0];
-  (void)out, (void)ctx; /* the same function in both modes */
   if (check_batch(r, B, "backward")) return -1;
   float *dy = r->dy[0], *dx = r->dy[1];
-  seed_gradient(r, dout->f32, dy, B);
+  if (seed_gradient(r, dout->f32, dy, B, dev)) return -1;
   for (int l = r->layers - 1; l >= 0; l--) {
-    for (int d = 0; d < r->dirs; d++) backward_direction(r, l, d, B, dy, l || din ? dx : NULL);
+    for (int d = 0; d < r->dirs; d++)
+      if (backward_direction(r, l, d, B, dy, l || din ? dx : NULL, dev)) return -1;
     float *swap = dy;
     dy = dx, dx = swap;
   }
-  if (din) to_batch_major(dy, din->f32, B, r->T, r->C);
-  return 0;
+  return din ? transpose(dev, dy, din->f32, r->T, B, r->C) : 0;
 }
+
+/* ---- the entries -------------------------------------------------------- */
+
+static int rec_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
+                       const lunet_ctx *ctx) {
+  return forward_on(self, in, out, ctx, LUNET_CPU);
+}
+
+static int rec_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                        const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  (void)out, (void)ctx; /* the same function in both modes */
+  return backward_on(self, in, dout, din, LUNET_CPU);
+}
+
+#ifdef LUNET_WITH_CUDA
+static int rec_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                            const lunet_ctx *ctx) {
+  return forward_on(self, in, out, ctx, LUNET_CUDA);
+}
+
+static int rec_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                             const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  (void)out, (void)ctx;
+  return backward_on(self, in, dout, din, LUNET_CUDA);
+}
+#endif
 
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = rec_create,
   .destroy = rec_destroy,
   .reserve = rec_reserve,
-  .forward = {[LUNET_CPU] = rec_forward},
-  .backward = {[LUNET_CPU] = rec_backward},
+  .forward = {[LUNET_CPU] = rec_forward LUNET_ON_CUDA(rec_forward_cuda)},
+  .backward = {[LUNET_CPU] = rec_backward LUNET_ON_CUDA(rec_backward_cuda)},
   .check_input = {{2, {4, 3}}},
 };
 
