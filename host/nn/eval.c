@@ -82,7 +82,7 @@ int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out
   lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU, 1};
   int rc = pass_open(&p, m, ds, batch);
   double loss_sum = 0;
-  int64_t wrong = 0;
+  int64_t wrong = 0, units = 0;
   for (int64_t start = 0; rc == 0 && start < ds->info.n; start += p.size) {
     const lunet_tensor *y;
     double l;
@@ -93,20 +93,23 @@ int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out
       break;
     }
     loss_sum += l * B;
-    if (ds->info.classes) wrong += count_errors(&loss, y, &p.b.y);
+    if (ds->info.classes) {
+      wrong += count_errors(&loss, y, &p.b.y);
+      units += counted_units(&loss, &p.b.y);
+    }
   }
   pass_close(&p);
   loss_close(&loss);
   if (rc) return -1;
   out->loss = ds->info.n ? loss_sum / (double)ds->info.n : NAN;
-  metrics_finish(out, &loss, ds, wrong);
+  metrics_finish(out, &loss, ds, wrong, units);
   return 0;
 }
 
-void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong) {
-  double units = (double)ds->info.n * (double)l->units;
-  /* NaN outputs give a NaN loss, and their argmax is meaningless: no error rate either */
-  mt->error = ds->info.classes && ds->info.n && !isnan(mt->loss) ? (double)wrong / units : NAN;
+void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong, int64_t units) {
+  /* NaN outputs give a NaN loss, and their argmax is meaningless: no error
+  ** rate either; nor is there one when every token was ignored */
+  mt->error = ds->info.classes && units > 0 && !isnan(mt->loss) ? (double)wrong / (double)units : NAN;
   mt->classified = ds->info.classes > 0;
   mt->perplexity = l->perplexity ? exp(mt->loss) : NAN;
 }

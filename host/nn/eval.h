@@ -14,9 +14,9 @@ typedef struct metrics {
   int classified;    /* 1: the data has classes, so an error rate (NaN when the loss is) applies */
 } metrics;
 
-/* The error rate and perplexity of `wrong` misclassified predictions and
-** the mean loss over n samples with loss l. */
-void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong);
+/* The error rate (`wrong` of the `units` counted predictions, counted_units)
+** and the perplexity of the mean loss over n samples with loss l. */
+void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong, int64_t units);
 
 /* Builds the model for ds's inputs if it is not built yet; else checks that
 ** ds gives what it was built for. The error names both shapes. */

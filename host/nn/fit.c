@@ -202,7 +202,7 @@ static int fit_features(fit_state *F) {
 static int fit_metrics(fit_state *F, metrics *out) {
   const train_config *c = F->c;
   lunet_ctx ctx = {sizeof ctx, 0, NULL, LUNET_CPU, 1};
-  int64_t n = c->data->info.n, wrong = 0;
+  int64_t n = c->data->info.n, wrong = 0, units = 0;
   double loss_sum = 0;
   for (int64_t start = 0; start < n; start += F->batch) {
     int B = (int)(n - start < F->batch ? n - start : F->batch);
@@ -214,10 +214,13 @@ static int fit_metrics(fit_state *F, metrics *out) {
         loss_value(c->loss, y, &F->b.y, &l, NULL))
       return -1;
     loss_sum += l * B;
-    if (c->data->info.classes) wrong += count_errors(c->loss, y, &F->b.y);
+    if (c->data->info.classes) {
+      wrong += count_errors(c->loss, y, &F->b.y);
+      units += counted_units(c->loss, &F->b.y);
+    }
   }
   out->loss = loss_sum / (double)n;
-  metrics_finish(out, c->loss, c->data, wrong);
+  metrics_finish(out, c->loss, c->data, wrong, units);
   return 0;
 }
 

@@ -47,6 +47,12 @@ int loss_value(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *t
   return l->pe->desc->loss->forward[LUNET_CPU](l->self, pred, target, loss, grad);
 }
 
+int64_t counted_units(const loss_fn *l, const lunet_tensor *target) {
+  const lunet_loss_api *api = l->pe->desc->loss;
+  if (LUNET_HAS_FIELD(api, lunet_loss_api, counted) && api->counted) return api->counted(l->self, target);
+  return target->shape.dim[0] * l->units;
+}
+
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target) {
   if (l->pe->desc->loss->errors) return l->pe->desc->loss->errors(l->self, pred, target);
   int64_t B = pred->shape.dim[0] * l->units, wrong = 0;

@@ -28,4 +28,8 @@ int loss_value(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *t
 ** own count when it has one): rows, or tokens when l->units > 1. */
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target);
 
+/* The rows, or tokens, of a batch that an error rate counts: all of them
+** unless the loss ignores some (cross_entropy's `ignore`, padding). */
+int64_t counted_units(const loss_fn *l, const lunet_tensor *target);
+
 #endif

@@ -49,7 +49,7 @@ int train_evals(const train_config *c, metrics *evals, metrics *train) {
 /* One pass over the shuffled training set. Returns 1 on divergence. */
 static int run_epoch(train_loop *L, int epoch, metrics *train, train_result *r) {
   const train_config *c = L->c;
-  int64_t n = c->data->info.n, wrong = 0;
+  int64_t n = c->data->info.n, wrong = 0, units = 0;
   double loss_sum = 0;
   loader_epoch(&L->data, epoch - 1);
   for (int64_t start = 0; start < n; start += c->batch) {
@@ -71,11 +71,14 @@ static int run_epoch(train_loop *L, int epoch, metrics *train, train_result *r) 
       return 1;
     }
     loss_sum += l * B;
-    if (c->data->info.classes) wrong += count_errors(c->loss, y, &b->y);
+    if (c->data->info.classes) {
+      wrong += count_errors(c->loss, y, &b->y);
+      units += counted_units(c->loss, &b->y);
+    }
     if (stepper_backward(&L->step) || stepper_update(&L->step)) return -1;
   }
   train->loss = loss_sum / (double)n;
-  metrics_finish(train, c->loss, c->data, wrong);
+  metrics_finish(train, c->loss, c->data, wrong, units);
   return 0;
 }
 

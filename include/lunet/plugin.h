@@ -58,6 +58,8 @@
 **        lunet.train refuses checkpoint= with it, naming it.
 **        datasets: get_train (optional), the samples as an epoch of
 **        training sees them (random augmentation).
+**        losses: counted (optional), the rows a mean and an error rate
+**        count (ignored padding tokens left out).
 **
 ** Conventions shared by every plugin function:
 **   - argument order: self, input, output, then the rest (as Torch's THNN);
@@ -419,6 +421,11 @@ typedef struct lunet_loss_api {
   /* Optional: number of misclassified rows. NULL: the host compares the
   ** argmax of pred with the target class (or its argmax when T = P). */
   int64_t (*errors)(void *self, const lunet_tensor *pred, const lunet_tensor *target);
+
+  /* ---- 2.2, optional: ---- */
+  /* The rows (tokens) of `target` that count in the mean and in errors():
+  ** fewer than all when some are ignored (padding). NULL: all of them. */
+  int64_t (*counted)(void *self, const lunet_tensor *target);
 } lunet_loss_api;
 
 /* ---- Optimizers -------------------------------------------------------- */

@@ -187,12 +187,20 @@ static int64_t cross_entropy_errors(void *self, const lunet_tensor *pred, const 
   return wrong;
 }
 
+/* the rows (tokens) of the mean and of errors(): all but the ignored ones */
+static int64_t cross_entropy_counted(void *self, const lunet_tensor *target) {
+  cross_entropy *ce = self;
+  int n = target->shape.dim[0] * ce->rows;
+  return ce->indices ? counted_rows(ce, target->f32, n) : n;
+}
+
 static const lunet_loss_api api = {
   .size = sizeof(lunet_loss_api),
   .create = cross_entropy_create,
   .destroy = cross_entropy_destroy,
   .forward = {[LUNET_CPU] = cross_entropy_forward},
   .errors = cross_entropy_errors,
+  .counted = cross_entropy_counted,
 };
 
 LUNET_LOSS_PLUGIN(api, "cross_entropy", "2.0.0",

@@ -54,3 +54,15 @@ local ep = m:evaluate(data, padded)
 assert(ep.loss < e.loss, "ignore works on token targets")
 local ok, err = pcall(m.generate, m, { prompt = { 4 }, steps = 1 })
 assert(not ok and err:find("vocabulary", 1, true), err)
+
+-- the error rate counts the tokens the loss counts: a model that always
+-- predicts id 1, on targets cycling 1 2 3, misses 2 of 3 tokens; with id 3
+-- ignored it misses the 2s among the 1s and 2s: one of two
+local always1 = bigram(3)
+local p = always1:parameters()[1]
+local w = {}
+for i = 1, #p.values do w[i] = (i - 1) % V == 0 and 5 or 0 end
+always1:set_parameter(p.name, w)
+local plain, ignoring = always1:evaluate(data, loss), always1:evaluate(data, padded)
+assert(math.abs(plain.error - 2 / 3) < 1e-12, "every token counted: error " .. plain.error)
+assert(math.abs(ignoring.error - 1 / 2) < 1e-12, "ignored tokens left out of the error rate: " .. ignoring.error)
