@@ -224,6 +224,7 @@ static void lock(csvw *w) { while (flock(w->fd, LOCK_EX) != 0 && errno == EINTR)
 static void unlock(csvw *w) { flock(w->fd, LOCK_UN); }
 
 int make_parent_dirs(const char *path, char *err, size_t errsz) {
+  if (!*path) return 0; /* no folder to make; the caller names the empty path */
   char *dir = strdup(path);
   if (!dir) return fail(err, errsz, "%s: out of memory", path);
   for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
