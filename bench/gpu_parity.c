@@ -283,63 +283,79 @@ static void plist_free(plist *pl) {
 }
 
 /* Settings checked besides the example parameters: the other branches of
-** the kernels. Each changes one parameter of one plugin. */
+** the kernels. Each changes one or two parameters of one plugin. */
 static const struct variant {
   const char *plugin;
-  param_given set;
+  param_given set[3]; /* up to 2, ended by a NULL name */
 } variants[] = {
-  {"dense", {"bias", LUNET_BOOL, 0, NULL}},
-  {"layernorm", {"axis", LUNET_STRING, 0, "last"}},
-  {"layernorm", {"affine", LUNET_BOOL, 0, NULL}},
-  {"softmax", {"axis", LUNET_STRING, 0, "last"}},
-  {"positional", {"kind", LUNET_STRING, 0, "learned"}},
-  {"conv2d", {"padding", LUNET_NUMBER, 1, NULL}},
-  {"conv2d", {"stride", LUNET_NUMBER, 2, NULL}},
-  {"conv2d", {"dilation", LUNET_NUMBER, 2, NULL}},
-  {"conv2d", {"bias", LUNET_BOOL, 0, NULL}},
-  {"batchnorm", {"affine", LUNET_BOOL, 0, NULL}},
-  {"attention", {"causal", LUNET_BOOL, 1, NULL}},
-  {"attention", {"dropout", LUNET_NUMBER, 0.2, NULL}},
-  {"cross_attention", {"dropout", LUNET_NUMBER, 0.2, NULL}},
-  {"avgpool2d", {"padding", LUNET_NUMBER, 1, NULL}},
-  {"maxpool2d", {"padding", LUNET_NUMBER, 1, NULL}},
-  {"maxpool2d", {"stride", LUNET_NUMBER, 1, NULL}},
-  {"leaky_relu", {"slope", LUNET_NUMBER, 0.2, NULL}},
-  {"dropout", {"p", LUNET_NUMBER, 0.1, NULL}},
-  {"rnn", {"bidirectional", LUNET_BOOL, 1, NULL}},
-  {"rnn", {"layers", LUNET_NUMBER, 2, NULL}},
-  {"rnn", {"output", LUNET_STRING, 0, "last"}},
-  {"rnn", {"output", LUNET_STRING, 0, "mean"}},
-  {"rnn", {"output", LUNET_STRING, 0, "max"}},
-  {"rnn", {"stateful", LUNET_BOOL, 1, NULL}},
-  {"gru", {"bidirectional", LUNET_BOOL, 1, NULL}},
-  {"gru", {"layers", LUNET_NUMBER, 2, NULL}},
-  {"gru", {"output", LUNET_STRING, 0, "last"}},
-  {"gru", {"output", LUNET_STRING, 0, "mean"}},
-  {"gru", {"output", LUNET_STRING, 0, "max"}},
-  {"gru", {"stateful", LUNET_BOOL, 1, NULL}},
-  {"lstm", {"bidirectional", LUNET_BOOL, 1, NULL}},
-  {"lstm", {"layers", LUNET_NUMBER, 2, NULL}},
-  {"lstm", {"output", LUNET_STRING, 0, "last"}},
-  {"lstm", {"output", LUNET_STRING, 0, "mean"}},
-  {"lstm", {"output", LUNET_STRING, 0, "max"}},
-  {"lstm", {"stateful", LUNET_BOOL, 1, NULL}},
-  {"rnn", {"nonlinearity", LUNET_STRING, 0, "relu"}},
-  {"sgd", {"momentum", LUNET_NUMBER, 0.9, NULL}},
-  {"sgd", {"weight_decay", LUNET_NUMBER, 0.01, NULL}},
-  {"adam", {"weight_decay", LUNET_NUMBER, 0.01, NULL}},
-  {"rmsprop", {"centered", LUNET_BOOL, 1, NULL}},
-  {"rmsprop", {"momentum", LUNET_NUMBER, 0.5, NULL}},
-  {"adagrad", {"weight_decay", LUNET_NUMBER, 0.01, NULL}},
+  {"dense", {{"bias", LUNET_BOOL, 0, NULL}}},
+  {"layernorm", {{"axis", LUNET_STRING, 0, "last"}}},
+  {"layernorm", {{"affine", LUNET_BOOL, 0, NULL}}},
+  {"softmax", {{"axis", LUNET_STRING, 0, "last"}}},
+  {"positional", {{"kind", LUNET_STRING, 0, "learned"}}},
+  {"conv2d", {{"padding", LUNET_NUMBER, 1, NULL}}},
+  {"conv2d", {{"stride", LUNET_NUMBER, 2, NULL}}},
+  {"conv2d", {{"dilation", LUNET_NUMBER, 2, NULL}}},
+  {"conv2d", {{"bias", LUNET_BOOL, 0, NULL}}},
+  {"batchnorm", {{"affine", LUNET_BOOL, 0, NULL}}},
+  {"attention", {{"causal", LUNET_BOOL, 1, NULL}}},
+  {"attention", {{"dropout", LUNET_NUMBER, 0.2, NULL}}},
+  {"cross_attention", {{"dropout", LUNET_NUMBER, 0.2, NULL}}},
+  {"avgpool2d", {{"padding", LUNET_NUMBER, 1, NULL}}},
+  {"maxpool2d", {{"padding", LUNET_NUMBER, 1, NULL}}},
+  {"maxpool2d", {{"stride", LUNET_NUMBER, 1, NULL}}},
+  {"leaky_relu", {{"slope", LUNET_NUMBER, 0.2, NULL}}},
+  {"dropout", {{"p", LUNET_NUMBER, 0.1, NULL}}},
+  {"rnn", {{"bidirectional", LUNET_BOOL, 1, NULL}}},
+  {"rnn", {{"layers", LUNET_NUMBER, 2, NULL}}},
+  {"rnn", {{"output", LUNET_STRING, 0, "last"}}},
+  {"rnn", {{"output", LUNET_STRING, 0, "mean"}}},
+  {"rnn", {{"output", LUNET_STRING, 0, "max"}}},
+  {"rnn", {{"stateful", LUNET_BOOL, 1, NULL}}},
+  {"gru", {{"bidirectional", LUNET_BOOL, 1, NULL}}},
+  {"gru", {{"layers", LUNET_NUMBER, 2, NULL}}},
+  {"gru", {{"output", LUNET_STRING, 0, "last"}}},
+  {"gru", {{"output", LUNET_STRING, 0, "mean"}}},
+  {"gru", {{"output", LUNET_STRING, 0, "max"}}},
+  {"gru", {{"stateful", LUNET_BOOL, 1, NULL}}},
+  {"lstm", {{"bidirectional", LUNET_BOOL, 1, NULL}}},
+  {"lstm", {{"layers", LUNET_NUMBER, 2, NULL}}},
+  {"lstm", {{"output", LUNET_STRING, 0, "last"}}},
+  {"lstm", {{"output", LUNET_STRING, 0, "mean"}}},
+  {"lstm", {{"output", LUNET_STRING, 0, "max"}}},
+  {"lstm", {{"stateful", LUNET_BOOL, 1, NULL}}},
+  {"rnn", {{"nonlinearity", LUNET_STRING, 0, "relu"}}},
+  {"rnn", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"layers", LUNET_NUMBER, 2, NULL}}},
+  {"rnn", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"output", LUNET_STRING, 0, "last"}}},
+  {"rnn", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"output", LUNET_STRING, 0, "max"}}},
+  {"gru", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"layers", LUNET_NUMBER, 2, NULL}}},
+  {"gru", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"output", LUNET_STRING, 0, "last"}}},
+  {"gru", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"output", LUNET_STRING, 0, "max"}}},
+  {"lstm", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"layers", LUNET_NUMBER, 2, NULL}}},
+  {"lstm", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"output", LUNET_STRING, 0, "last"}}},
+  {"lstm", {{"bidirectional", LUNET_BOOL, 1, NULL}, {"output", LUNET_STRING, 0, "max"}}},
+  {"conv_transpose2d", {{"stride", LUNET_NUMBER, 2, NULL}}},
+  {"conv_transpose2d", {{"stride", LUNET_NUMBER, 2, NULL}, {"output_padding", LUNET_NUMBER, 1, NULL}}},
+  {"conv_transpose2d", {{"padding", LUNET_NUMBER, 1, NULL}}},
+  {"conv_transpose2d", {{"dilation", LUNET_NUMBER, 2, NULL}, {"output_padding", LUNET_NUMBER, 1, NULL}}},
+  {"conv_transpose2d", {{"bias", LUNET_BOOL, 0, NULL}}},
+  {"sgd", {{"momentum", LUNET_NUMBER, 0.9, NULL}}},
+  {"sgd", {{"weight_decay", LUNET_NUMBER, 0.01, NULL}}},
+  {"adam", {{"weight_decay", LUNET_NUMBER, 0.01, NULL}}},
+  {"rmsprop", {{"centered", LUNET_BOOL, 1, NULL}}},
+  {"rmsprop", {{"momentum", LUNET_NUMBER, 0.5, NULL}}},
+  {"adagrad", {{"weight_decay", LUNET_NUMBER, 0.01, NULL}}},
 };
 
 /* The plugin's example parameters (those `lunet check` builds it with),
-** with `set` replacing one of them unless NULL, resolved; 0 or -1. */
+** with each of `set` (ended by a NULL name) replacing one of them unless
+** set is NULL, resolved; 0 or -1. */
 static int example_params(const lunet_plugin *p, const param_given *set, param_values *pv) {
   int np;
   param_given *given = check_example_params(p, &np);
-  for (int i = 0; given && set && i < np; i++)
-    if (strcmp(given[i].name, set->name) == 0) given[i] = *set;
+  for (int k = 0; given && set && set[k].name; k++)
+    for (int i = 0; i < np; i++)
+      if (strcmp(given[i].name, set[k].name) == 0) given[i] = set[k];
   int rc = given ? params_resolve(p, given, np, pv) : -1;
   free(given);
   return rc;
@@ -347,9 +363,11 @@ static int example_params(const lunet_plugin *p, const param_given *set, param_v
 
 /* "" or " (name=value)" for a check's line. */
 static const char *variant_text(const param_given *set, char *buf, size_t sz) {
-  if (!set) snprintf(buf, sz, "%s", "");
-  else if (set->type == LUNET_STRING) snprintf(buf, sz, " %s=%s", set->name, set->str);
-  else snprintf(buf, sz, " %s=%g", set->name, set->num);
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int k = 0; set && set[k].name && at < sz; k++)
+    at += set[k].type == LUNET_STRING ? (size_t)snprintf(buf + at, sz - at, " %s=%s", set[k].name, set[k].str)
+                                      : (size_t)snprintf(buf + at, sz - at, " %s=%g", set[k].name, set[k].num);
   return buf;
 }
 
@@ -508,7 +526,7 @@ int main(int argc, char **argv) {
     int opt = p->kind == LUNET_OPTIMIZER && p->optimizer->step[LUNET_CUDA];
     for (int v = -1; (layer || opt) && v < (int)(sizeof variants / sizeof variants[0]); v++) {
       if (v >= 0 && strcmp(variants[v].plugin, p->name) != 0) continue;
-      const param_given *set = v < 0 ? NULL : &variants[v].set;
+      const param_given *set = v < 0 ? NULL : variants[v].set;
       for (int r = 0; r < rounds; r++) {
         int rc = layer ? parity_layer(pe, set, r % 2 == 0, &rng, gpu) : parity_optimizer(pe, set, &rng, gpu);
         checks++, bad += rc > 0, failed += rc < 0;

@@ -16,6 +16,11 @@
 ** im2col/col2im are conv2d's (window2d.h). The scratch col (Cout k k, H W)
 ** does not depend on the batch: create() allocates it.
 **
+** On the GPU (conv_transpose2d.cu) the batch goes at once: col (B, Cout k
+** k, H W) through one strided batched GEMM (W shared, stride 0), the
+** gather-style col2im with the bias, and back; dW sums one GEMM per sample
+** in order (no atomics). reserve() allocates that col on the GPU.
+**
 ** Parameters: "weight" (Cin, Cout, k, k), then "bias" (Cout) when bias is
 ** set; the host owns their memory (see lunet/plugin.h).
 */
@@ -43,12 +48,15 @@ typedef struct convt {
   lunet_tensor w, dw; /* (Cin, Cout, k, k) */
   lunet_tensor b, db; /* (Cout) */
   float *col;         /* (Cout k k, H W) */
+  float *col_gpu;     /* (max_batch, Cout k k, H W) on the GPU, or NULL */
+  int max_batch;      /* samples col_gpu holds */
 } convt;
 
 static void convt_destroy(void *self) {
   convt *t = self;
   if (!t) return;
   host->free(t->col);
+  lunet_free_on(LUNET_CUDA, t->col_gpu);
   host->free(t);
 }
 
@@ -121,12 +129,76 @@ static int convt_backward(void *self, const lunet_tensor *in, const lunet_tensor
   return 0;
 }
 
+/* The GPU's col for max_batch samples; the CPU's is create()'s. */
+static int convt_reserve(void *self, int max_batch, int device) {
+  convt *t = self;
+  const geom *g = &t->g;
+  if (device != LUNET_CUDA || max_batch <= t->max_batch) return 0;
+  lunet_free_on(LUNET_CUDA, t->col_gpu);
+  t->max_batch = 0;
+  t->col_gpu = lunet_alloc_floats_on(LUNET_CUDA, (int64_t)max_batch * g->C * g->k * g->k * g->Ho * g->Wo);
+  if (!t->col_gpu) return -1;
+  t->max_batch = max_batch;
+  return 0;
+}
+
+#ifdef LUNET_WITH_CUDA
+int convt_col2im_launch(const void *g, const float *col, const float *bias, float *y, int B);
+int convt_im2col_launch(const void *g, const float *dy, float *col, int B);
+int convt_bias_grad_launch(const float *dy, float *db, int B, int C, int64_t plane);
+
+static int convt_batch_cuda(const convt *t, int B) {
+  if (B <= t->max_batch) return 0;
+  host->error("conv_transpose2d: batch of %d, expected at most %d as given to reserve()", B, t->max_batch);
+  return -1;
+}
+
+/* y = col2im(W^T x_b for every b) + b    (B, Cin, H, W) -> (B, Cout, Ho, Wo) */
+static int convt_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out, const lunet_ctx *ctx) {
+  convt *t = self;
+  const geom *g = &t->g;
+  int B = in->shape.dim[0], rows = g->C * g->k * g->k, hw = g->Ho * g->Wo;
+  (void)ctx;
+  if (convt_batch_cuda(t, B)) return -1;
+  /* col_b = W^T x_b    (Cout k k, Cin) x (Cin, H W) per sample */
+  host->device[LUNET_CUDA]->gemm_batched(1, 0, rows, hw, t->cin, 1.0f, t->w.f32, rows, 0, in->f32, hw,
+                                         (int64_t)t->cin * hw, 0.0f, t->col_gpu, hw, (int64_t)rows * hw, B);
+  return lunet_cuda_check("conv_transpose2d",
+                          convt_col2im_launch(g, t->col_gpu, t->has_bias ? t->b.f32 : NULL, out->f32, B));
+}
+
+/* dcol = im2col(dy);  dx_b = W dcol_b;  dW = sum_b x_b dcol_b^T;  db = sum dy */
+static int convt_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                               const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  convt *t = self;
+  const geom *g = &t->g;
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  int B = in->shape.dim[0], rows = g->C * g->k * g->k, hw = g->Ho * g->Wo;
+  (void)out, (void)ctx;
+  if (convt_batch_cuda(t, B) ||
+      lunet_cuda_check("conv_transpose2d", convt_im2col_launch(g, dout->f32, t->col_gpu, B)))
+    return -1;
+  for (int b = 0; b < B; b++) /* (Cin, H W) x (H W, Cout k k), the first overwrites */
+    gpu->gemm(0, 1, t->cin, rows, hw, 1.0f, in->f32 + (size_t)b * t->cin * hw, hw,
+              t->col_gpu + (size_t)b * rows * hw, hw, b ? 1.0f : 0.0f, t->dw.f32, rows);
+  if (din) /* (Cin, Cout k k) x (Cout k k, H W) per sample */
+    gpu->gemm_batched(0, 0, t->cin, hw, rows, 1.0f, t->w.f32, rows, 0, t->col_gpu, hw, (int64_t)rows * hw, 0.0f,
+                      din->f32, hw, (int64_t)t->cin * hw, B);
+  if (t->has_bias &&
+      lunet_cuda_check("conv_transpose2d", convt_bias_grad_launch(dout->f32, t->db.f32, B, g->C,
+                                                                  (int64_t)g->H * g->W)))
+    return -1;
+  return 0;
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .create = convt_create,
   .destroy = convt_destroy,
-  .forward = {[LUNET_CPU] = convt_forward},
-  .backward = {[LUNET_CPU] = convt_backward},
+  .reserve = convt_reserve,
+  .forward = {[LUNET_CPU] = convt_forward LUNET_ON_CUDA(convt_forward_cuda)},
+  .backward = {[LUNET_CPU] = convt_backward LUNET_ON_CUDA(convt_backward_cuda)},
   .check_input = {{3, {2, 3, 3}}},
 };
 
