@@ -14,15 +14,7 @@ __global__ void convt_col2im_kernel(geom g, const float *col, const float *bias,
     int w = (int)(e % g.W), h = (int)(e / g.W % g.H), o = (int)(e / ((int64_t)g.W * g.H) % g.C);
     int64_t b = e / ((int64_t)g.W * g.H * g.C);
     float s = bias ? bias[o] : 0.0f;
-    for (int u = 0; u < g.k; u++) {
-      int ti = h + g.p - u * g.d; /* = i s */
-      if (ti < 0 || ti % g.s || ti / g.s >= g.Ho) continue;
-      for (int v = 0; v < g.k; v++) {
-        int tj = w + g.p - v * g.d;
-        if (tj < 0 || tj % g.s || tj / g.s >= g.Wo) continue;
-        s += col[(b * rows + (o * g.k + u) * g.k + v) * P + (ti / g.s) * g.Wo + tj / g.s];
-      }
-    }
+    FOR_PIXEL_TAPS(g, h, w, s += col[(b * rows + (o * g.k + u) * g.k + v) * P + i * g.Wo + j]);
     y[e] = s;
   }
 }

@@ -32,6 +32,22 @@ typedef struct geom {
     }                                              \
   }
 
+/* Runs the statement given after w for every tap (u, v) and window
+** (i, j) of geometry g that reads pixel (h, w) of the image, taps in
+** row-major order: the gather form of col2im, one thread per pixel, no
+** atomics. (i s = h + p - u d must be a multiple of s inside the grid.) */
+#define FOR_PIXEL_TAPS(g, h, w, ...)                                    \
+  for (int u = 0; u < (g).k; u++) {                                     \
+    int ti = (h) + (g).p - u * (g).d;                                   \
+    if (ti < 0 || ti % (g).s || ti / (g).s >= (g).Ho) continue;         \
+    for (int v = 0; v < (g).k; v++) {                                   \
+      int tj = (w) + (g).p - v * (g).d;                                 \
+      if (tj < 0 || tj % (g).s || tj / (g).s >= (g).Wo) continue;       \
+      int i = ti / (g).s, j = tj / (g).s;                               \
+      __VA_ARGS__;                                                      \
+    }                                                                   \
+  }
+
 /* The first window index along an axis whose taps (d = 1) can reach pixel
 ** h: the least i >= 0 with i s - p + k - 1 >= h. Windows i up to the last
 ** with i s - p <= h hold it. */
