@@ -145,13 +145,45 @@ static int concat_backward(void *self, const lunet_tensor *in, const lunet_tenso
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU: one strided copy per input (concat.cu, rows.cuh). */
+int rows_copy_launch(float *dst, int64_t ld_dst, const float *src, int64_t ld_src, int64_t rows,
+                     int64_t n);
+
+/* y[r, at_i : at_i + len_i] = x_i[r]    k x (R, d_i inner) -> (R, D inner) */
+static int concat_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                               const lunet_ctx *ctx) {
+  concat *c = self;
+  int64_t R = in[0].shape.dim[0] * c->rows, at = 0;
+  (void)ctx;
+  for (int i = 0; i < c->k; at += c->len[i], i++)
+    if (lunet_cuda_check("concat", rows_copy_launch(out->f32 + at, c->width, in[i].f32, c->len[i], R,
+                                                    c->len[i])))
+      return -1;
+  return 0;
+}
+
+/* dx_i[r] = dy[r, at_i : at_i + len_i]    (R, D inner) -> k x (R, d_i inner) */
+static int concat_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  concat *c = self;
+  int64_t R = in[0].shape.dim[0] * c->rows, at = 0;
+  (void)out, (void)ctx;
+  for (int i = 0; din && i < c->k; at += c->len[i], i++)
+    if (din[i].f32 && lunet_cuda_check("concat", rows_copy_launch(din[i].f32, c->len[i], dout->f32 + at,
+                                                                  c->width, R, c->len[i])))
+      return -1;
+  return 0;
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .n_inputs = -1,
   .create = concat_create,
   .destroy = concat_destroy,
-  .forward = {[LUNET_CPU] = concat_forward},
-  .backward = {[LUNET_CPU] = concat_backward},
+  .forward = {[LUNET_CPU] = concat_forward LUNET_ON_CUDA(concat_forward_cuda)},
+  .backward = {[LUNET_CPU] = concat_backward LUNET_ON_CUDA(concat_backward_cuda)},
   .check_input = {{2, {2, 3}}, {2, {4, 3}}, {2, {1, 3}}},
 };
 

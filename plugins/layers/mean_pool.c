@@ -77,14 +77,40 @@ static int mean_pool_backward(void *self, const lunet_tensor *in, const lunet_te
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU (mean_pool.cu): one thread per output element. */
+int mean_pool_forward_launch(const float *x, const float *mask, float *y, int B, int T, int E);
+int mean_pool_backward_launch(const float *x, const float *mask, const float *y, const float *dy,
+                              float *dx, float *dmask, int B, int T, int E);
+
+static int mean_pool_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                  const lunet_ctx *ctx) {
+  mean_pool *m = self;
+  (void)ctx;
+  return lunet_cuda_check("mean_pool", mean_pool_forward_launch(in[0].f32, m->masked ? in[1].f32 : NULL,
+                                                                out->f32, in[0].shape.dim[0], m->T, m->E));
+}
+
+static int mean_pool_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                   const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
+  mean_pool *m = self;
+  (void)ctx;
+  if (!din) return 0;
+  return lunet_cuda_check("mean_pool",
+                          mean_pool_backward_launch(in[0].f32, m->masked ? in[1].f32 : NULL, out->f32, dout->f32,
+                                                    din[0].f32, m->masked ? din[1].f32 : NULL,
+                                                    in[0].shape.dim[0], m->T, m->E));
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .n_inputs = 2,
   .flags = LUNET_MASK_LAST,
   .create = mean_pool_create,
   .destroy = mean_pool_destroy,
-  .forward = {[LUNET_CPU] = mean_pool_forward},
-  .backward = {[LUNET_CPU] = mean_pool_backward},
+  .forward = {[LUNET_CPU] = mean_pool_forward LUNET_ON_CUDA(mean_pool_forward_cuda)},
+  .backward = {[LUNET_CPU] = mean_pool_backward LUNET_ON_CUDA(mean_pool_backward_cuda)},
   .check_input = {{2, {4, 6}}, {1, {4}}},
 };
 

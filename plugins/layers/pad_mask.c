@@ -41,20 +41,36 @@ static void *pad_mask_create(const lunet_value *p, const lunet_shape *in, lunet_
   return m;
 }
 
+static int check_ids(const lunet_tensor *in) {
+  if (in->dtype == LUNET_I32) return 0;
+  host->error("pad_mask: input has dtype %d, expected int32 token ids (%d)", (int)in->dtype, LUNET_I32);
+  return -1;
+}
+
 /* mask = -1e9 [id == pad]    (B, T) ids -> (B, T) */
 static int pad_mask_forward(void *self, const lunet_tensor *in, lunet_tensor *out,
                             const lunet_ctx *ctx) {
   const pad_mask *m = self;
   int64_t n = lunet_numel(&in->shape);
   (void)ctx;
-  if (in->dtype != LUNET_I32) {
-    host->error("pad_mask: input has dtype %d, expected int32 token ids (%d)", (int)in->dtype,
-                LUNET_I32);
-    return -1;
-  }
+  if (check_ids(in)) return -1;
   for (int64_t i = 0; i < n; i++) out->f32[i] = in->i32[i] == m->pad ? PAD_SCORE : 0.0f;
   return 0;
 }
+
+#ifdef LUNET_WITH_CUDA
+int pad_mask_launch(const int32_t *ids, float *mask, int64_t n, int32_t pad, float score);
+
+/* The same on the GPU (pad_mask.cu); the ids are int32, as embedding's */
+static int pad_mask_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                 const lunet_ctx *ctx) {
+  const pad_mask *m = self;
+  (void)ctx;
+  if (check_ids(in)) return -1;
+  return lunet_cuda_check("pad_mask", pad_mask_launch(in->i32, out->f32, lunet_numel(&in->shape), m->pad,
+                                                      PAD_SCORE));
+}
+#endif
 
 /* ids have no gradient */
 static int pad_mask_backward(void *self, const lunet_tensor *in, const lunet_tensor *out,
@@ -68,8 +84,8 @@ static const lunet_layer_api api = {
   .flags = LUNET_TAKES_IDS,
   .create = pad_mask_create,
   .destroy = pad_mask_destroy,
-  .forward = {[LUNET_CPU] = pad_mask_forward},
-  .backward = {[LUNET_CPU] = pad_mask_backward},
+  .forward = {[LUNET_CPU] = pad_mask_forward LUNET_ON_CUDA(pad_mask_forward_cuda)},
+  .backward = {[LUNET_CPU] = pad_mask_backward LUNET_ON_CUDA(pad_mask_backward)},
   .check_input = {{1, {6}}},
 };
 

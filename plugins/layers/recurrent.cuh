@@ -13,7 +13,7 @@
 #include <lunet/kernels.cuh>
 
 #include "recurrent_step.h"
-#include "rows.cuh" /* rows_sum_launch: the bias gradients */
+#include "rows.cuh" /* the bias gradients, copies of strided rows */
 
 enum { REC_OUT_LAST = 1, REC_OUT_MEAN = 2 }; /* recurrent.h's OUT_*; else max */
 
@@ -44,12 +44,6 @@ __global__ void rec_transpose_kernel(const float *src, float *dst, int n0, int n
 /* h0[i] = i < kept ? carry[i] : 0    -> (all) */
 __global__ void rec_start_kernel(float *h0, const float *carry, int64_t kept, int64_t all) {
   LUNET_KERNEL_LOOP(i, all) h0[i] = i < kept ? carry[i] : 0.0f;
-}
-
-/* dst[i, c] = src[i, c], rows ld_dst and ld_src apart    -> (rows, n) */
-__global__ void rec_copy_rows_kernel(float *dst, int ld_dst, const float *src, int ld_src, int rows,
-                                     int n) {
-  LUNET_KERNEL_LOOP(k, (int64_t)rows * n) dst[k / n * ld_dst + k % n] = src[k / n * ld_src + k % n];
 }
 
 /* out[b, j]: y at the step direction j / H ended on (last), the mean over
@@ -109,13 +103,6 @@ LUNET_LAUNCHER int rec_transpose_launch(const float *src, float *dst, int n0, in
 
 LUNET_LAUNCHER int rec_start_launch(float *h0, const float *carry, int64_t kept, int64_t all) {
   rec_start_kernel<<<lunet_blocks(all), LUNET_THREADS, 0, LUNET_STREAM>>>(h0, carry, kept, all);
-  return lunet_launched();
-}
-
-LUNET_LAUNCHER int rec_copy_rows_launch(float *dst, int ld_dst, const float *src, int ld_src,
-                                        int rows, int n) {
-  rec_copy_rows_kernel<<<lunet_blocks((int64_t)rows * n), LUNET_THREADS, 0, LUNET_STREAM>>>(
-      dst, ld_dst, src, ld_src, rows, n);
   return lunet_launched();
 }
 

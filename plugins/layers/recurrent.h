@@ -328,7 +328,6 @@ static int rec_reserve(void *self, int max_batch, int device) {
 #ifdef LUNET_WITH_CUDA
 int rec_transpose_launch(const float *src, float *dst, int n0, int n1, int n);
 int rec_start_launch(float *h0, const float *carry, int64_t kept, int64_t all);
-int rec_copy_rows_launch(float *dst, int ld_dst, const float *src, int ld_src, int rows, int n);
 int rec_reduce_launch(const float *y, float *out, int B, int T, int H, int dirs, int mode);
 int rec_seed_launch(const float *dout, const float *y, float *dy, int B, int T, int H, int dirs,
                     int mode);
@@ -336,6 +335,8 @@ int rec_zero_launch(float *p, int64_t n);
 int rec_cell_forward_launch(const rec_step *s, int B);
 int rec_cell_backward_launch(const rec_step *s, int B);
 int rows_sum_launch(float *db, const float *dy, int64_t rows, int n);
+int rows_copy_launch(float *dst, int64_t ld_dst, const float *src, int64_t ld_src, int64_t rows,
+                     int64_t n);
 /* On the GPU, return the launch's status (an error names the cell). */
 #define REC_ON_GPU(dev, launch) \
   if ((dev) == LUNET_CUDA) return lunet_cuda_check(CELL_NAME, launch)
@@ -363,7 +364,7 @@ static int start_rows(int dev, float *h0, const float *carry, int64_t kept, int6
 
 /* dst[i, :n] = src[i, :n], rows ld_dst and ld_src apart    -> (rows, n) */
 static int copy_rows(int dev, float *dst, int ld_dst, const float *src, int ld_src, int rows, int n) {
-  REC_ON_GPU(dev, rec_copy_rows_launch(dst, ld_dst, src, ld_src, rows, n));
+  REC_ON_GPU(dev, rows_copy_launch(dst, ld_dst, src, ld_src, rows, n));
   for (int i = 0; i < rows; i++)
     memcpy(dst + (int64_t)i * ld_dst, src + (int64_t)i * ld_src, sizeof(float) * n);
   return 0;

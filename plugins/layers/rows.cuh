@@ -1,6 +1,7 @@
 /*
 ** rows.cuh -- the two kernels of a bias on the GPU, shared by dense.cu and
-** linear.cu: fill each row with the bias, and sum the rows of a gradient.
+** linear.cu: fill each row with the bias, and sum the rows of a gradient;
+** and a copy between row-strided blocks (concat.cu, recurrent.cuh).
 */
 #ifndef LUNET_ROWS_CUH
 #define LUNET_ROWS_CUH
@@ -31,6 +32,19 @@ __global__ void rows_sum_kernel(float *db, const float *dy, int64_t rows, int n)
     for (int r = 0; r < ROWS_LANES; r++) t += part[r][threadIdx.x];
     db[j] = t;
   }
+}
+
+/* dst[i, c] = src[i, c], rows ld_dst and ld_src apart    -> (rows, n) */
+__global__ void rows_copy_kernel(float *dst, int64_t ld_dst, const float *src, int64_t ld_src,
+                                 int64_t rows, int64_t n) {
+  LUNET_KERNEL_LOOP(k, rows * n) dst[k / n * ld_dst + k % n] = src[k / n * ld_src + k % n];
+}
+
+LUNET_LAUNCHER int rows_copy_launch(float *dst, int64_t ld_dst, const float *src, int64_t ld_src,
+                                    int64_t rows, int64_t n) {
+  rows_copy_kernel<<<lunet_blocks(rows * n), LUNET_THREADS, 0, LUNET_STREAM>>>(dst, ld_dst, src, ld_src,
+                                                                               rows, n);
+  return lunet_launched();
 }
 
 LUNET_LAUNCHER int rows_fill_launch(float *y, const float *b, int64_t rows, int n) {
