@@ -339,6 +339,7 @@ static const struct variant {
   {"conv_transpose2d", {{"padding", LUNET_NUMBER, 1, NULL}}},
   {"conv_transpose2d", {{"dilation", LUNET_NUMBER, 2, NULL}, {"output_padding", LUNET_NUMBER, 1, NULL}}},
   {"conv_transpose2d", {{"bias", LUNET_BOOL, 0, NULL}}},
+  {"attention_pool", {{"hidden", LUNET_NUMBER, 3, NULL}}},
   {"sgd", {{"momentum", LUNET_NUMBER, 0.9, NULL}}},
   {"sgd", {{"weight_decay", LUNET_NUMBER, 0.01, NULL}}},
   {"adam", {{"weight_decay", LUNET_NUMBER, 0.01, NULL}}},

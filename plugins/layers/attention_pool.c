@@ -27,16 +27,17 @@ typedef struct attention_pool {
   lunet_tensor w, dw, b, db, u, du; /* weight (A, E), bias (A), context (A) */
   lunet_tensor shown;               /* attention_weights (T), a buffer */
   int max_batch;                    /* samples the scratch holds */
+  int device;                       /* where the scratch lives: reserve()'s */
   float *h, *dz;                    /* (B, T, A): u_t, and backward's dL/d(W h_t + b) */
   float *a;                         /* (B, T): the weights */
-  float *ds;                        /* (T): dL/dscore of one sample */
+  float *ds;                        /* (B, T): dL/dscore when dL/dmask is not wanted (the CPU uses T) */
 } attention_pool;
 
 static void attention_pool_free_scratch(attention_pool *p) {
-  host->free(p->h);
-  host->free(p->dz);
-  host->free(p->a);
-  host->free(p->ds);
+  lunet_free_on(p->device, p->h);
+  lunet_free_on(p->device, p->dz);
+  lunet_free_on(p->device, p->a);
+  lunet_free_on(p->device, p->ds);
   p->h = p->dz = p->a = p->ds = NULL;
   p->max_batch = 0;
 }
@@ -76,13 +77,13 @@ static void *attention_pool_create(const lunet_value *v, const lunet_shape *in, 
 
 static int attention_pool_reserve(void *self, int max_batch, int device) {
   attention_pool *p = self;
-  (void)device;
-  if (max_batch <= p->max_batch) return 0;
+  if (max_batch <= p->max_batch && device == p->device) return 0;
   attention_pool_free_scratch(p);
-  p->h = lunet_alloc_floats((int64_t)max_batch * p->T * p->A);
-  p->dz = lunet_alloc_floats((int64_t)max_batch * p->T * p->A);
-  p->a = lunet_alloc_floats((int64_t)max_batch * p->T);
-  p->ds = lunet_alloc_floats(p->T);
+  p->device = device;
+  p->h = lunet_alloc_floats_on(device, (int64_t)max_batch * p->T * p->A);
+  p->dz = lunet_alloc_floats_on(device, (int64_t)max_batch * p->T * p->A);
+  p->a = lunet_alloc_floats_on(device, (int64_t)max_batch * p->T);
+  p->ds = lunet_alloc_floats_on(device, (int64_t)max_batch * p->T);
   if (!p->h || !p->dz || !p->a || !p->ds) {
     attention_pool_free_scratch(p);
     return 1;
@@ -153,6 +154,60 @@ static int attention_pool_backward(void *self, const lunet_tensor *in, const lun
   return 0;
 }
 
+#ifdef LUNET_WITH_CUDA
+/* The same on the GPU: the GEMMs through the device's services, the rest
+** attention_pool.cu's kernels (pooling.cuh, rows.cuh). */
+int rows_fill_launch(float *y, const float *b, int64_t rows, int n);
+int rows_sum_launch(float *db, const float *dy, int64_t rows, int n);
+int pool_softmax_launch(const float *score, const float *mask, float *a, int B, int T);
+int pool_sum_launch(const float *a, const float *x, float *y, int B, int T, int E);
+int pool_backward_launch(const float *a, const float *x, const float *y, const float *dy, float *ds,
+                         float *dx, int B, int T, int E);
+int attention_pool_tanh_launch(float *u, int64_t n);
+int attention_pool_dz_launch(const float *ds, const float *uw, const float *u, float *dz, int64_t rows,
+                             int A);
+
+static int attention_pool_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
+                                       const lunet_ctx *ctx) {
+  attention_pool *p = self;
+  int B = in[0].shape.dim[0], T = p->T, E = p->E, A = p->A;
+  int64_t rows = (int64_t)B * T;
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  (void)ctx;
+  if (!attention_pool_fits(p, B) || lunet_cuda_check("attention_pool", rows_fill_launch(p->h, p->b.f32, rows, A)))
+    return -1;
+  gpu->gemm(0, 1, (int)rows, A, E, 1.0f, in[0].f32, E, p->w.f32, E, 1.0f, p->h, A);
+  if (lunet_cuda_check("attention_pool", attention_pool_tanh_launch(p->h, rows * A))) return -1;
+  gpu->gemm(0, 0, (int)rows, 1, A, 1.0f, p->h, A, p->u.f32, 1, 0.0f, p->a, 1); /* scores */
+  if (lunet_cuda_check("attention_pool", pool_softmax_launch(p->a, p->masked ? in[1].f32 : NULL, p->a, B, T)) ||
+      lunet_cuda_check("attention_pool", pool_sum_launch(p->a, in[0].f32, out->f32, B, T, E)))
+    return -1;
+  return gpu->copy(p->shown.f32, p->a, sizeof(float) * (size_t)T, LUNET_COPY_ON_DEVICE);
+}
+
+static int attention_pool_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
+                                        const lunet_tensor *dout, lunet_tensor *din,
+                                        const lunet_ctx *ctx) {
+  attention_pool *p = self;
+  int B = in[0].shape.dim[0], T = p->T, E = p->E, A = p->A;
+  int64_t rows = (int64_t)B * T;
+  float *dx = din ? din[0].f32 : NULL, *dmask = din && p->masked ? din[1].f32 : NULL;
+  float *ds = dmask ? dmask : p->ds;
+  const lunet_device_services *gpu = host->device[LUNET_CUDA];
+  (void)ctx;
+  if (!attention_pool_fits(p, B) ||
+      lunet_cuda_check("attention_pool", pool_backward_launch(p->a, in[0].f32, out->f32, dout->f32, ds, dx, B,
+                                                              T, E)) ||
+      lunet_cuda_check("attention_pool", attention_pool_dz_launch(ds, p->u.f32, p->h, p->dz, rows, A)))
+    return -1;
+  gpu->gemm(1, 0, A, 1, (int)rows, 1.0f, p->h, A, ds, 1, 0.0f, p->du.f32, 1); /* du_w = u^T ds */
+  gpu->gemm(1, 0, A, E, (int)rows, 1.0f, p->dz, A, in[0].f32, E, 0.0f, p->dw.f32, E);
+  if (lunet_cuda_check("attention_pool", rows_sum_launch(p->db.f32, p->dz, rows, A))) return -1;
+  if (dx) gpu->gemm(0, 0, (int)rows, E, A, 1.0f, p->dz, A, p->w.f32, E, 1.0f, dx, E);
+  return 0;
+}
+#endif
+
 static const lunet_layer_api api = {
   .size = sizeof(lunet_layer_api),
   .n_inputs = 2,
@@ -160,8 +215,8 @@ static const lunet_layer_api api = {
   .create = attention_pool_create,
   .destroy = attention_pool_destroy,
   .reserve = attention_pool_reserve,
-  .forward = {[LUNET_CPU] = attention_pool_forward},
-  .backward = {[LUNET_CPU] = attention_pool_backward},
+  .forward = {[LUNET_CPU] = attention_pool_forward LUNET_ON_CUDA(attention_pool_forward_cuda)},
+  .backward = {[LUNET_CPU] = attention_pool_backward LUNET_ON_CUDA(attention_pool_backward_cuda)},
   .check_input = {{2, {4, 6}}, {1, {4}}},
 };
 

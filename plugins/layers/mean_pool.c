@@ -14,6 +14,8 @@
 typedef struct mean_pool {
   int T, E, masked;
   float *a, *ds; /* (T): the weights of one sample, and dL/dmask when it is not wanted */
+  float *a_gpu;  /* (max_batch, T): the weights on the GPU, or NULL */
+  int max_batch; /* samples a_gpu holds */
 } mean_pool;
 
 static void mean_pool_destroy(void *self) {
@@ -21,6 +23,7 @@ static void mean_pool_destroy(void *self) {
   if (!m) return;
   host->free(m->a);
   host->free(m->ds);
+  lunet_free_on(LUNET_CUDA, m->a_gpu);
   host->free(m);
 }
 
@@ -45,6 +48,17 @@ static void *mean_pool_create(const lunet_value *p, const lunet_shape *in, lunet
   }
   *out = (lunet_shape){1, {m->E}};
   return m;
+}
+
+/* The GPU's weights for max_batch samples; the CPU's are create()'s. */
+static int mean_pool_reserve(void *self, int max_batch, int device) {
+  mean_pool *m = self;
+  if (device != LUNET_CUDA || max_batch <= m->max_batch) return 0;
+  lunet_free_on(LUNET_CUDA, m->a_gpu);
+  m->max_batch = 0;
+  if (!(m->a_gpu = lunet_alloc_floats_on(LUNET_CUDA, (int64_t)max_batch * m->T))) return -1;
+  m->max_batch = max_batch;
+  return 0;
 }
 
 /* y = sum_t softmax(mask)_t x_t    (B, T, E), (B, T) -> (B, E) */
@@ -78,28 +92,45 @@ static int mean_pool_backward(void *self, const lunet_tensor *in, const lunet_te
 }
 
 #ifdef LUNET_WITH_CUDA
-/* The same on the GPU (mean_pool.cu): one thread per output element. */
-int mean_pool_forward_launch(const float *x, const float *mask, float *y, int B, int T, int E);
-int mean_pool_backward_launch(const float *x, const float *mask, const float *y, const float *dy,
-                              float *dx, float *dmask, int B, int T, int E);
+/* The same on the GPU (mean_pool.cu: pooling.cuh's kernels). */
+int pool_softmax_launch(const float *score, const float *mask, float *a, int B, int T);
+int pool_sum_launch(const float *a, const float *x, float *y, int B, int T, int E);
+int pool_backward_launch(const float *a, const float *x, const float *y, const float *dy, float *ds,
+                         float *dx, int B, int T, int E);
 
+static int mean_pool_fits(const mean_pool *m, int B) {
+  if (B <= m->max_batch) return 0;
+  host->error("mean_pool: batch of %d samples, expected at most %d as given to reserve()", B, m->max_batch);
+  return -1;
+}
+
+/* a = softmax(mask), y = sum_t a_t x_t    (B, T, E), (B, T) -> (B, E) */
 static int mean_pool_forward_cuda(void *self, const lunet_tensor *in, lunet_tensor *out,
                                   const lunet_ctx *ctx) {
   mean_pool *m = self;
+  int B = in[0].shape.dim[0];
   (void)ctx;
-  return lunet_cuda_check("mean_pool", mean_pool_forward_launch(in[0].f32, m->masked ? in[1].f32 : NULL,
-                                                                out->f32, in[0].shape.dim[0], m->T, m->E));
+  return mean_pool_fits(m, B) ||
+                 lunet_cuda_check("mean_pool", pool_softmax_launch(NULL, m->masked ? in[1].f32 : NULL, m->a_gpu, B, m->T)) ||
+                 lunet_cuda_check("mean_pool", pool_sum_launch(m->a_gpu, in[0].f32, out->f32, B, m->T, m->E))
+             ? -1
+             : 0;
 }
 
+/* dx_t = a_t dy, dmask_t = a_t dy . (x_t - y)    (B, E) -> (B, T, E), (B, T) */
 static int mean_pool_backward_cuda(void *self, const lunet_tensor *in, const lunet_tensor *out,
                                    const lunet_tensor *dout, lunet_tensor *din, const lunet_ctx *ctx) {
   mean_pool *m = self;
+  int B = in[0].shape.dim[0];
   (void)ctx;
   if (!din) return 0;
-  return lunet_cuda_check("mean_pool",
-                          mean_pool_backward_launch(in[0].f32, m->masked ? in[1].f32 : NULL, out->f32, dout->f32,
-                                                    din[0].f32, m->masked ? din[1].f32 : NULL,
-                                                    in[0].shape.dim[0], m->T, m->E));
+  return mean_pool_fits(m, B) ||
+         lunet_cuda_check("mean_pool", pool_softmax_launch(NULL, m->masked ? in[1].f32 : NULL, m->a_gpu, B, m->T)) ||
+         lunet_cuda_check("mean_pool", pool_backward_launch(m->a_gpu, in[0].f32, out->f32, dout->f32,
+                                                            m->masked ? din[1].f32 : NULL, din[0].f32, B, m->T,
+                                                            m->E))
+             ? -1
+             : 0;
 }
 #endif
 
@@ -109,6 +140,7 @@ static const lunet_layer_api api = {
   .flags = LUNET_MASK_LAST,
   .create = mean_pool_create,
   .destroy = mean_pool_destroy,
+  .reserve = mean_pool_reserve,
   .forward = {[LUNET_CPU] = mean_pool_forward LUNET_ON_CUDA(mean_pool_forward_cuda)},
   .backward = {[LUNET_CPU] = mean_pool_backward LUNET_ON_CUDA(mean_pool_backward_cuda)},
   .check_input = {{2, {4, 6}}, {1, {4}}},
