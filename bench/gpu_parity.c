@@ -18,7 +18,9 @@
 ** CPU half too ("UNWRITTEN"), which a machine without a GPU runs. For each optimizer with a CUDA step: two
 ** instances, one per device, take three steps on the same values and
 ** gradients; the values must agree. Each runs with its example parameters
-** and with the variants below (the kernels' other branches). Agreement: max |gpu - cpu| <=
+** and with the variants below (the kernels' other branches); a stateful
+** variant runs a first forward before, so that the checked one continues
+** from the state it carried. Agreement: max |gpu - cpu| <=
 ** PARITY_RTOL * max |cpu| over each tensor (fp32; summation orders differ).
 **
 ** Prints one line per check. Exit status: 0 all agreed; 1 a mismatch or a
@@ -137,13 +139,18 @@ typedef struct run_io {
 
 static int64_t numel(const lunet_tensor *t) { return lunet_numel(&t->shape); }
 
-/* forward then backward of `self` on `dev` over io's tensors (already there). */
-static int run_layer(const lunet_layer_api *api, void *self, run_io *io, int dev, int train) {
+/* forward then backward of `self` on `dev` over io's tensors (already there).
+** With `carry` (a stateful layer), a first forward from zero state comes
+** before, and the checked forward continues from the state it left: y is
+** poisoned again between the two. */
+static int run_layer(const lunet_layer_api *api, void *self, run_io *io, int dev, int train, int carry) {
   lunet_rng rng;
   rng_seed(&rng, 7);
   lunet_ctx ctx = {.size = sizeof ctx, .train = train, .rng = &rng, .device = dev, .reset = 1};
   services_clear_error();
   if (api->reserve && api->reserve(self, io->B, dev)) return -1;
+  if (carry && (api->forward[dev](self, io->x, &io->y, &ctx) || poison(dev, io->y.data, numel(&io->y)))) return -1;
+  ctx.reset = !carry;
   if (api->forward[dev](self, io->x, &io->y, &ctx)) return -1;
   return api->backward[dev](self, io->x, &io->y, &io->dy, io->dx, &ctx);
 }
@@ -400,7 +407,8 @@ static int parity_layer(const plugin_entry *pe, const param_given *set, int trai
   shape_format(&in[0], shp, sizeof shp);
   snprintf(line, sizeof line, "layer %-16s %s B %2d in %-14s%s", p->name, train ? "train" : "eval ", io.B, shp,
            variant_text(set, var, sizeof var));
-  int ready = self != NULL;
+  int ready = self != NULL, carry = 0;
+  for (int k = 0; set && set[k].name; k++) carry |= strcmp(set[k].name, "stateful") == 0 && set[k].num != 0;
   for (int i = 0; ready && i < pl.n; i++) {
     size_t bytes = sizeof(float) * (size_t)pl.numel[i];
     fill_normal(pl.host_v[i], pl.numel[i], rng), pl.value[i]->data = pl.host_v[i];
@@ -410,13 +418,13 @@ static int parity_layer(const plugin_entry *pe, const param_given *set, int trai
   }
   const char *unwritten = NULL;
   if (ready && io_alloc_cpu(&io, in, &out, b.id_limit > 0 ? b.id_limit : 1, rng) == 0 &&
-      poison_outputs(&io, &pl, LUNET_CPU) == 0 && run_layer(api, self, &io, LUNET_CPU, train) == 0) {
+      poison_outputs(&io, &pl, LUNET_CPU) == 0 && run_layer(api, self, &io, LUNET_CPU, train, carry) == 0) {
     rc = (unwritten = cpu_unwritten(&io, &pl)) ? -1 : 0;
     if (gpu && !unwritten) {
       double worst = 0;
       gpu_copies = 1;
       rc = io_to_gpu(&io, &cpu, &pl) || poison_outputs(&io, &pl, LUNET_CUDA) ||
-                   run_layer(api, self, &io, LUNET_CUDA, train) || compare(&io, &cpu, &pl, &worst, line, sizeof line)
+                   run_layer(api, self, &io, LUNET_CUDA, train, carry) || compare(&io, &cpu, &pl, &worst, line, sizeof line)
                ? -1
                : worst <= PARITY_RTOL ? 0 : 1;
     }
