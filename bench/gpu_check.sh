@@ -10,8 +10,9 @@
 #      (bench/gpu_parity);
 #   2. a short training on the CPU and on the GPU that must agree, and a
 #      model saved on the GPU loaded on the CPU (bench/gpu_train.lua);
-#   3. MLP, CNN and char-transformer timings, lunet and PyTorch on the same
-#      GPU (bench/mlp.lua, cnn.lua, transformer.lua and their _torch.py),
+#   3. MLP, CNN, char-transformer and char-LSTM timings, lunet and PyTorch
+#      on the same GPU (bench/mlp.lua, cnn.lua, transformer.lua, lstm.lua and
+#      their _torch.py; PyTorch's LSTM is cuDNN's),
 #      one run each, as a markdown table (also in $OUT/gpu_check.md when the
 #      run tool's $OUT is set). A workload with a layer that has no CUDA
 #      entry yet says so instead of a time.
@@ -82,6 +83,7 @@ row() {
 row "MLP 784-256-128-10 epoch (60k images, batch 128), s" epoch_seconds "--hidden 256,128 --batch 128 --epochs 3" mlp.lua mlp_torch.py
 row "CNN of cnn_fashion.lua, epoch of 10k images, s" epoch_seconds "--n 10000 --epochs 2" cnn.lua cnn_torch.py
 row "transformer step (2 blocks, B 32, T 128, E 128, 4 heads, V 100), s" step_seconds "--steps 20 --epochs 3" transformer.lua transformer_torch.py
+row "char LSTM step (B 64, T 128, H 256, V 100), s" step_seconds "--steps 20 --epochs 3" lstm.lua lstm_torch.py
 printf "\n$table\n"
 [ -n "$report" ] && printf "GPU check, $(date -u +%Y-%m-%d), $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null)\n\n$table\n" >"$report"
 [ $fail -eq 0 ] && echo "gpu_check: passed" || echo "gpu_check: FAILED (see above)"

@@ -2,14 +2,14 @@
 -- embedding (V, 64) -> lstm(256) -> linear(V), token cross-entropy over
 -- every position, Adam; batch 64, T 128, V 100 (issue 12's workload).
 --
---   lunet run bench/lstm.lua --threads 1 [--steps 20 --epochs 3]
+--   lunet run bench/lstm.lua --threads 1 [--steps 20 --epochs 3] [--device cuda]
 --
 -- The data are uniformly random ids (the values do not change the time).
 -- Prints "RESULT step_seconds=<median over epochs of epoch time / steps>"
 -- for bench/run.py, beside bench/lstm_torch.py.
 local lunet = require "lunet"
 
-local opt = { batch = "64", seq = "128", hidden = "256", vocab = "100", steps = "20", epochs = "3", threads = "1" }
+local opt = { batch = "64", seq = "128", hidden = "256", vocab = "100", steps = "20", epochs = "3", threads = "1", device = "cpu" }
 for i = 1, #arg - 1, 2 do opt[arg[i]:gsub("^%-%-", "")] = arg[i + 1] end
 lunet.threads(tonumber(opt.threads))
 local B, T, V, steps = tonumber(opt.batch), tonumber(opt.seq), tonumber(opt.vocab), tonumber(opt.steps)
@@ -28,7 +28,7 @@ local data = lunet.data{ x = x, y = y, tokens = V }
 x, y = nil, nil
 collectgarbage()
 
-local model = lunet.sequential{ seed = 1,
+local model = lunet.sequential{ seed = 1, device = opt.device, -- "cuda": bench/gpu_check.sh
   lunet.layer("embedding", { vocab = V, dim = 64 }),
   lunet.layer("lstm", { hidden = tonumber(opt.hidden) }),
   lunet.layer("linear", { out = V }) }
