@@ -18,19 +18,7 @@ lunet.threads(tonumber(opt.threads))
 local B, T, V, steps = tonumber(opt.batch), tonumber(opt.seq), tonumber(opt.vocab), tonumber(opt.steps)
 local E, heads, ff = tonumber(opt.dim), tonumber(opt.heads), tonumber(opt.ff)
 
-local state = 1
-local function id() -- a small LCG: the same ids on every run, no dependence on Lua's math.random
-  state = (state * 1103515245 + 12345) % 2147483648
-  return state % V + 1
-end
-local x, y = {}, {}
-for s = 1, B * steps do
-  x[s], y[s] = {}, {}
-  for t = 1, T do x[s][t], y[s][t] = id(), id() end
-end
-local data = lunet.data{ x = x, y = y, tokens = V }
-x, y = nil, nil
-collectgarbage()
+local data = require("random_tokens")(B * steps, T, V)
 
 local model = lunet.sequential{ seed = 1, device = opt.device,
   lunet.layer("embedding", { vocab = V, dim = E }),
