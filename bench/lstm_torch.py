@@ -4,12 +4,10 @@ cross-entropy over every position, Adam; batch 64, T 128, V 100. The data
 are uniformly random ids (the values do not change the time). Prints the
 same RESULT line: the median time of one training step."""
 import argparse
-import statistics
-import time
 
 import torch
 
-from mlp_torch import sync
+from token_steps import time_steps
 
 
 class CharLSTM(torch.nn.Module):
@@ -36,28 +34,7 @@ def main():
     ap.add_argument("--device", default="cpu", help="cuda: on the GPU (bench/gpu_check.sh)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    n = a.batch * a.steps
-    x = torch.randint(0, a.vocab, (n, a.seq)).to(a.device)
-    y = torch.randint(0, a.vocab, (n, a.seq)).to(a.device)
-    model = CharLSTM(a.vocab, 64, a.hidden).to(a.device)
-    opt = torch.optim.Adam(model.parameters(), lr=0.002)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    model.train()
-    times = []
-    for _ in range(a.epochs):
-        sync(a.device)
-        t0 = time.perf_counter()
-        perm = torch.randperm(n, device=a.device)
-        for s in range(0, n, a.batch):
-            idx = perm[s:s + a.batch]
-            opt.zero_grad(set_to_none=True)
-            logits = model(x[idx])
-            loss_fn(logits.reshape(-1, a.vocab), y[idx].reshape(-1)).backward()
-            opt.step()
-        sync(a.device)
-        times.append((time.perf_counter() - t0) / a.steps)
-    print(f"RESULT step_seconds={statistics.median(times):.6f}")
+    time_steps(lambda: CharLSTM(a.vocab, 64, a.hidden), a, lr=0.002)
 
 
 if __name__ == "__main__":
