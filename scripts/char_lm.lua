@@ -44,15 +44,7 @@ local log = lunet.csv(out, { columns = { "model", "hidden", "params", "epoch", "
                                          "valid_loss", "valid_perplexity", "seconds" } }) -- makes out's folder
 
 -- --quick trains on the start of the text: a file of its own beside `out`
-local file = opt.file
-if quick and file == "" then
-  file = corpus.head(out:gsub("%.csv$", "") .. "_text.txt", 60000, "char_lm --quick")
-end
-
-local function text(split)
-  return lunet.dataset("text", { file = file, level = "char", seq_len = T, split = split })
-end
-local train, valid = text("train"), text("valid")
+local train, valid, file = corpus.char_splits(opt.file, T, quick, out, "char_lm")
 local V = train:vocab_size()
 
 -- parameters of embedding (V, E), the cell with G gates and H units, linear (H -> V)

@@ -47,15 +47,7 @@ local log = lunet.csv(out, { columns = { "model", "params", "epoch", "train_loss
                                          "valid_loss", "valid_perplexity", "seconds" } }) -- makes out's folder
 
 -- --quick trains on the start of the text: a file of its own beside `out`
-local file = opt.file
-if quick and file == "" then
-  file = corpus.head(out:gsub("%.csv$", "") .. "_text.txt", 60000, "char_transformer --quick")
-end
-
-local function text(split)
-  return lunet.dataset("text", { file = file, level = "char", seq_len = T, split = split })
-end
-local train, valid = text("train"), text("valid")
+local train, valid, file = corpus.char_splits(opt.file, T, quick, out, "char_transformer")
 local V = train:vocab_size()
 
 -- LSTM: embedding (V, e), 4 gates of h units with two biases, linear (h -> V)
