@@ -32,6 +32,8 @@
 
 #include <lunet/helpers.h>
 
+#include "fastmath.h"
+
 typedef struct attention {
   const char *name;              /* the plugin, for messages */
   int Tq, Tk, E, H, d, causal;
@@ -183,6 +185,8 @@ static void attention_column_sums(const attention *a, const float *dy, float *db
     rows_sum_launch(db, dy, n, out);
     return;
   }
+#else
+  (void)a;
 #endif
   memset(db, 0, sizeof(float) * out);
   for (int64_t i = 0; i < n; i++)
@@ -208,10 +212,7 @@ static void attention_softmax(float *s, const float *mask, int64_t rows, int Tq,
     float *row = s + r * Tk;
     int t = (int)(r % Tq), n = causal && t + 1 < Tk ? t + 1 : Tk;
     for (int j = 0; mask && j < n; j++) row[j] += mask[j];
-    float m = row[0], sum = 0;
-    for (int j = 1; j < n; j++) m = row[j] > m ? row[j] : m;
-    for (int j = 0; j < n; j++) sum += row[j] = expf(row[j] - m);
-    for (int j = 0; j < n; j++) row[j] /= sum;
+    fast_softmax(row, n);
     for (int j = n; j < Tk; j++) row[j] = 0;
   }
 }

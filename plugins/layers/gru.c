@@ -23,10 +23,10 @@ static void forward_row(int H, float *restrict gr, float *restrict gz, float *re
                         const float *restrict bh, const float *restrict h_prev,
                         float *restrict hn, float *restrict h) {
   for (int j = 0; j < H; j++) {
-    float r = rec_sigmoid(gr[j] + bi[j] + hh[j] + bh[j]);
-    float z = rec_sigmoid(gz[j] + bi[H + j] + hh[H + j] + bh[H + j]);
+    float r = fast_sigmoid(gr[j] + bi[j] + hh[j] + bh[j]);
+    float z = fast_sigmoid(gz[j] + bi[H + j] + hh[H + j] + bh[H + j]);
     hn[j] = hh[2 * H + j] + bh[2 * H + j];
-    float n = rec_tanh(gn[j] + bi[2 * H + j] + r * hn[j]);
+    float n = fast_tanh(gn[j] + bi[2 * H + j] + r * hn[j]);
     h[j] = (1.0f - z) * n + z * h_prev[j];
     gr[j] = r, gz[j] = z, gn[j] = n;
   }

@@ -24,12 +24,12 @@ static void forward_row(int H, float *restrict gi, float *restrict gf, float *re
                         const float *restrict bh, const float *restrict c_prev,
                         float *restrict c, float *restrict h) {
   for (int j = 0; j < H; j++) {
-    float i = rec_sigmoid(gi[j] + bi[j] + hh[j] + bh[j]);
-    float f = rec_sigmoid(gf[j] + bi[H + j] + hh[H + j] + bh[H + j]);
-    float g = rec_tanh(gg[j] + bi[2 * H + j] + hh[2 * H + j] + bh[2 * H + j]);
-    float o = rec_sigmoid(go[j] + bi[3 * H + j] + hh[3 * H + j] + bh[3 * H + j]);
+    float i = fast_sigmoid(gi[j] + bi[j] + hh[j] + bh[j]);
+    float f = fast_sigmoid(gf[j] + bi[H + j] + hh[H + j] + bh[H + j]);
+    float g = fast_tanh(gg[j] + bi[2 * H + j] + hh[2 * H + j] + bh[2 * H + j]);
+    float o = fast_sigmoid(go[j] + bi[3 * H + j] + hh[3 * H + j] + bh[3 * H + j]);
     c[j] = f * c_prev[j] + i * g;
-    h[j] = o * rec_tanh(c[j]);
+    h[j] = o * fast_tanh(c[j]);
     gi[j] = i, gf[j] = f, gg[j] = g, go[j] = o;
   }
 }
@@ -44,7 +44,7 @@ static void backward_row(int H, const float *restrict gates, const float *restri
                          float *restrict df, float *restrict dg, float *restrict d_o) {
   for (int j = 0; j < H; j++) {
     float i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];
-    float tc = rec_tanh(c[j]), dhj = dy[j] + dh[j];
+    float tc = fast_tanh(c[j]), dhj = dy[j] + dh[j];
     float dcj = dc[j] + dhj * o * (1.0f - tc * tc);
     d_o[j] = dhj * tc * o * (1.0f - o);
     di[j] = dcj * g * i * (1.0f - i);

@@ -11,15 +11,12 @@
 
 #include <lunet/helpers.h>
 
+#include "fastmath.h"
+
 /* a = softmax(score + mask) over t; score or mask may be NULL (zero)    (T) -> (T) */
 static void pool_softmax(const float *score, const float *mask, float *a, int T) {
-  float m = -INFINITY, sum = 0;
-  for (int t = 0; t < T; t++) {
-    a[t] = (score ? score[t] : 0.0f) + (mask ? mask[t] : 0.0f);
-    m = a[t] > m ? a[t] : m;
-  }
-  for (int t = 0; t < T; t++) sum += a[t] = expf(a[t] - m);
-  for (int t = 0; t < T; t++) a[t] /= sum;
+  for (int t = 0; t < T; t++) a[t] = (score ? score[t] : 0.0f) + (mask ? mask[t] : 0.0f);
+  fast_softmax(a, T);
 }
 
 /* y = sum_t a_t x_t    (T), (T, E) -> (E) */

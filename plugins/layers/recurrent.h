@@ -67,37 +67,11 @@
 
 #include <lunet/helpers.h>
 
+#include "fastmath.h"
 #include "recurrent_step.h"
 
 #define REC_MAX_LAYERS 16
 #define REC_GRAIN (1 << 13) /* gate values per thread at least */
-
-/* ---- fast transcendentals for the gate loops --------------------------- */
-
-/* e^x for x clamped to [-87, 88] (NaN stays NaN), Cephes' expf: x = n ln 2
-** + r with |r| <= ln 2 / 2, e^r = 1 + r + r^2 p(r) with p of degree 5,
-** times 2^n made in the exponent bits. Relative error below 1e-7 (measured
-** over [-87, 88]), and no libm call, so that the gate loops vectorize. */
-static inline float rec_exp(float x) {
-  x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-  float m = x * 1.44269504f + 12582912.0f; /* + 1.5 2^23: round(x / ln 2) in the low bits */
-  float n = m - 12582912.0f;
-  float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  float p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-               4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * r * r + r + 1.0f;
-  uint32_t k, e;
-  float scale;
-  memcpy(&k, &m, sizeof k);
-  e = (k - 0x4B400000u + 127u) << 23; /* the biased exponent of 2^n */
-  memcpy(&scale, &e, sizeof scale);
-  return p * scale;
-}
-
-/* sigma(x) = 1 / (1 + e^-x) */
-static inline float rec_sigmoid(float x) { return 1.0f / (1.0f + rec_exp(-x)); }
-
-/* tanh(x) = 2 sigma(2x) - 1 (absolute error below 2e-7) */
-static inline float rec_tanh(float x) { return 2.0f / (1.0f + rec_exp(-2.0f * x)) - 1.0f; }
 
 /* ---- the cell's step ---------------------------------------------------- */
 

@@ -26,7 +26,7 @@ static void forward_row(int H, int relu, const float *restrict gx, const float *
       h[j] = a > 0.0f ? a : 0.0f;
     }
   else
-    for (int j = 0; j < H; j++) h[j] = rec_tanh(gx[j] + bi[j] + hh[j] + bh[j]);
+    for (int j = 0; j < H; j++) h[j] = fast_tanh(gx[j] + bi[j] + hh[j] + bh[j]);
 }
 
 /* da = (dy + dh_next) f'(a): 1 - h^2 for tanh, [h > 0] for relu    (H) -> (H) */
