@@ -92,16 +92,15 @@ int evaluate(model *m, dataset *ds, const loss_fn *spec, int batch, metrics *out
       rc = -1;
       break;
     }
-    loss_sum += l * B;
-    if (ds->info.classes) {
-      wrong += count_errors(&loss, y, &p.b.y);
-      units += counted_units(&loss, &p.b.y);
-    }
+    int64_t w = counted_units(&loss, &p.b.y); /* a mean over tokens, not batches */
+    loss_sum += l * (double)w;
+    units += w;
+    if (ds->info.classes) wrong += count_errors(&loss, y, &p.b.y);
   }
   pass_close(&p);
   loss_close(&loss);
   if (rc) return -1;
-  out->loss = ds->info.n ? loss_sum / (double)ds->info.n : NAN;
+  out->loss = units ? loss_sum / (double)units : NAN;
   metrics_finish(out, &loss, ds, wrong, units);
   return 0;
 }

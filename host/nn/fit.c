@@ -213,13 +213,12 @@ static int fit_metrics(fit_state *F, metrics *out) {
     if (fill(F, start, B) || !(y = model_forward_node(c->m, F->last, &h, &ctx)) ||
         loss_value(c->loss, y, &F->b.y, &l, NULL))
       return -1;
-    loss_sum += l * B;
-    if (c->data->info.classes) {
-      wrong += count_errors(c->loss, y, &F->b.y);
-      units += counted_units(c->loss, &F->b.y);
-    }
+    int64_t w = counted_units(c->loss, &F->b.y); /* a mean over tokens, not batches */
+    loss_sum += l * (double)w;
+    units += w;
+    if (c->data->info.classes) wrong += count_errors(c->loss, y, &F->b.y);
   }
-  out->loss = loss_sum / (double)n;
+  out->loss = units ? loss_sum / (double)units : NAN;
   metrics_finish(out, c->loss, c->data, wrong, units);
   return 0;
 }

@@ -29,7 +29,9 @@ int loss_value(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *t
 int64_t count_errors(const loss_fn *l, const lunet_tensor *pred, const lunet_tensor *target);
 
 /* The rows, or tokens, of a batch that an error rate counts: all of them
-** unless the loss ignores some (cross_entropy's `ignore`, padding). */
+** unless the loss ignores some (cross_entropy's `ignore`, padding). The
+** mean loss of an epoch or an evaluation weighs each batch's by it, so
+** that it is the mean over every counted token, as one big batch's. */
 int64_t counted_units(const loss_fn *l, const lunet_tensor *target);
 
 #endif

@@ -58,7 +58,6 @@ static int run_epoch(train_loop *L, int epoch, metrics *train, train_result *r) 
     int err;
     batch *b = loader_next(&L->data, &err);
     if (!b) return -1;
-    int B = b->y.shape.dim[0];
     const lunet_tensor *y;
     double l;
     if (stepper_forward(&L->step, b, &l, &y)) return -1;
@@ -70,14 +69,13 @@ static int run_epoch(train_loop *L, int epoch, metrics *train, train_result *r) 
       train->classified = c->data->info.classes > 0;
       return 1;
     }
-    loss_sum += l * B;
-    if (c->data->info.classes) {
-      wrong += count_errors(c->loss, y, &b->y);
-      units += counted_units(c->loss, &b->y);
-    }
+    int64_t w = counted_units(c->loss, &b->y); /* a mean over tokens, not batches */
+    loss_sum += l * (double)w;
+    units += w;
+    if (c->data->info.classes) wrong += count_errors(c->loss, y, &b->y);
     if (stepper_backward(&L->step) || stepper_update(&L->step)) return -1;
   }
-  train->loss = loss_sum / (double)n;
+  train->loss = units ? loss_sum / (double)units : NAN;
   metrics_finish(train, c->loss, c->data, wrong, units);
   return 0;
 }

@@ -66,3 +66,17 @@ always1:set_parameter(p.name, w)
 local plain, ignoring = always1:evaluate(data, loss), always1:evaluate(data, padded)
 assert(math.abs(plain.error - 2 / 3) < 1e-12, "every token counted: error " .. plain.error)
 assert(math.abs(ignoring.error - 1 / 2) < 1e-12, "ignored tokens left out of the error rate: " .. ignoring.error)
+
+-- the mean loss is over counted tokens, whatever the batches: one row with
+-- one counted token (target 1) and one with six (five 2s and a 1) give
+-- (2 a + 5 b) / 7 with a = log(e^5 + 2) - 5, b = log(e^5 + 2), at batch 1
+-- as at batch 2 (a mean of the batches' means would give (a + (a + 5 b) / 6) / 2)
+local uneven = lunet.data{ x = { { 1, 2, 3, 1, 2, 3 }, { 1, 2, 3, 1, 2, 3 } },
+  y = { { 1, 3, 3, 3, 3, 3 }, { 2, 2, 2, 2, 2, 1 } }, tokens = V }
+local la, lb = math.log(math.exp(5) + 2) - 5, math.log(math.exp(5) + 2)
+local want = (2 * la + 5 * lb) / 7
+for _, batch in ipairs{ 1, 2 } do
+  local u = always1:evaluate(uneven, padded, { batch = batch })
+  assert(math.abs(u.loss - want) < 1e-5, ("batch %d: token-mean loss %.7f, expected %.7f"):format(batch, u.loss, want))
+  assert(math.abs(u.error - 5 / 7) < 1e-12, "batch " .. batch .. ": error " .. u.error)
+end
