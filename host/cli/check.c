@@ -1423,20 +1423,13 @@ static const char *samples_differ(const samples *a, const samples *b, const int6
   return NULL;
 }
 
-static int same_shape(const lunet_shape *a, const lunet_shape *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int i = 0; i < a->ndim; i++)
-    if (a->dim[i] != b->dim[i]) return 0;
-  return 1;
-}
-
 /* Do two opens describe the same data? */
 static int same_info(const lunet_dataset_info *a, const lunet_dataset_info *b) {
   if (a->n != b->n || a->n_inputs != b->n_inputs || a->classes != b->classes ||
-      !same_shape(&a->target, &b->target))
+      !lunet_same_shape(&a->target, &b->target))
     return 0;
   for (int k = 0; k < a->n_inputs; k++)
-    if (!same_shape(&a->input[k], &b->input[k]) || a->input_dtype[k] != b->input_dtype[k]) return 0;
+    if (!lunet_same_shape(&a->input[k], &b->input[k]) || a->input_dtype[k] != b->input_dtype[k]) return 0;
   return 1;
 }
 

@@ -543,13 +543,6 @@ static void version_hint(const spec_parser *sp, const char *tensor, char *buf, s
   }
 }
 
-static int same_shape(const lunet_shape *a, const lunet_shape *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int i = 0; i < a->ndim; i++)
-    if (a->dim[i] != b->dim[i]) return 0;
-  return 1;
-}
-
 /* Tensor record k of `count`: found by name in the rebuilt model, checked,
 ** copied in; seen[] marks the model's tensors already read. */
 static int read_tensor(ckreader *r, const spec_parser *sp, model *m, uint32_t k, uint32_t count,
@@ -572,7 +565,7 @@ static int read_tensor(ckreader *r, const spec_parser *sp, model *m, uint32_t k,
   }
   if (seen[i]) return corrupt(sp->path, "a tensor appears twice");
   const lunet_tensor *t = m->ws.w[i].value;
-  if (!same_shape(&shape, &t->shape)) {
+  if (!lunet_same_shape(&shape, &t->shape)) {
     char a[128], b[128];
     shape_format(&shape, a, sizeof a);
     shape_format(&t->shape, b, sizeof b);

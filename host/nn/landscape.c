@@ -133,7 +133,7 @@ static int same_parameters(const model *m, const model *to) {
   }
   for (int i = 0; i < m->ws.n; i++) {
     const weight *a = &m->ws.w[i], *b = &to->ws.w[i];
-    if (strcmp(a->name, b->name) != 0 || lunet_numel(&a->value->shape) != lunet_numel(&b->value->shape) ||
+    if (strcmp(a->name, b->name) != 0 || !lunet_same_shape(&a->value->shape, &b->value->shape) ||
         !a->grad != !b->grad) {
       services_error("parameter %d differs between the two models ('%s' against '%s'); expected "
                      "the same network", i + 1, a->name, b->name);

@@ -609,6 +609,14 @@ static inline int64_t lunet_row_size(const lunet_tensor *t) {
   return n;
 }
 
+/* 1 when two shapes have the same sizes, else 0. */
+static inline int lunet_same_shape(const lunet_shape *a, const lunet_shape *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->dim[i] != b->dim[i]) return 0;
+  return 1;
+}
+
 #ifdef __cplusplus
 }
 #endif

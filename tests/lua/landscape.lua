@@ -150,6 +150,16 @@ t.fails({ "range", "lo < hi" }, lunet.interpolate,
 local wider = lunet.sequential{ input = { 3 }, lunet.layer("dense", { out = 7 }), lunet.layer("tanh"),
                                 lunet.layer("dense", { out = 2 }) }
 t.fails({ "expected the same network" }, lunet.interpolate, { from = wider, to = trained, data = data, loss = ce })
+-- the same parameter names and sizes in other shapes are another network:
+-- on four numbers, a 2x2 kernel over a 2x2 image against a 1x1 kernel over
+-- four channels (both 4 weights, then dense 1 -> 2)
+local four = lunet.data{ x = { { 1, 2, 3, 4 }, { 4, 3, 2, 1 } }, y = { 1, 2 } }
+local function conv(input, k)
+  return lunet.sequential{ input = input, lunet.layer("conv2d", { out_channels = 1, kernel = k, bias = false }),
+                           lunet.layer("flatten"), lunet.layer("dense", { out = 2 }) }
+end
+local square, deep = conv({ 1, 2, 2 }, 2), conv({ 4, 1, 1 }, 1)
+t.fails({ "expected the same network" }, lunet.interpolate, { from = square, to = deep, data = four, loss = ce })
 print("landscape: centre " .. centre.loss .. ", corner " .. corner.loss .. ", line " .. table.concat(path.loss, " "))
 
 -- the plane to CSV (a, b, loss, error), drawn by lunet.plot as a contour map
