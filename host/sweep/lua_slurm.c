@@ -175,15 +175,16 @@ static int task_run(void *ud, int i, int fd) { return lsweep_child_run(((task *)
 ** is never changed once renamed into place (manifests, records). */
 static char *push_file_text(lua_State *L, const char *path, size_t *len) {
   struct stat st;
-  if (stat(path, &st) != 0) {
+  FILE *f = fopen(path, "rb"); /* then its size: the file opened, not the path's */
+  if (!f || fstat(fileno(f), &st) != 0) {
+    if (f) fclose(f);
     lua_pushnil(L);
     return NULL;
   }
   *len = (size_t)st.st_size;
   char *text = lua_newuserdatauv(L, *len + 1, 0);
-  FILE *f = fopen(path, "rb");
-  int bad = !f || fread(text, 1, *len, f) != *len;
-  if (f) fclose(f);
+  int bad = fread(text, 1, *len, f) != *len;
+  fclose(f);
   text[*len] = '\0';
   return bad ? NULL : text;
 }
