@@ -30,6 +30,8 @@
 */
 #include <lunet/helpers.h>
 
+#include "fastmath.h"
+
 enum { P_MOMENTUM, P_EPS, P_AFFINE };
 
 static const lunet_param_decl params[] = {
@@ -103,50 +105,6 @@ static void *batchnorm_create(const lunet_value *p, const lunet_shape *in, lunet
 /* gamma and beta of channel c: 1 and 0 without affine */
 static float gamma_of(const batchnorm *bn, int64_t c) { return bn->affine ? bn->w.f32[c] : 1.0f; }
 static float beta_of(const batchnorm *bn, int64_t c) { return bn->affine ? bn->b.f32[c] : 0.0f; }
-
-/* ---- row sums -------------------------------------------------------------
-** The kernels walk the tensor as B C rows of S contiguous values, one row per
-** (sample, channel), in memory order. A row is summed in LANES float partial
-** sums, then in double across rows: the order of the additions is fixed by
-** this code, not by the compiler, so the loops vectorize and the results are
-** the same on every CPU. */
-#define LANES 8
-
-/* sum_k p[k]    (S) -> scalar */
-static double row_sum(const float *restrict p, int64_t n) {
-  float acc[LANES] = {0};
-  int64_t k = 0;
-  for (; k + LANES <= n; k += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += p[k + l];
-  double s = 0.0;
-  for (; k < n; k++) s += p[k];
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  return s;
-}
-
-/* sum_k (p[k] - m)^2    (S) -> scalar */
-static double row_sq_dev(const float *restrict p, int64_t n, float m) {
-  float acc[LANES] = {0};
-  int64_t k = 0;
-  for (; k + LANES <= n; k += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += (p[k + l] - m) * (p[k + l] - m);
-  double s = 0.0;
-  for (; k < n; k++) s += (double)(p[k] - m) * (p[k] - m);
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  return s;
-}
-
-/* sum_k dy[k] (x[k] - m)    (S), (S) -> scalar */
-static double row_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float m) {
-  float acc[LANES] = {0};
-  int64_t k = 0;
-  for (; k + LANES <= n; k += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += dy[k + l] * (x[k + l] - m);
-  double s = 0.0;
-  for (; k < n; k++) s += (double)dy[k] * (x[k] - m);
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  return s;
-}
 
 /* y = (x - mean) scale + shift    (S) -> (S) */
 static void row_affine(float *restrict y, const float *restrict x, int64_t n, float mean, float scale,

@@ -1,12 +1,13 @@
 /*
-** fastmath.h -- e^x, sigmoid, tanh and a row softmax that vectorize.
+** fastmath.h -- e^x, sigmoid, tanh, a row softmax and row sums that
+** vectorize.
 **
 ** libm's expf is a call the compiler cannot vectorize: in a loop over
 ** elements it runs one lane at a time. These are plain arithmetic with a
 ** clamp, so the loops of the layers that use them (the recurrent gates,
-** gelu's backward, attention's and the pools' softmax) vectorize to the
-** widest unit the CPU has. Accuracy is stated at each function; the tests
-** hold the layers to float64 references.
+** gelu's backward, attention's and the pools' softmax, the normalizations'
+** statistics) vectorize to the widest unit the CPU has. Accuracy is stated
+** at each function; the tests hold the layers to float64 references.
 */
 #ifndef LUNET_FASTMATH_H
 #define LUNET_FASTMATH_H
@@ -50,6 +51,49 @@ static inline void fast_softmax(float *a, int n) {
   for (int j = 0; j < n; j++) sum += a[j];
   float inv = 1.0f / sum;
   for (int j = 0; j < n; j++) a[j] *= inv;
+}
+
+/* ---- row sums ------------------------------------------------------------
+** A row of n floats is summed in LANES float partial sums, then in double:
+** the order of the additions is fixed by this code, not by the compiler, so
+** the loops vectorize and the results are the same on every CPU (batchnorm
+** per (sample, channel) row, layernorm per row). */
+#define LANES 8
+
+/* sum_k p[k]    (n) -> scalar */
+static inline double row_sum(const float *restrict p, int64_t n) {
+  float acc[LANES] = {0};
+  int64_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += p[k + l];
+  double s = 0.0;
+  for (; k < n; k++) s += p[k];
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
+/* sum_k (p[k] - m)^2    (n) -> scalar */
+static inline double row_sq_dev(const float *restrict p, int64_t n, float m) {
+  float acc[LANES] = {0};
+  int64_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += (p[k + l] - m) * (p[k + l] - m);
+  double s = 0.0;
+  for (; k < n; k++) s += (double)(p[k] - m) * (p[k] - m);
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
+
+/* sum_k dy[k] (x[k] - m)    (n), (n) -> scalar */
+static inline double row_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float m) {
+  float acc[LANES] = {0};
+  int64_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += dy[k + l] * (x[k + l] - m);
+  double s = 0.0;
+  for (; k < n; k++) s += (double)dy[k] * (x[k] - m);
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
 }
 
 #endif

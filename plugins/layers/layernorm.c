@@ -18,6 +18,8 @@
 */
 #include <lunet/helpers.h>
 
+#include "fastmath.h"
+
 enum { P_EPS, P_AFFINE, P_AXIS };
 
 static const lunet_param_decl params[] = {
@@ -96,12 +98,8 @@ static float beta_at(const layernorm *ln, int64_t j) { return ln->affine ? ln->b
 
 /* mean = sum x / n,  istd = 1 / sqrt(sum (x - mean)^2 / n + eps)    (n) -> scalars */
 static void row_stats(const layernorm *ln, const float *x, float *mean, float *istd) {
-  double sum = 0.0, sq = 0.0, m;
-  for (int64_t j = 0; j < ln->n; j++) sum += x[j];
-  m = sum / (double)ln->n;
-  for (int64_t j = 0; j < ln->n; j++) sq += (x[j] - m) * (x[j] - m);
-  *mean = (float)m;
-  *istd = (float)(1.0 / sqrt(sq / (double)ln->n + ln->eps));
+  *mean = (float)(row_sum(x, ln->n) / (double)ln->n);
+  *istd = (float)(1.0 / sqrt(row_sq_dev(x, ln->n, *mean) / (double)ln->n + ln->eps));
 }
 
 /* y = gamma (x - mean) istd + beta, per row    (B rows, n) -> (B rows, n) */
@@ -127,20 +125,14 @@ static int layernorm_forward(void *self, const lunet_tensor *in, lunet_tensor *o
   return 0;
 }
 
-/* g = dy gamma,  dx = istd (g - sum g / n - xhat sum g xhat / n)    (n) -> (n) */
+/* g = dy gamma,  dx = istd (g - sum g / n - xhat sum g xhat / n)    (n) -> (n)
+** g is made in dx first (dx may be dy itself), then both sums run over it. */
 static void backward_row(const layernorm *ln, const float *x, const float *dy, float *dx,
                          float mean, float istd) {
-  double sg = 0.0, sgx = 0.0;
-  float a, b;
-  for (int64_t j = 0; j < ln->n; j++) {
-    float g = dy[j] * gamma_at(ln, j);
-    sg += g;
-    sgx += (double)g * (x[j] - mean) * istd;
-  }
-  a = (float)(sg / (double)ln->n);
-  b = (float)(sgx / (double)ln->n);
-  for (int64_t j = 0; j < ln->n; j++)
-    dx[j] = istd * (dy[j] * gamma_at(ln, j) - a - (x[j] - mean) * istd * b);
+  for (int64_t j = 0; j < ln->n; j++) dx[j] = dy[j] * gamma_at(ln, j);
+  float a = (float)(row_sum(dx, ln->n) / (double)ln->n);
+  float b = (float)(row_dot_dev(dx, x, ln->n, mean) * istd / (double)ln->n);
+  for (int64_t j = 0; j < ln->n; j++) dx[j] = istd * (dx[j] - a - (x[j] - mean) * istd * b);
 }
 
 /* dgamma = sum_i dy xhat,  dbeta = sum_i dy    (rows, n) -> (n) */
