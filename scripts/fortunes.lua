@@ -33,7 +33,7 @@ end
 function M.encoder(T, V, E, heads, ff, head)
   local L = lunet.layer
   local nodes = {
-    { "mask", L("pad_mask", { pad = 0 }), "x" },
+    { "mask", L("pad_mask", { pad = 1 }), "x" },
     { "emb", L("embedding", { vocab = V, dim = E }), "x" },
     { "h0", L("positional", { kind = "learned", max_len = T }), "emb" },
     { "n1", L("layernorm", { axis = "last" }), "h0" },

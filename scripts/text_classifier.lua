@@ -6,7 +6,7 @@
 -- Data: four categories of Debian's `fortunes` package (files in
 -- /usr/share/games/fortunes): computers, definitions, songs-poems and zippy,
 -- 3,522 fortunes; class = the file. text_classes reads them at byte level,
--- the first T = 128 bytes padded with id 0, split 80/10/10 per class (2,816
+-- the first T = 128 bytes padded with id 1 (as Lua counts ids), split 80/10/10 per class (2,816
 -- train, 352 valid, 354 test). Model, the same for both poolings except the
 -- pooling: embedding (257, E 64) + learned positions -> 1 pre-norm block
 -- (layernorm, attention 4 heads with the key-padding mask of pad_mask,

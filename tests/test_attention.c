@@ -404,7 +404,7 @@ static void mask_of_ids(float *mask) {
 Test(attention, pad_mask_marks_the_pad_ids) {
   common_layer l;
   lunet_shape in = {1, {T}};
-  cr_assert_eq(common_layer_init(&l, "pad_mask", &in, (param_given[]){P_NUM("pad", 0)}, 1, 1), 0, "%s",
+  cr_assert_eq(common_layer_init(&l, "pad_mask", &in, (param_given[]){P_NUM("pad", 1)}, 1, 1), 0, "%s",
                services_last_error());
   float mask[B * T], want[B * T];
   lunet_tensor ids = {.size = sizeof(lunet_tensor), .dtype = LUNET_I32, .device = LUNET_CPU,

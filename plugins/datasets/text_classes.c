@@ -40,7 +40,7 @@ static const lunet_param_decl params[] = {
   [P_RECORDS] = {"records", LUNET_STRING, 0, 0, 0, "lines", "lines|fortune",
                  "how texts are separated: one per line, or by lines of \"%\" (fortune files)", 0},
   [P_MAX_LEN] = {"max_len", LUNET_INT, 128, 1, 1 << 20, NULL, NULL,
-                 "T: bytes per sample; longer texts are cut, shorter ones padded with id 0", 0},
+                 "T: bytes per sample; longer texts are cut, shorter ones padded (id 1 in Lua, 0 in C)", 0},
   [P_SPLIT] = {"split", LUNET_STRING, 0, 0, 0, "train", "train|valid|test",
                "per class, after a shuffle by seed: the first 80%, the next 10%, the last 10%", 0},
   [P_SEED] = {"seed", LUNET_INT, 1, 0, 9007199254740992.0, NULL, NULL,

@@ -9,6 +9,9 @@
 ** than -inf: a row of pads only (an empty text) averages them instead of
 ** dividing 0 by 0, and the mask stays finite for lunet check. Ids have no
 ** gradient: backward writes nothing.
+**
+** `pad` is a token id as Lua counts them, from 1 (cross_entropy's `ignore`
+** too); the ids of the tensors, and m->pad, count from 0.
 */
 #include <lunet/helpers.h>
 
@@ -17,11 +20,12 @@
 enum { P_PAD };
 
 static const lunet_param_decl params[] = {
-  [P_PAD] = {"pad", LUNET_INT, 0, 0, 2147483647.0, NULL, NULL, "the id that pads a sequence", 0},
+  [P_PAD] = {"pad", LUNET_INT, 1, 1, 2147483647.0, NULL, NULL,
+             "the id that pads a sequence, counted from 1 as in Lua (text_classes pads with 1)", 0},
 };
 
 typedef struct pad_mask {
-  int32_t pad;
+  int32_t pad; /* counted from 0 */
 } pad_mask;
 
 static void pad_mask_destroy(void *self) { host->free(self); }
@@ -35,7 +39,7 @@ static void *pad_mask_create(const lunet_value *p, const lunet_shape *in, lunet_
   }
   pad_mask *m = host->alloc(sizeof *m);
   if (!m) return NULL;
-  m->pad = (int32_t)p[P_PAD].num;
+  m->pad = (int32_t)p[P_PAD].num - 1;
   b->id_limit = (int64_t)INT32_MAX + 1; /* any id: only equality with pad counts */
   *out = *in;
   return m;

@@ -74,7 +74,7 @@ t.fails({ "b.txt", "holds 1 texts", "at least 10" }, lunet.dataset, "text_classe
 -- a padded batch: pad_mask hides the pads from attention and attention_pool
 local T, E = 6, 4
 local g = lunet.graph{ seed = 1, input = { T }, nodes = {
-  { "mask", lunet.layer("pad_mask", { pad = 0 }), "x" },
+  { "mask", lunet.layer("pad_mask", { pad = 1 }), "x" },
   { "e", lunet.layer("embedding", { vocab = 9, dim = E }), "x" },
   { "h", lunet.layer("attention", { heads = 2 }), { "e", "mask" } },
   { "p", lunet.layer("attention_pool", {}), { "h", "mask" } },
@@ -89,7 +89,7 @@ assert(w[4] == 0 and w[5] == 0 and w[6] == 0, "pads get no pooling weight")
 assert(math.abs(w[1] + w[2] + w[3] - 1) < 1e-6)
 -- more pads after the text change nothing; without the mask they would
 local gm = lunet.graph{ seed = 1, input = { T + 2 }, nodes = {
-  { "mask", lunet.layer("pad_mask", { pad = 0 }), "x" },
+  { "mask", lunet.layer("pad_mask", { pad = 1 }), "x" },
   { "e", lunet.layer("embedding", { vocab = 9, dim = E }), "x" },
   { "h", lunet.layer("attention", { heads = 2 }), { "e", "mask" } },
   { "p", lunet.layer("attention_pool", {}), { "h", "mask" } },
