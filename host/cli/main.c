@@ -75,13 +75,6 @@ static int cmd_plugins(int argc, char **argv) {
   return 0;
 }
 
-static void format_range(const lunet_param_decl *d, char *buf, size_t sz) {
-  if (d->type == LUNET_INT || d->type == LUNET_NUMBER)
-    snprintf(buf, sz, "[%.10g, %.10g]", d->min, d->max);
-  else
-    snprintf(buf, sz, "%s", d->type == LUNET_STRING && d->choices ? d->choices : "-");
-}
-
 static int cmd_describe(int argc, char **argv) {
   if (argc != 1) {
     fprintf(stderr, "usage: lunet describe NAME\n");
@@ -104,7 +97,7 @@ static int cmd_describe(int argc, char **argv) {
       else if (d->type == LUNET_BOOL) snprintf(def, sizeof def, "%s", d->def ? "true" : "false");
       else snprintf(def, sizeof def, "%g", d->def);
       char range[128];
-      format_range(d, range, sizeof range);
+      params_range_text(d, range, sizeof range);
       printf("  %-14s %-7s %-10s %-22s %s\n", d->name, params_type_name(d->type), def, range,
              d->doc ? d->doc : "");
     }

@@ -196,10 +196,13 @@ int llayer(lua_State *L) { return make_spec(L, LUNET_LAYER); }
 static int l_loss(lua_State *L) { return make_spec(L, LUNET_LOSS); }
 static int l_optimizer(lua_State *L) { return make_spec(L, LUNET_OPTIMIZER); }
 
+/* "layer relu"; a block or residual without a name: "residual of 2" */
 static int spec_tostring(lua_State *L) {
   lua_getfield(L, 1, "kind");
-  lua_getfield(L, 1, "name");
-  lua_pushfstring(L, "%s %s", lua_tostring(L, -2), lua_tostring(L, -1));
+  if (lua_getfield(L, 1, "name") == LUA_TSTRING)
+    lua_pushfstring(L, "%s %s", lua_tostring(L, -2), lua_tostring(L, -1));
+  else
+    lua_pushfstring(L, "%s of %d", lua_tostring(L, -2), (int)lua_rawlen(L, 1));
   return 1;
 }
 

@@ -132,7 +132,9 @@ static void read_schedule(lua_State *L, train_config *c) {
   c->sched.epochs = c->epochs;
   int t = lua_getfield(L, 1, "schedule");
   if (t != LUA_TNIL) {
-    luaL_argexpected(L, t == LUA_TTABLE, 1, "schedule = { kind = \"step\" | \"cosine\" | \"inverse_time\", ... }");
+    if (t != LUA_TTABLE)
+      luaL_error(L, "lunet.train: schedule must be a table { kind = \"step\" | \"cosine\" | \"inverse_time\", "
+                 "... }, got %s", luaL_typename(L, -1));
     int idx = lua_gettop(L);
     static const char *const known[] = {"kind", "step", "gamma", "min_lr", "decay", NULL};
     lcheck_options(L, idx, "lunet.train schedule", known);

@@ -24,16 +24,18 @@
 #include "nn/resume.h"
 #include "runtime/services.h"
 
+/* One line per epoch on stderr. Losses and perplexities in %.5g: a
+** diverging run prints 3.1416e+70, not seventy digits. */
 void train_progress(const train_config *c, const epoch_report *r) {
-  fprintf(stderr, "epoch %*d/%d  train loss %.4f", c->epochs >= 100 ? 3 : 2, r->epoch, c->epochs,
+  fprintf(stderr, "epoch %*d/%d  train loss %.5g", c->epochs >= 100 ? 3 : 2, r->epoch, c->epochs,
           r->train.loss);
   if (!isnan(r->train.error)) fprintf(stderr, " err %.4f", r->train.error);
-  if (!isnan(r->train.perplexity)) fprintf(stderr, " ppl %.3f", r->train.perplexity);
+  if (!isnan(r->train.perplexity)) fprintf(stderr, " ppl %.5g", r->train.perplexity);
   for (int i = 0; r->evaluated && i < c->n_evals; i++) {
     if (strcmp(c->evals[i].name, "train") == 0) continue;
-    fprintf(stderr, "  %s loss %.4f", c->evals[i].name, r->evals[i].loss);
+    fprintf(stderr, "  %s loss %.5g", c->evals[i].name, r->evals[i].loss);
     if (!isnan(r->evals[i].error)) fprintf(stderr, " err %.4f", r->evals[i].error);
-    if (!isnan(r->evals[i].perplexity)) fprintf(stderr, " ppl %.3f", r->evals[i].perplexity);
+    if (!isnan(r->evals[i].perplexity)) fprintf(stderr, " ppl %.5g", r->evals[i].perplexity);
   }
   fprintf(stderr, "  %.2fs\n", r->seconds);
 }

@@ -32,10 +32,21 @@ static void unknown_param(const lunet_plugin *p, const char *name) {
                  p->n_params ? known : "none, it takes no parameters");
 }
 
+void params_range_text(const lunet_param_decl *d, char *buf, size_t sz) {
+  if (d->type == LUNET_INT)
+    snprintf(buf, sz, "[%.0f, %.0f]", d->min, d->max); /* 16777216, not 1.67772e+07 */
+  else if (d->type == LUNET_NUMBER)
+    snprintf(buf, sz, "[%g, %g]", d->min, d->max);
+  else
+    snprintf(buf, sz, "%s", d->type == LUNET_STRING && d->choices ? d->choices : "-");
+}
+
 static int expect(const lunet_plugin *p, const lunet_param_decl *d, const char *got) {
+  char range[96];
+  params_range_text(d, range, sizeof range);
   if (d->type == LUNET_INT || d->type == LUNET_NUMBER)
-    services_error("%s: parameter '%s' expects %s %s in [%g, %g], got %s", p->name, d->name,
-                   d->type == LUNET_INT ? "an" : "a", params_type_name(d->type), d->min, d->max, got);
+    services_error("%s: parameter '%s' expects %s %s in %s, got %s", p->name, d->name,
+                   d->type == LUNET_INT ? "an" : "a", params_type_name(d->type), range, got);
   else if (d->type == LUNET_STRING && d->choices)
     services_error("%s: parameter '%s' expects one of %s, got %s", p->name, d->name, d->choices, got);
   else

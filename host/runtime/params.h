@@ -37,4 +37,8 @@ void params_format(const lunet_plugin *p, const param_values *pv, int i, char *b
 /* "int", "number", "bool", "string". */
 const char *params_type_name(int type);
 
+/* A parameter's range as text: "[1, 16777216]" for an int, "[0, 1]" for a
+** number, the choices of a string, else "-". */
+void params_range_text(const lunet_param_decl *d, char *buf, size_t sz);
+
 #endif

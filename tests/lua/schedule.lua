@@ -33,3 +33,6 @@ fails({ "schedule step must be > 0" }, lunet.train, { model = model, data = data
   optimizer = lunet.optimizer("sgd"), verbose = false, schedule = { kind = "inverse_time", step = 0 } })
 fails({ "inverse_time" }, lunet.train, { model = model, data = data, loss = lunet.loss("mse"),
   optimizer = lunet.optimizer("sgd"), verbose = false, schedule = { kind = "inverse" } })
+-- the type named is the schedule's, not the options table's
+fails({ "schedule must be a table", "got string" }, lunet.train, { model = model, data = data,
+  loss = lunet.loss("mse"), optimizer = lunet.optimizer("sgd"), verbose = false, schedule = "cosine" })

@@ -50,3 +50,8 @@ local seq = lm:generate{ prompt = { 1, 2 }, steps = 6, temperature = 0 }
 assert(table.concat(seq, " ") == "1 2 3 4 1 2 3 4", table.concat(seq, " "))
 local ok, err = pcall(lunet.transformer_block, { heads = 2 })
 assert(not ok and err:find("dim", 1, true), err)
+
+-- specs print as what they are: a block of two residuals (not "block (null)")
+local shown = lunet.transformer_block{ dim = 8, heads = 2, ff = 16 }
+assert(tostring(shown) == "block of 2" and tostring(shown[1]) == "residual of 2", tostring(shown) .. ", " .. tostring(shown[1]))
+assert(tostring(lunet.layer("gelu")) == "layer gelu", tostring(lunet.layer("gelu")))
