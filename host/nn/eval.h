@@ -8,14 +8,14 @@
 #include "nn/loss.h"
 
 typedef struct metrics {
-  double loss;       /* mean loss per sample */
+  double loss;       /* mean loss over the counted units (samples, or tokens not ignored); NaN if none */
   double error;      /* fraction misclassified (of tokens, for token data); NaN for regression */
   double perplexity; /* exp(mean token loss) for token cross-entropy; else NaN */
   int classified;    /* 1: the data has classes, so an error rate (NaN when the loss is) applies */
 } metrics;
 
 /* The error rate (`wrong` of the `units` counted predictions, counted_units)
-** and the perplexity of the mean loss over n samples with loss l. */
+** and the perplexity of mt->loss, the mean loss over those units. */
 void metrics_finish(metrics *mt, const loss_fn *l, const dataset *ds, int64_t wrong, int64_t units);
 
 /* Builds the model for ds's inputs if it is not built yet; else checks that

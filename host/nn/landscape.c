@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "runtime/services.h"
 
 static double norm2(const float *v, int64_t n) {
@@ -123,7 +124,7 @@ int landscape_plane(model *m, dataset *ds, const loss_fn *lf, const float *d1, c
   return rc;
 }
 
-/* 0 if `to` has m's parameters (names, sizes, trained or not), else -1
+/* 0 if `to` has m's parameters (names, shapes, trained or not), else -1
 ** naming the first difference. */
 static int same_parameters(const model *m, const model *to) {
   if (m->ws.n != to->ws.n) {
@@ -135,8 +136,12 @@ static int same_parameters(const model *m, const model *to) {
     const weight *a = &m->ws.w[i], *b = &to->ws.w[i];
     if (strcmp(a->name, b->name) != 0 || !lunet_same_shape(&a->value->shape, &b->value->shape) ||
         !a->grad != !b->grad) {
-      services_error("parameter %d differs between the two models ('%s' against '%s'); expected "
-                     "the same network", i + 1, a->name, b->name);
+      char sa[64], sb[64];
+      shape_format(&a->value->shape, sa, sizeof sa);
+      shape_format(&b->value->shape, sb, sizeof sb);
+      services_error("parameter %d differs between the two models ('%s' %s%s against '%s' %s%s); "
+                     "expected the same network", i + 1, a->name, sa, a->grad ? "" : " (a buffer)",
+                     b->name, sb, b->grad ? "" : " (a buffer)");
       return -1;
     }
   }

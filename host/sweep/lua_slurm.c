@@ -174,17 +174,19 @@ static int task_run(void *ud, int i, int fd) { return lsweep_child_run(((task *)
 ** leaks nothing); NULL, with nil pushed, when it cannot be read. The file
 ** is never changed once renamed into place (manifests, records). */
 static char *push_file_text(lua_State *L, const char *path, size_t *len) {
-  struct stat st;
-  FILE *f = fopen(path, "rb"); /* then its size: the file opened, not the path's */
-  if (!f || fstat(fileno(f), &st) != 0) {
-    if (f) fclose(f);
+  struct stat st, opened;
+  if (stat(path, &st) != 0) {
     lua_pushnil(L);
     return NULL;
   }
   *len = (size_t)st.st_size;
-  char *text = lua_newuserdatauv(L, *len + 1, 0);
-  int bad = fread(text, 1, *len, f) != *len;
-  fclose(f);
+  char *text = lua_newuserdatauv(L, *len + 1, 0); /* may raise: nothing is open yet */
+  FILE *f = fopen(path, "rb");
+  /* the file opened must be the one measured (a rename between the two
+  ** would put another there), and hold all of it */
+  int bad = !f || fstat(fileno(f), &opened) != 0 || opened.st_ino != st.st_ino ||
+            opened.st_size != st.st_size || fread(text, 1, *len, f) != *len;
+  if (f) fclose(f);
   text[*len] = '\0';
   return bad ? NULL : text;
 }

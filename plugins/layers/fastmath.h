@@ -54,15 +54,16 @@ static inline void fast_softmax(float *a, int n) {
 }
 
 /* ---- row sums ------------------------------------------------------------
-** A row of n floats is summed in LANES float partial sums, then in double:
-** the order of the additions is fixed by this code, not by the compiler, so
-** the loops vectorize and the results are the same on every CPU (batchnorm
-** per (sample, channel) row, layernorm per row). */
+** A row of n floats is summed in LANES double partial sums, then across
+** them: the order of the additions is fixed by this code, not by the
+** compiler, so the loops vectorize and the results are the same on every
+** CPU (batchnorm per (sample, channel) row, layernorm per row). Double, not
+** float, lanes: a layernorm row of 65,536 values far from 0 keeps 1e-7. */
 #define LANES 8
 
 /* sum_k p[k]    (n) -> scalar */
 static inline double row_sum(const float *restrict p, int64_t n) {
-  float acc[LANES] = {0};
+  double acc[LANES] = {0};
   int64_t k = 0;
   for (; k + LANES <= n; k += LANES)
     for (int l = 0; l < LANES; l++) acc[l] += p[k + l];
@@ -74,7 +75,7 @@ static inline double row_sum(const float *restrict p, int64_t n) {
 
 /* sum_k (p[k] - m)^2    (n) -> scalar */
 static inline double row_sq_dev(const float *restrict p, int64_t n, float m) {
-  float acc[LANES] = {0};
+  double acc[LANES] = {0};
   int64_t k = 0;
   for (; k + LANES <= n; k += LANES)
     for (int l = 0; l < LANES; l++) acc[l] += (p[k + l] - m) * (p[k + l] - m);
@@ -86,7 +87,7 @@ static inline double row_sq_dev(const float *restrict p, int64_t n, float m) {
 
 /* sum_k dy[k] (x[k] - m)    (n), (n) -> scalar */
 static inline double row_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float m) {
-  float acc[LANES] = {0};
+  double acc[LANES] = {0};
   int64_t k = 0;
   for (; k + LANES <= n; k += LANES)
     for (int l = 0; l < LANES; l++) acc[l] += dy[k + l] * (x[k + l] - m);
