@@ -12,13 +12,16 @@
 #include "base/text.h"
 #include "runtime/services.h"
 
-dataset *lcheck_dataset(lua_State *L, int idx) {
+dataset *lcheck_dataset_as(lua_State *L, int idx, const char *what) {
   ldataset *u = luaL_testudata(L, idx, MT_DATASET);
   if (!u)
-    luaL_error(L, "expected a dataset (from lunet.dataset or lunet.data), got %s", luaL_typename(L, idx));
+    luaL_error(L, "%s%sexpected a dataset (from lunet.dataset or lunet.data), got %s", what ? what : "",
+               what ? ": " : "", luaL_typename(L, idx));
   if (!u->ds) luaL_error(L, "dataset: it was freed (its __gc ran); use a live dataset");
   return u->ds;
 }
+
+dataset *lcheck_dataset(lua_State *L, int idx) { return lcheck_dataset_as(L, idx, NULL); }
 
 static void push_dataset(lua_State *L, dataset *ds) {
   ldataset *u = lua_newuserdatauv(L, sizeof *u, 0);

@@ -137,7 +137,7 @@ static int l_landscape(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lcheck_options(L, 1, fn, known);
   model *m = lcheck_model(L, required_field(L, 1, "model", fn, "the trained network"))->m;
-  dataset *ds = lcheck_dataset(L, required_field(L, 1, "data", fn, "a dataset to evaluate on"));
+  dataset *ds = lcheck_dataset_as(L, required_field(L, 1, "data", fn, "a dataset to evaluate on"), fn);
   int ndir = lopt_count(L, 1, "directions", 2, 1, fn);
   if (ndir > 2) return luaL_error(L, "%s: 'directions' must be 1 or 2, got %d", fn, ndir);
   landscape_grid g = {opt_finite(L, 1, "span", 1.0, fn), lopt_count(L, 1, "steps", 21, 2, fn),
@@ -195,7 +195,7 @@ static int l_interpolate(lua_State *L) {
   model *from = lcheck_model(L, required_field(L, 1, "from", fn, "the model at a = 0"))->m;
   model *to = lcheck_model(L, required_field(L, 1, "to", fn, "the model at a = 1"))->m;
   if (from == to) return luaL_error(L, "%s: 'from' and 'to' are the same model; expected two solutions", fn);
-  dataset *ds = lcheck_dataset(L, required_field(L, 1, "data", fn, "a dataset to evaluate on"));
+  dataset *ds = lcheck_dataset_as(L, required_field(L, 1, "data", fn, "a dataset to evaluate on"), fn);
   int steps = lopt_count(L, 1, "steps", 21, 2, fn), batch = lopt_count(L, 1, "batch", 256, 1, fn);
   check_points(L, fn, 1, steps);
   double range[2];

@@ -48,7 +48,10 @@ int lopt_count(lua_State *L, int t, const char *key, int def, int min, const cha
 ** to fn unless event is NULL; leaves the stack as it was. */
 void lnew_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn);
 
+/* The dataset at idx, or a Lua error: "WHAT: expected a dataset ..., got T"
+** (lcheck_dataset: without the WHAT). */
 dataset *lcheck_dataset(lua_State *L, int idx);
+dataset *lcheck_dataset_as(lua_State *L, int idx, const char *what);
 lmodel *lcheck_model(lua_State *L, int idx);
 model *lbuilt_model(lua_State *L, int idx); /* raises unless built */
 void lpush_model(lua_State *L, model *m);

@@ -57,7 +57,9 @@ static int call_on_epoch(void *ud, const epoch_report *r) {
 
 static dataset *field_dataset(lua_State *L, int t, const char *key) {
   if (lua_getfield(L, t, key) == LUA_TNIL) luaL_error(L, "lunet.train: '%s' is required", key);
-  dataset *ds = lcheck_dataset(L, -1);
+  lua_pushfstring(L, "lunet.train: '%s'", key);
+  dataset *ds = lcheck_dataset_as(L, -2, lua_tostring(L, -1));
+  lua_pop(L, 1);
   lua_pop(L, 1);
   return ds;
 }
@@ -66,14 +68,17 @@ static dataset *field_dataset(lua_State *L, int t, const char *key) {
 static eval_set *read_evals(lua_State *L, int t, int *n) {
   *n = 0;
   if (lua_getfield(L, t, "eval") == LUA_TNIL) return NULL;
-  luaL_checktype(L, -1, LUA_TTABLE);
+  if (!lua_istable(L, -1))
+    luaL_error(L, "lunet.train: eval must be a table { name = dataset, ... }, got %s", luaL_typename(L, -1));
   int idx = lua_gettop(L), cap = 0;
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) cap++;
   eval_set *ev = lua_newuserdatauv(L, sizeof *ev * (size_t)(cap + 1), 0);
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
     if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "lunet.train: eval names must be strings");
     ev[*n].name = lua_tostring(L, -2);
-    ev[(*n)++].ds = lcheck_dataset(L, -1);
+    lua_pushfstring(L, "lunet.train: eval.%s", ev[*n].name);
+    ev[(*n)++].ds = lcheck_dataset_as(L, -2, lua_tostring(L, -1));
+    lua_pop(L, 1);
   }
   /* names sorted so progress lines and results have a stable order */
   for (int i = 1; i < *n; i++)
@@ -402,7 +407,7 @@ static int l_trainer(lua_State *L) {
   if (lua_getfield(L, 1, "model") == LUA_TNIL) return luaL_error(L, "lunet.trainer: 'model' is required");
   model *m = lcheck_model(L, -1)->m;
   if (lua_getfield(L, 1, "data") == LUA_TNIL) return luaL_error(L, "lunet.trainer: 'data' is required");
-  dataset *ds = lcheck_dataset(L, -1);
+  dataset *ds = lcheck_dataset_as(L, -1, "lunet.trainer: 'data'");
   int bsz = lopt_count(L, 1, "batch", 32, 1, "lunet.trainer");
   lua_getfield(L, 1, "seed");
   uint64_t seed = (uint64_t)luaL_optinteger(L, -1, 1);

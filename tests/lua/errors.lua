@@ -27,3 +27,20 @@ fails({ "(3)", "(2)" }, m2.evaluate, m2, data, lunet.loss("cross_entropy"))
 
 -- a csv dataset that does not exist names the path
 fails({ "/nonexistent/file.csv" }, lunet.dataset, "csv", { path = "/nonexistent/file.csv" })
+
+-- a wrong dataset names the option it came from
+do
+  local d = lunet.data{ x = { { 1 }, { 2 } }, y = { { 1 }, { 2 } } }
+  local m = lunet.sequential{ input = { 1 }, lunet.layer("dense", { out = 1 }) }
+  local base = { model = m, loss = lunet.loss("mse"), verbose = false, epochs = 1 }
+  local function with(extra)
+    local o = {}
+    for k, v in pairs(base) do o[k] = v end
+    for k, v in pairs(extra) do o[k] = v end
+    return o
+  end
+  fails({ "lunet.train: 'data'", "expected a dataset", "got number" }, lunet.train, with{ data = 5 })
+  fails({ "lunet.train: eval.test", "expected a dataset", "got number" }, lunet.train,
+        with{ data = d, eval = { test = 3 } })
+  fails({ "eval must be a table", "got string" }, lunet.train, with{ data = d, eval = "test" })
+end
