@@ -62,12 +62,20 @@ static int cmd_plugins(int argc, char **argv) {
     return 2;
   }
   registry_init();
-  printf("%-10s %-16s %-8s %-52s %s\n", "kind", "name", "version", "summary", "file");
+  int wn = 4, wv = 7, ws = 7; /* column widths: the longest name, version and summary listed */
+  for (int i = 0; i < registry_count(); i++) {
+    const lunet_plugin *d = registry_at(i)->desc;
+    if (want && want != d->kind) continue;
+    wn = (int)strlen(d->name) > wn ? (int)strlen(d->name) : wn;
+    wv = (int)strlen(d->version) > wv ? (int)strlen(d->version) : wv;
+    ws = (int)strlen(d->summary) > ws ? (int)strlen(d->summary) : ws;
+  }
+  printf("%-10s %-*s %-*s %-*s %s\n", "kind", wn, "name", wv, "version", ws, "summary", "file");
   for (int k = 1; k <= 4; k++)
     for (int i = 0; i < registry_count(); i++) {
       const plugin_entry *e = registry_at(i);
       if (e->desc->kind != k || (want && want != k)) continue;
-      printf("%-10s %-16s %-8s %-52s %s%s\n", kind_name(k), e->desc->name, e->desc->version,
+      printf("%-10s %-*s %-*s %-*s %s%s\n", kind_name(k), wn, e->desc->name, wv, e->desc->version, ws,
              e->desc->summary, e->path, e->shadowed ? "  (shadowed by an earlier one)" : "");
     }
   for (int i = 0; i < registry_failure_count(); i++)
