@@ -286,8 +286,7 @@ static void attention_softmax_backward(const float *p, const float *dropped, flo
     float *gr = g + r * Tk;
     if (dropped)
       for (int j = 0; j < Tk; j++) gr[j] = dropped[r * Tk + j] != 0 ? gr[j] * keep : 0.0f;
-    float dot = 0;
-    for (int j = 0; j < Tk; j++) dot += gr[j] * pr[j];
+    float dot = (float)row_dot_dev(gr, pr, Tk, 0.0f); /* sum_j dP_j P_j, in lanes */
     for (int j = 0; j < Tk; j++) gr[j] = pr[j] * (gr[j] - dot);
   }
 }

@@ -41,18 +41,6 @@ static inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x));
 /* tanh(x) = 2 sigma(2x) - 1 (absolute error below 2e-7) */
 static inline float fast_tanh(float x) { return 2.0f / (1.0f + fast_exp(-2.0f * x)) - 1.0f; }
 
-/* a = softmax(a), in place: a_j = e^(a_j - m) / sum_k e^(a_k - m), m the
-** largest a_j    (n) -> (n). The exps are one vectorized loop, the sum a
-** second (in order, so the numbers do not depend on the vector width). */
-static inline void fast_softmax(float *a, int n) {
-  float m = a[0], sum = 0.0f;
-  for (int j = 1; j < n; j++) m = a[j] > m ? a[j] : m;
-  for (int j = 0; j < n; j++) a[j] = fast_exp(a[j] - m);
-  for (int j = 0; j < n; j++) sum += a[j];
-  float inv = 1.0f / sum;
-  for (int j = 0; j < n; j++) a[j] *= inv;
-}
-
 /* ---- row sums ------------------------------------------------------------
 ** A row of n floats is summed in LANES double partial sums, then across
 ** them: the order of the additions is fixed by this code, not by the
@@ -96,6 +84,22 @@ static inline double row_dot_dev(const float *restrict dy, const float *restrict
   for (; k < n; k++) s += (double)dy[k] * (x[k] - m);
   for (int l = 0; l < LANES; l++) s += acc[l];
   return s;
+}
+
+/* a = softmax(a), in place: a_j = e^(a_j - m) / sum_k e^(a_k - m), m the
+** largest a_j    (n) -> (n). The max runs in LANES lanes, the exps in one
+** loop, the sum in row_sum's: all three vectorize, in an order fixed here. */
+static inline void fast_softmax(float *a, int n) {
+  float lane[LANES], m = a[0];
+  int j = 0;
+  for (int l = 0; l < LANES; l++) lane[l] = a[0];
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) lane[l] = a[j + l] > lane[l] ? a[j + l] : lane[l];
+  for (; j < n; j++) m = a[j] > m ? a[j] : m;
+  for (int l = 0; l < LANES; l++) m = lane[l] > m ? lane[l] : m;
+  for (j = 0; j < n; j++) a[j] = fast_exp(a[j] - m);
+  float inv = (float)(1.0 / row_sum(a, n));
+  for (j = 0; j < n; j++) a[j] *= inv;
 }
 
 #endif

@@ -30,13 +30,10 @@ static void pool_sum(const float *a, const float *x, float *y, int T, int E) {
 ** and dx_t += a_t dy unless dx is NULL    (E) -> (T), (T, E) */
 static void pool_backward(const float *a, const float *x, const float *y, const float *dy,
                           float *dscore, float *dx, int T, int E) {
-  float dyy = 0;
-  for (int e = 0; e < E; e++) dyy += dy[e] * y[e];
+  double dyy = row_dot_dev(dy, y, E, 0.0f); /* the dot products in lanes (m = 0) */
   for (int t = 0; t < T; t++) {
-    const float *xt = x + (int64_t)t * E;
-    float g = 0;
-    for (int e = 0; e < E; e++) g += dy[e] * xt[e];
-    dscore[t] = a[t] * (g - dyy);
+    double g = row_dot_dev(dy, x + (int64_t)t * E, E, 0.0f);
+    dscore[t] = a[t] * (float)(g - dyy);
     if (dx)
       for (int e = 0; e < E; e++) dx[(int64_t)t * E + e] += a[t] * dy[e];
   }
