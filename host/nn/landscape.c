@@ -109,8 +109,11 @@ int landscape_plane(model *m, dataset *ds, const loss_fn *lf, const float *d1, c
   weights *ws = &m->ws;
   float *theta = alloc_floats(ws->n_trained + ws->n_buffers, "the solution's copy");
   if (!theta) return -1;
-  weights_snapshot(ws, theta, 0);
-  int rc = 0, rows = d2 ? g->steps : 1;
+  int rc = weights_snapshot(ws, theta, 0), rows = d2 ? g->steps : 1;
+  if (rc) {
+    free(theta);
+    return -1;
+  }
   for (int j = 0; j < rows && rc == 0; j++)
     for (int i = 0; i < g->steps && rc == 0; i++) {
       landscape_point *p = &out[j * g->steps + i];
@@ -119,7 +122,7 @@ int landscape_plane(model *m, dataset *ds, const loss_fn *lf, const float *d1, c
       move_to(ws->values, theta, d1, d2, p->a, p->b, ws->n_trained);
       rc = evaluate_at(m, ds, lf, g->batch, p);
     }
-  weights_snapshot(ws, theta, 1);
+  if (weights_snapshot(ws, theta, 1)) rc = -1;
   free(theta);
   return rc;
 }
@@ -159,10 +162,8 @@ int landscape_line(model *m, model *to, dataset *ds, const loss_fn *lf, double l
   weights *ws = &m->ws;
   int64_t n = ws->n_trained, nb = ws->n_buffers;
   float *theta0 = alloc_floats(n + nb, "the first solution"), *theta1 = alloc_floats(n + nb, "the second solution");
-  int rc = theta0 && theta1 ? 0 : -1;
+  int rc = theta0 && theta1 && !weights_snapshot(ws, theta0, 0) && !weights_snapshot(&to->ws, theta1, 0) ? 0 : -1;
   if (rc == 0) {
-    weights_snapshot(ws, theta0, 0);
-    weights_snapshot(&to->ws, theta1, 0);
     for (int i = 0; i < steps && rc == 0; i++) {
       landscape_point *p = &out[i];
       p->a = landscape_coord(lo, hi, i, steps);
@@ -171,7 +172,7 @@ int landscape_line(model *m, model *to, dataset *ds, const loss_fn *lf, double l
       mix(ws->buffers, theta0 + n, theta1 + n, p->a < 0 ? 0 : p->a > 1 ? 1 : p->a, nb);
       rc = evaluate_at(m, ds, lf, batch, p);
     }
-    weights_snapshot(ws, theta0, 1);
+    if (weights_snapshot(ws, theta0, 1)) rc = -1;
   }
   free(theta0);
   free(theta1);

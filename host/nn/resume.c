@@ -351,9 +351,8 @@ static int get_model(ckreader *rd, const char *path, model *m) {
   int64_t total = m->ws.n_trained + m->ws.n_buffers;
   float *own = services_host()->alloc(sizeof(float) * (size_t)(total + 1));
   if (!own) return -1;
-  weights_snapshot(&m->ws, own, 0);
-  int rc = checkpoint_get_tensors(rd, path, m);
-  if (rc) weights_snapshot(&m->ws, own, 1);
+  int rc = weights_snapshot(&m->ws, own, 0) ? -1 : checkpoint_get_tensors(rd, path, m);
+  if (rc) weights_snapshot(&m->ws, own, 1); /* the CPU's copy cannot fail */
   services_host()->free(own);
   return rc;
 }

@@ -123,7 +123,8 @@ static void loop_free(train_loop *L) {
 }
 
 /* Early stopping: 1 when `patience` evaluations passed without a new best
-** of the monitored metric. Keeps the best epoch's weights and metrics. */
+** of the monitored metric, else 0 (-1: the best weights could not be
+** copied). Keeps the best epoch's weights and metrics. */
 static int should_stop(train_loop *L, int epoch, const metrics *evals, train_result *r) {
   const train_config *c = L->c;
   const metrics *mt = &evals[c->monitor];
@@ -133,8 +134,7 @@ static int should_stop(train_loop *L, int epoch, const metrics *evals, train_res
     L->since = 0;
     r->best_epoch = epoch;
     memcpy(L->best_evals, evals, sizeof *evals * (size_t)c->n_evals);
-    if (L->best) weights_snapshot(&c->m->ws, L->best, 0);
-    return 0;
+    return L->best && weights_snapshot(&c->m->ws, L->best, 0) ? -1 : 0;
   }
   return ++L->since >= c->patience;
 }
@@ -156,7 +156,7 @@ static int start_or_resume(train_loop *L, train_result *r) {
 static int finish(train_loop *L, train_result *r) {
   const train_config *c = L->c;
   if (c->patience > 0 && c->restore_best && r->best_epoch && r->best_epoch != r->epochs) {
-    weights_snapshot(&c->m->ws, L->best, 1);
+    if (weights_snapshot(&c->m->ws, L->best, 1)) return -1;
     memcpy(r->evals, L->best_evals, sizeof *r->evals * (size_t)c->n_evals);
   }
   L->finished = 1;
@@ -198,7 +198,12 @@ int train_run(const train_config *c, train_result *r) {
     }
     r->train = rep.train;
     if (c->verbose) train_progress(c, &rep);
-    if (c->patience > 0 && rep.evaluated && should_stop(&L, epoch, r->evals, r)) r->stopped_early = 1;
+    int stop = c->patience > 0 && rep.evaluated ? should_stop(&L, epoch, r->evals, r) : 0;
+    if (stop < 0) {
+      rc = -1;
+      break;
+    }
+    r->stopped_early = stop;
     if (c->checkpoint && epoch % c->checkpoint_every == 0 && resume_save(&L, r)) {
       rc = -1;
       break;

@@ -161,14 +161,13 @@ int64_t weights_count(const weights *ws, int node) {
   return total;
 }
 
-void weights_snapshot(weights *ws, float *buf, int restore) {
+int weights_snapshot(weights *ws, float *buf, int restore) {
   size_t nt = sizeof(float) * (size_t)ws->n_trained, nb = sizeof(float) * (size_t)ws->n_buffers;
   if (ws->device != LUNET_CPU) {
     const lunet_device_services *d = services_host()->device[ws->device];
     int kind = restore ? LUNET_COPY_TO_DEVICE : LUNET_COPY_FROM_DEVICE;
-    if (restore) d->copy(ws->dev[0], buf, nt, kind), d->copy(ws->dev[2], buf + ws->n_trained, nb, kind);
-    else d->copy(buf, ws->dev[0], nt, kind), d->copy(buf + ws->n_trained, ws->dev[2], nb, kind);
-    return;
+    if (restore) return d->copy(ws->dev[0], buf, nt, kind) || d->copy(ws->dev[2], buf + ws->n_trained, nb, kind) ? -1 : 0;
+    return d->copy(buf, ws->dev[0], nt, kind) || d->copy(buf + ws->n_trained, ws->dev[2], nb, kind) ? -1 : 0;
   }
   if (restore) {
     memcpy(ws->values, buf, nt);
@@ -177,6 +176,7 @@ void weights_snapshot(weights *ws, float *buf, int restore) {
     memcpy(buf, ws->values, nt);
     memcpy(buf + ws->n_trained, ws->buffers, nb);
   }
+  return 0;
 }
 
 /* ---- device copies ----------------------------------------------------- */

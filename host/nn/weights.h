@@ -77,8 +77,9 @@ int weights_find(const weights *ws, const char *name);
 int64_t weights_count(const weights *ws, int node);
 
 /* Copies every trained value and buffer to (restore = 0) or from (1) `buf`,
-** of n_trained + n_buffers floats of host memory, wherever the weights are. */
-void weights_snapshot(weights *ws, float *buf, int restore);
+** of n_trained + n_buffers floats of host memory, wherever the weights are.
+** 0, or -1 with the error set when a device copy failed. */
+int weights_snapshot(weights *ws, float *buf, int restore);
 
 /* Device copies (a model on a GPU, docs/cuda.md). The host buffers above
 ** stay the model's home: weights_place(ws, dev) allocates copies on `dev`

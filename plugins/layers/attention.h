@@ -168,40 +168,41 @@ static int attention_reserve(void *self, int max_batch, int device) {
   return 0;
 }
 
-/* y = x W^T + b over n rows    (n, in) -> (n, out) */
-static void attention_affine(const attention *a, const float *x, const float *w, const float *bias,
-                             float *y, int64_t n, int in, int out) {
+/* y = x W^T + b over n rows    (n, in) -> (n, out); 1 if a GPU launch failed.
+** (A failed GEMM is reported by the device's next copy: the ABI's gemm is void.) */
+static int attention_affine(const attention *a, const float *x, const float *w, const float *bias,
+                            float *y, int64_t n, int in, int out) {
 #ifdef LUNET_WITH_CUDA
-  if (ATTENTION_ON_GPU(a)) rows_fill_launch(y, bias, n, out);
+  if (ATTENTION_ON_GPU(a) && lunet_cuda_check(a->name, rows_fill_launch(y, bias, n, out))) return 1;
 #endif
   for (int64_t i = 0; !ATTENTION_ON_GPU(a) && i < n; i++) memcpy(y + i * out, bias, sizeof(float) * out);
   attention_dev(a)->gemm(0, 1, (int)n, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+  return 0;
 }
 
-/* db = sum over the rows of dy    (n, out) -> (out) */
-static void attention_column_sums(const attention *a, const float *dy, float *db, int64_t n, int out) {
+/* db = sum over the rows of dy    (n, out) -> (out); 1 if a GPU launch failed */
+static int attention_column_sums(const attention *a, const float *dy, float *db, int64_t n, int out) {
 #ifdef LUNET_WITH_CUDA
-  if (ATTENTION_ON_GPU(a)) {
-    rows_sum_launch(db, dy, n, out);
-    return;
-  }
+  if (ATTENTION_ON_GPU(a)) return lunet_cuda_check(a->name, rows_sum_launch(db, dy, n, out)) ? 1 : 0;
 #else
   (void)a;
 #endif
   memset(db, 0, sizeof(float) * out);
   for (int64_t i = 0; i < n; i++)
     for (int j = 0; j < out; j++) db[j] += dy[i * out + j];
+  return 0;
 }
 
 /* dW = dy^T x, db = sum over rows of dy, dx = dy W + beta dx (unless dx is NULL)
-** (n, out) -> (n, in) */
-static void attention_affine_backward(const attention *a, const float *x, const float *w, const float *dy,
-                                      float *dw, float *db, float *dx, float beta, int64_t n, int in,
-                                      int out) {
+** (n, out) -> (n, in); 1 if a GPU launch failed */
+static int attention_affine_backward(const attention *a, const float *x, const float *w, const float *dy,
+                                     float *dw, float *db, float *dx, float beta, int64_t n, int in,
+                                     int out) {
   const lunet_device_services *dev = attention_dev(a);
   dev->gemm(1, 0, out, in, (int)n, 1.0f, dy, out, x, in, 0.0f, dw, in);
-  attention_column_sums(a, dy, db, n, out);
+  if (attention_column_sums(a, dy, db, n, out)) return 1;
   if (dx) dev->gemm(0, 0, (int)n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
+  return 0;
 }
 
 /* Each row of S, in place: + mask (unless NULL), then keys s > t -> 0 when
@@ -249,8 +250,9 @@ static int attention_run(attention *a, const float *x, const float *m, const flo
   int64_t qk = (int64_t)Tq * Tk, w = (int64_t)B * H * qk;
   const lunet_device_services *dev = attention_dev(a);
   if (!attention_fits(a, B, "batch")) return 1;
-  attention_affine(a, x, a->wi.f32, a->bi.f32, a->q, (int64_t)B * Tq, E, E);
-  attention_affine(a, m, a->wi.f32 + (int64_t)E * E, a->bi.f32 + E, a->kv, (int64_t)B * Tk, E, 2 * E);
+  if (attention_affine(a, x, a->wi.f32, a->bi.f32, a->q, (int64_t)B * Tq, E, E) ||
+      attention_affine(a, m, a->wi.f32 + (int64_t)E * E, a->bi.f32 + E, a->kv, (int64_t)B * Tk, E, 2 * E))
+    return 1;
   /* S_h = Q_h K_h^T / sqrt(d)    (H, Tq, d) x (H, Tk, d) -> (H, Tq, Tk) */
   for (int s = 0; s < B; s++)
     dev->gemm_batched(0, 1, Tq, Tk, d, 1.0f / sqrtf((float)d), a->q + (int64_t)s * Tq * E, E, d,
@@ -270,7 +272,7 @@ static int attention_run(attention *a, const float *x, const float *m, const flo
     dev->gemm_batched(0, 0, Tq, d, Tk, 1.0f, weights + s * H * qk, Tk, qk,
                       a->kv + (int64_t)s * Tk * 2 * E + E, 2 * E, d, 0.0f,
                       a->o + (int64_t)s * Tq * E, E, d, H);
-  attention_affine(a, a->o, a->wo.f32, a->bo.f32, y, (int64_t)B * Tq, E, E);
+  if (attention_affine(a, a->o, a->wo.f32, a->bo.f32, y, (int64_t)B * Tq, E, E)) return 1;
   if (!ATTENTION_ON_GPU(a)) memcpy(a->shown.f32, a->p, sizeof(float) * (size_t)(H * qk));
   else if (dev->copy(a->shown.f32, a->p, sizeof(float) * (size_t)(H * qk), LUNET_COPY_ON_DEVICE)) return 1;
   return 0;
@@ -292,8 +294,8 @@ static void attention_softmax_backward(const float *p, const float *dropped, flo
 }
 
 /* dmask = sum of dS over heads and queries    (H Tq, Tk) -> (Tk) */
-static void attention_mask_grad(const attention *a, const float *g, float *dmask, int64_t rows, int Tk) {
-  attention_column_sums(a, g, dmask, rows, Tk);
+static int attention_mask_grad(const attention *a, const float *g, float *dmask, int64_t rows, int Tk) {
+  return attention_column_sums(a, g, dmask, rows, Tk);
 }
 
 /* Gradients of the last attention_run: parameters always; dx, dm and dmask
@@ -305,8 +307,9 @@ static int attention_grad(attention *a, const float *x, const float *m, const fl
   float scale = 1.0f / sqrtf((float)d);
   const lunet_device_services *dev = attention_dev(a);
   if (!attention_fits(a, B, "backward")) return 1;
-  attention_affine_backward(a, a->o, a->wo.f32, dy, a->dwo.f32, a->dbo.f32, a->dout_o, 0.0f,
-                            (int64_t)B * Tq, E, E);
+  if (attention_affine_backward(a, a->o, a->wo.f32, dy, a->dwo.f32, a->dbo.f32, a->dout_o, 0.0f,
+                                (int64_t)B * Tq, E, E))
+    return 1;
   const float *weights = a->dropped_last ? a->dropped : a->p;
   for (int s = 0; s < B; s++) {
     const float *q = a->q + (int64_t)s * Tq * E, *kv = a->kv + (int64_t)s * Tk * 2 * E;
@@ -326,16 +329,16 @@ static int attention_grad(attention *a, const float *x, const float *m, const fl
       return 1;
 #endif
     if (!ATTENTION_ON_GPU(a)) attention_softmax_backward(a->p + s * H * qk, dropped, g, (int64_t)H * Tq, Tk, a->drop);
-    if (dmask) attention_mask_grad(a, g, dmask + (int64_t)s * Tk, (int64_t)H * Tq, Tk);
+    if (dmask && attention_mask_grad(a, g, dmask + (int64_t)s * Tk, (int64_t)H * Tq, Tk)) return 1;
     /* dQ_h = dS_h K_h / sqrt(d), dK_h = dS_h^T Q_h / sqrt(d)    -> (Tq, H d), (Tk, H d) */
     dev->gemm_batched(0, 0, Tq, d, Tk, scale, g, Tk, qk, kv, 2 * E, d, 0.0f, dq, E, d, H);
     dev->gemm_batched(1, 0, Tk, d, Tq, scale, g, Tk, qk, q, E, d, 0.0f, dkv, 2 * E, d, H);
   }
-  attention_affine_backward(a, x, a->wi.f32, a->dq, a->dwi.f32, a->dbi.f32, dx, 0.0f,
-                            (int64_t)B * Tq, E, E);
-  attention_affine_backward(a, m, a->wi.f32 + (int64_t)E * E, a->dkv, a->dwi.f32 + (int64_t)E * E,
-                            a->dbi.f32 + E, dm, dm == dx ? 1.0f : 0.0f, (int64_t)B * Tk, E, 2 * E);
-  return 0;
+  if (attention_affine_backward(a, x, a->wi.f32, a->dq, a->dwi.f32, a->dbi.f32, dx, 0.0f,
+                                (int64_t)B * Tq, E, E))
+    return 1;
+  return attention_affine_backward(a, m, a->wi.f32 + (int64_t)E * E, a->dkv, a->dwi.f32 + (int64_t)E * E,
+                                   a->dbi.f32 + E, dm, dm == dx ? 1.0f : 0.0f, (int64_t)B * Tk, E, 2 * E);
 }
 
 #endif /* LUNET_ATTENTION_H */
