@@ -54,6 +54,9 @@ static int cmd_version(void) {
   return 0;
 }
 
+/* w, or the length of s if longer: a column's width */
+static int widest(int w, const char *s) { return (int)strlen(s) > w ? (int)strlen(s) : w; }
+
 static int cmd_plugins(int argc, char **argv) {
   int want = 0;
   for (int i = 0; i < argc; i++) {
@@ -66,9 +69,7 @@ static int cmd_plugins(int argc, char **argv) {
   for (int i = 0; i < registry_count(); i++) {
     const lunet_plugin *d = registry_at(i)->desc;
     if (want && want != d->kind) continue;
-    wn = (int)strlen(d->name) > wn ? (int)strlen(d->name) : wn;
-    wv = (int)strlen(d->version) > wv ? (int)strlen(d->version) : wv;
-    ws = (int)strlen(d->summary) > ws ? (int)strlen(d->summary) : ws;
+    wn = widest(wn, d->name), wv = widest(wv, d->version), ws = widest(ws, d->summary);
   }
   printf("%-10s %-*s %-*s %-*s %s\n", "kind", wn, "name", wv, "version", ws, "summary", "file");
   for (int k = 1; k <= 4; k++)

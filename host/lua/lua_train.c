@@ -9,6 +9,7 @@
 ** sees is one userdata, refilled each time).
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,9 @@ static int call_on_epoch(void *ud, const epoch_report *r) {
 
 static dataset *field_dataset(lua_State *L, int t, const char *key) {
   if (lua_getfield(L, t, key) == LUA_TNIL) luaL_error(L, "lunet.train: '%s' is required", key);
-  lua_pushfstring(L, "lunet.train: '%s'", key);
-  dataset *ds = lcheck_dataset_as(L, -2, lua_tostring(L, -1));
-  lua_pop(L, 1);
+  char what[64];
+  snprintf(what, sizeof what, "lunet.train: '%s'", key);
+  dataset *ds = lcheck_dataset_as(L, -1, what);
   lua_pop(L, 1);
   return ds;
 }
@@ -76,9 +77,9 @@ static eval_set *read_evals(lua_State *L, int t, int *n) {
   for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
     if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "lunet.train: eval names must be strings");
     ev[*n].name = lua_tostring(L, -2);
-    lua_pushfstring(L, "lunet.train: eval.%s", ev[*n].name);
-    ev[(*n)++].ds = lcheck_dataset_as(L, -2, lua_tostring(L, -1));
-    lua_pop(L, 1);
+    char what[128];
+    snprintf(what, sizeof what, "lunet.train: eval.%s", ev[*n].name);
+    ev[(*n)++].ds = lcheck_dataset_as(L, -1, what);
   }
   /* names sorted so progress lines and results have a stable order */
   for (int i = 1; i < *n; i++)

@@ -166,7 +166,8 @@ int weights_snapshot(weights *ws, float *buf, int restore) {
   if (ws->device != LUNET_CPU) {
     const lunet_device_services *d = services_host()->device[ws->device];
     int kind = restore ? LUNET_COPY_TO_DEVICE : LUNET_COPY_FROM_DEVICE;
-    if (restore) return d->copy(ws->dev[0], buf, nt, kind) || d->copy(ws->dev[2], buf + ws->n_trained, nb, kind) ? -1 : 0;
+    if (restore)
+      return d->copy(ws->dev[0], buf, nt, kind) || d->copy(ws->dev[2], buf + ws->n_trained, nb, kind) ? -1 : 0;
     return d->copy(buf, ws->dev[0], nt, kind) || d->copy(buf + ws->n_trained, ws->dev[2], nb, kind) ? -1 : 0;
   }
   if (restore) {
